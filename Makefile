@@ -1,0 +1,33 @@
+# plptms: `make run` and `make test` are all a newcomer types.
+# Every target bootstraps its own virtual environment in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench lint clean venv
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)  ## end-to-end demonstration on embedded defaults
+	$(BIN)/plptms demo
+
+test: $(STAMP)  ## full test suite
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## benchmarks, written to docs/benchmarks.md
+	$(BIN)/python benchmarks/run.py --output docs/benchmarks.md
+
+lint: $(STAMP)  ## ruff + mypy on the package
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info src/*.egg-info

@@ -1,0 +1,5 @@
+"""``python -m plptms``."""
+
+from plptms.cli.main import app
+
+app()

@@ -1,0 +1,143 @@
+"""Rendering verdicts, protocols and screening reports for the terminal."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ..protocol import Protocol, Study
+from ..protocol._range import Conformance, ProtocolRange
+from ..safety import RuleStatus, ScreeningReport, ScreeningStatus, Verdict
+
+DISCLAIMER = (
+    "plptms is research software, not a certified medical device. Every plan must be "
+    "reviewed and signed by a qualified physician."
+)
+
+_STATUS_STYLE = {
+    RuleStatus.PASSED: "green",
+    RuleStatus.FAILED: "bold red",
+    RuleStatus.NOT_CHECKED: "yellow",
+    RuleStatus.REVIEW: "magenta",
+    RuleStatus.OVERRIDDEN: "bold magenta",
+}
+
+
+def _fmt(x: float | int | None, unit: str = "") -> str:
+    if x is None:
+        return "unreported"
+    text = f"{x:.4g}" if isinstance(x, float) else str(x)
+    return f"{text} {unit}".rstrip()
+
+
+def render_protocol(
+    console: Console, protocol: Protocol, study: Study | None = None
+) -> None:
+    """Print a protocol with its derived values."""
+    console.print(f"[bold]{protocol.name}[/bold]  ([cyan]{protocol.id}[/cyan], "
+                  f"{protocol.condition.value})")
+    if study is not None:
+        arms = ", ".join(
+            f"{a.label}: n={_fmt(a.n)}" for a in study.arms
+        )
+        console.print(f"Source: {study.citation}, {study.design}, n={_fmt(study.n_total)}"
+                      f" ({arms})")
+        console.print(f"Population: {study.population}; outcome: {study.outcome}")
+        console.print(f"Reported effect: {study.reported_effect}")
+        if study.notes:
+            console.print(f"Notes: {study.notes}")
+    if protocol.notes:
+        console.print(f"Protocol notes: {protocol.notes}")
+    table = Table(title="Blocks (derived values computed, never stored)")
+    for col in ("block", "pattern", "target", "side", "Hz", "% RMT", "pulses/train",
+                "trains", "ITI s", "train s", "session s", "pulses/session",
+                "sessions", "per week", "weeks", "pulses/course"):
+        table.add_column(col, overflow="fold")
+    for b in protocol.blocks:
+        d = b.dose
+        table.add_row(
+            b.label + (f" (with {b.same_sessions_as})" if b.same_sessions_as else "")
+            + (f" [phase {b.phase}]" if len(protocol.blocks) > 1 else ""),
+            d.pattern.value,
+            d.target.value,
+            "unreported" if d.laterality is None else d.laterality.value,
+            _fmt(d.frequency_hz),
+            _fmt(d.intensity_pct_rmt),
+            _fmt(d.pulses_per_train),
+            _fmt(d.trains_per_session),
+            _fmt(d.inter_train_interval_s),
+            _fmt(d.train_duration_s),
+            _fmt(d.session_duration_s),
+            _fmt(d.pulses_per_session),
+            _fmt(b.sessions),
+            _fmt(b.mean_sessions_per_week),
+            _fmt(b.course_weeks),
+            _fmt(b.pulses_per_course),
+        )
+    console.print(table)
+
+
+def render_verdict(console: Console, verdict: Verdict) -> None:
+    """Print a verdict: every rule with status, value, limit and source."""
+    table = Table(title=f"Safety verdict for {verdict.protocol_id}")
+    for col in ("block", "rule", "field", "status", "value", "limit", "source"):
+        table.add_column(col, overflow="fold")
+    for r in verdict.rules:
+        style = _STATUS_STYLE[r.status]
+        table.add_row(
+            r.block,
+            r.rule_id,
+            r.field,
+            f"[{style}]{r.status.value}[/{style}]",
+            "" if r.value is None else f"{r.value:.4g} {r.unit}",
+            "" if r.limit is None else f"{r.limit:.4g} {r.unit}",
+            r.citation,
+        )
+    console.print(table)
+    for r in verdict.rules:
+        if r.status is not RuleStatus.PASSED:
+            style = _STATUS_STYLE[r.status]
+            console.print(f"[{style}]{r.status.value}[/{style}] [{r.block}] {r.message}")
+    colour = {"accepted": "green", "incomplete": "yellow", "refused": "bold red"}[
+        verdict.decision.value
+    ]
+    review = " (physician review required)" if verdict.needs_review else ""
+    console.print(
+        f"Decision: [{colour}]{verdict.decision.value.upper()}[/{colour}]{review}"
+        f"   policy: {verdict.policy}"
+    )
+
+
+def render_screening(console: Console, report: ScreeningReport) -> None:
+    """Print a screening report."""
+    table = Table(title=f"TMS safety screening{' - ' + report.patient if report.patient else ''}")
+    for col in ("item", "class", "answer", "consequence", "detail", "source"):
+        table.add_column(col, overflow="fold")
+    for f in report.findings:
+        ans = {"yes": "[bold]yes[/bold]", "no": "no", "unknown": "[yellow]unknown[/yellow]"}[
+            f.answer.value
+        ]
+        table.add_row(f.topic, f.item_class.value, ans, f.consequence, f.detail, f.source)
+    console.print(table)
+    colour = {
+        ScreeningStatus.ELIGIBLE: "green",
+        ScreeningStatus.NEEDS_REVIEW: "yellow",
+        ScreeningStatus.EXCLUDED: "bold red",
+    }[report.status]
+    console.print(f"Screening: [{colour}]{report.status.value}[/{colour}]")
+    for reason in report.reasons:
+        console.print(f"  - {reason}")
+
+
+def render_conformance(console: Console, rng: ProtocolRange, conf: Conformance) -> None:
+    """Print a comparison of a protocol block with a range."""
+    table = Table(title=f"{conf.protocol_id} [{conf.block}] vs {rng.citation}")
+    for col in ("parameter", "value", "range", "inside"):
+        table.add_column(col)
+    for item in conf.items:
+        inside = {True: "[green]yes[/green]", False: "[red]no[/red]",
+                  None: "[yellow]unknown[/yellow]"}[item.inside]
+        table.add_row(item.parameter, item.value, item.allowed, inside)
+    console.print(table)
+    for rec in rng.recommendations:
+        console.print(f"  {rec.line}: {rec.text}")

@@ -1,0 +1,327 @@
+"""The ``plptms`` command line: one Typer sub-app per domain.
+
+Commands parse input into models, call one core function and render the result.
+Exit codes: 0 accepted / eligible, 1 refused / excluded, 2 bad input,
+3 incomplete check / physician review needed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .. import __version__
+from ..utils._logging import set_log_level
+
+app = typer.Typer(
+    name="plptms",
+    help="plptms: precision rTMS for phantom limb pain. Research software, not a "
+    "certified medical device.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+protocols_app = typer.Typer(
+    help="Browse the protocol library and check protocols against the safety limits.",
+    no_args_is_help=True,
+)
+app.add_typer(protocols_app, name="protocols")
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INCOMPLETE = 3
+
+
+def _console() -> Console:
+    return Console(width=160, soft_wrap=False)
+
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]Error:[/bold red] {message}", markup=True,
+                               highlight=False)
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"plptms {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress (INFO level).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """plptms: precision rTMS for phantom limb pain (research software)."""
+    if verbose:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("plptms").addHandler(handler)
+    set_log_level(verbose)
+
+
+@protocols_app.command("list")
+def protocols_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the protocols and ranges in the library."""
+    from rich.table import Table
+
+    from ..protocol import load_library
+
+    lib = load_library()
+    if as_json:
+        typer.echo(json.dumps(
+            {
+                "protocols": [p.model_dump(mode="json") for p in lib.protocols.values()],
+                "ranges": [r.model_dump(mode="json") for r in lib.ranges.values()],
+            },
+            indent=2,
+        ))
+        return
+    table = Table(title="Protocol library")
+    for col in ("id", "source", "targets", "pattern", "Hz", "% RMT", "pulses/session",
+                "sessions"):
+        table.add_column(col, overflow="fold")
+    for p in lib.protocols.values():
+        study = lib.studies.get(p.study_id) if p.study_id else None
+        table.add_row(
+            p.id,
+            study.citation if study else "plptms example",
+            " then ".join(
+                ("+".join(b.dose.target.value for b in p.blocks if b.phase == ph))
+                for ph in sorted({b.phase for b in p.blocks})
+            ),
+            ", ".join(sorted({b.dose.pattern.value for b in p.blocks})),
+            ", ".join(f"{b.dose.frequency_hz:g}" if b.dose.frequency_hz else "?"
+                      for b in p.blocks),
+            ", ".join(f"{b.dose.intensity_pct_rmt:g}" if b.dose.intensity_pct_rmt
+                      else "?" for b in p.blocks),
+            ", ".join(str(b.dose.pulses_per_session or "?") for b in p.blocks),
+            ", ".join(str(b.sessions or "?") for b in p.blocks),
+        )
+    console = _console()
+    console.print(table)
+    for r in lib.ranges.values():
+        console.print(
+            f"Range [cyan]{r.id}[/cyan] ({r.citation}): {r.frequency_hz} , "
+            f"{r.intensity_pct_rmt}, {r.pulses_per_session}, {r.sessions}"
+        )
+
+
+@protocols_app.command("show")
+def protocols_show(
+    protocol_id: Annotated[str, typer.Argument(help="Library protocol id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show one library protocol with its source and derived values."""
+    from ..protocol import load_library
+    from ._render import render_conformance, render_protocol
+
+    lib = load_library()
+    try:
+        p = lib.protocol(protocol_id)
+    except KeyError as exc:
+        raise _fail(str(exc.args[0])) from None
+    if as_json:
+        typer.echo(p.model_dump_json(indent=2))
+        return
+    console = _console()
+    render_protocol(console, p, lib.studies.get(p.study_id) if p.study_id else None)
+    for rng in lib.ranges.values():
+        render_conformance(console, rng, rng.conformance(p))
+
+
+def _parse_overrides(values: list[str], operator: str | None) -> list[object]:
+    from ..safety import Override
+
+    out: list[object] = []
+    for raw in values:
+        if "=" not in raw:
+            raise _fail(
+                f"Invalid value for '--override': got {raw!r}; allowed form is "
+                "RULE[:BLOCK]=REASON."
+            )
+        key, reason = raw.split("=", 1)
+        rule, _, block = key.partition(":")
+        if not operator:
+            raise _fail("Invalid value for '--operator': got nothing; an override "
+                        "needs the operator's name.")
+        try:
+            out.append(Override(rule_id=rule, block=block or "*", reason=reason,
+                                operator=operator))
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    return out
+
+
+@protocols_app.command("check")
+def protocols_check(
+    source: Annotated[
+        str, typer.Argument(help="Protocol file (JSON/YAML) or library protocol id.")
+    ],
+    rmt: Annotated[
+        float | None,
+        typer.Option("--rmt", help="Patient's resting motor threshold, % MSO."),
+    ] = None,
+    override: Annotated[
+        list[str] | None,
+        typer.Option("--override",
+                     help="RULE[:BLOCK]=REASON; only for overridable refusals."),
+    ] = None,
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Who records the overrides.")
+    ] = None,
+    margin: Annotated[
+        float,
+        typer.Option("--margin",
+                     help="Factor on train limits, (0, 1]; 0.75 = Chen 1997 margin."),
+    ] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Check a protocol against the safety limits.
+
+    Exit 0 accepted, 1 refused, 2 bad input, 3 incomplete (unreported parameters).
+    """
+    from ..protocol import ProtocolFileError, load_library, read_protocol
+    from ..safety import Decision, SafetyPolicy, check_protocol
+    from ._render import render_verdict
+
+    path = Path(source)
+    try:
+        if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
+            protocol = read_protocol(path)
+        else:
+            protocol = load_library().protocol(source)
+        policy = SafetyPolicy(train_duration_margin=margin)
+        overrides = _parse_overrides(override or [], operator)
+        verdict = check_protocol(protocol, rmt_pct_mso=rmt,
+                                 overrides=overrides,  # type: ignore[arg-type]
+                                 policy=policy)
+    except (ProtocolFileError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    except KeyError as exc:
+        raise _fail(str(exc.args[0])) from None
+    if as_json:
+        typer.echo(verdict.model_dump_json(indent=2))
+    else:
+        render_verdict(_console(), verdict)
+    code = {
+        Decision.ACCEPTED: EXIT_OK,
+        Decision.REFUSED: EXIT_REFUSED,
+        Decision.INCOMPLETE: EXIT_INCOMPLETE,
+    }[verdict.decision]
+    raise typer.Exit(code)
+
+
+@app.command("screen")
+def screen_cmd(
+    file: Annotated[Path, typer.Argument(help="Screening answers (JSON/YAML).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Screen a patient for TMS contraindications.
+
+    Exit 0 eligible, 1 excluded, 2 bad input, 3 physician review needed.
+    """
+    from ..protocol import ProtocolFileError, load_data
+    from ..protocol._io import validate_model
+    from ..safety import ScreeningAnswers, ScreeningStatus, screen
+    from ._render import render_screening
+
+    try:
+        answers = validate_model(ScreeningAnswers, load_data(file), str(file))
+        report = screen(answers)
+    except (ProtocolFileError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        render_screening(_console(), report)
+    raise typer.Exit(
+        {
+            ScreeningStatus.ELIGIBLE: EXIT_OK,
+            ScreeningStatus.EXCLUDED: EXIT_REFUSED,
+            ScreeningStatus.NEEDS_REVIEW: EXIT_INCOMPLETE,
+        }[report.status]
+    )
+
+
+@app.command("demo")
+def demo(
+    patient_file: Annotated[
+        Path | None,
+        typer.Option("--patient", help="Patient file; the shipped fictional one if "
+                      "omitted."),
+    ] = None,
+) -> None:
+    """Run the end-to-end demonstration: screen, pick, check, plan."""
+    from ..protocol import ProtocolFileError, load_library, plan_blocks
+    from ..safety import ScreeningStatus, check_protocol, screen
+    from ._demo import load_demo_patient
+    from ._render import (
+        DISCLAIMER,
+        render_conformance,
+        render_protocol,
+        render_screening,
+        render_verdict,
+    )
+
+    console = _console()
+    try:
+        pat = load_demo_patient(patient_file)
+        lib = load_library()
+        protocol = lib.protocol(pat.protocol)
+    except (ProtocolFileError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    except KeyError as exc:
+        raise _fail(str(exc.args[0])) from None
+    console.rule(f"plptms demo - patient {pat.patient}")
+    console.print(f"[italic]{DISCLAIMER}[/italic]")
+    console.rule("1. Screening")
+    report = screen(pat.screening)
+    render_screening(console, report)
+    if report.status is ScreeningStatus.EXCLUDED:
+        console.print("[bold red]Excluded: no plan is made.[/bold red]")
+        raise typer.Exit(EXIT_REFUSED)
+    console.rule("2. Protocol from the library")
+    render_protocol(console, protocol,
+                    lib.studies.get(protocol.study_id) if protocol.study_id else None)
+    for rng in lib.ranges.values():
+        render_conformance(console, rng, rng.conformance(protocol))
+    console.rule("3. Safety check")
+    verdict = check_protocol(protocol, rmt_pct_mso=pat.rmt_pct_mso)
+    render_verdict(console, verdict)
+    console.rule("4. Plan")
+    try:
+        planned = plan_blocks(protocol, pat.amputation, pat.rmt_pct_mso)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    for pb, block in zip(planned, protocol.blocks, strict=True):
+        mso = ("not yet known (measure RMT)" if pb.intensity_pct_mso is None
+               else f"{pb.intensity_pct_mso:.1f} % MSO")
+        console.print(
+            f"[bold]{pb.label}[/bold]: {pb.target.value}, {pb.hemisphere.value} "
+            f"hemisphere; {pb.intensity_pct_rmt:g} % RMT = {mso}; "
+            f"{block.sessions} sessions, {block.mean_sessions_per_week:g}/week"
+        )
+        console.print(f"  why: {pb.explanation}")
+    status = verdict.decision.value.upper()
+    screening = report.status.value
+    console.print(
+        f"\nPlan verdict: safety [bold]{status}[/bold]; screening [bold]{screening}"
+        "[/bold]" + (" - a physician must review before the first session."
+                     if screening != "eligible" or verdict.needs_review else ".")
+    )
+    console.print(f"[italic]{DISCLAIMER}[/italic]")

@@ -1,0 +1,160 @@
+"""Reading protocols from JSON or YAML, with errors that name the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ._models import Protocol
+
+__all__ = ["ProtocolFileError", "format_validation_error", "load_data", "read_protocol"]
+
+_M = TypeVar("_M", bound=BaseModel)
+
+_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+class ProtocolFileError(ValueError):
+    """A protocol (or other plptms data) file that cannot be read or is invalid."""
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) if loc else "(document)"
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """Turn a pydantic error into lines that each name the field and the problem.
+
+    Parameters
+    ----------
+    exc : pydantic.ValidationError
+        The error.
+
+    Returns
+    -------
+    text : str
+        One line per problem: ``field: message``.
+    """
+    lines = []
+    for err in exc.errors():
+        msg = str(err["msg"])
+        msg = msg.removeprefix("Value error, ")
+        where = _loc(tuple(err["loc"]))
+        if err["type"] == "missing":
+            msg = "required field is missing (give a value, or 'unreported')"
+        elif err["type"] == "extra_forbidden":
+            msg = f"unknown field (got {err.get('input')!r}); check its spelling"
+        elif "input" in err and "Invalid value" not in msg:
+            msg = f"{msg} (got {err['input']!r})"
+        lines.append(f"{where}: {msg}")
+    return "\n".join(lines)
+
+
+def load_data(path: str | Path) -> Any:
+    """Parse a JSON or YAML file.
+
+    Parameters
+    ----------
+    path : str | Path
+        File with suffix ``.json``, ``.yaml`` or ``.yml``.
+
+    Returns
+    -------
+    data : object
+        The parsed document.
+
+    Raises
+    ------
+    ProtocolFileError
+        If the file is missing, has another suffix or cannot be parsed.
+    """
+    p = Path(path)
+    if p.suffix.lower() not in _SUFFIXES:
+        raise ProtocolFileError(
+            f"Invalid value for 'path': got {str(p)!r}; allowed suffixes are "
+            f"{', '.join(_SUFFIXES)}."
+        )
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProtocolFileError(f"{p}: no such file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProtocolFileError(f"{p}: cannot be read ({exc}).") from None
+    if p.suffix.lower() == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProtocolFileError(
+                f"{p}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
+                f"{exc.msg}."
+            ) from None
+    import yaml  # noqa: PLC0415 - import only when a YAML file is read
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ProtocolFileError(f"{p}: not valid YAML{where}: {problem}.") from None
+
+
+def validate_model(model: type[_M], data: Any, source: str) -> _M:
+    """Validate ``data`` as ``model``, raising a readable error.
+
+    Parameters
+    ----------
+    model : type of pydantic.BaseModel
+        The model.
+    data : object
+        Parsed data.
+    source : str
+        Where the data came from (for the message).
+
+    Returns
+    -------
+    instance : BaseModel
+        The validated model.
+
+    Raises
+    ------
+    ProtocolFileError
+        Listing every invalid field.
+    """
+    if not isinstance(data, dict):
+        raise ProtocolFileError(
+            f"{source}: expected a mapping of fields for a {model.__name__}, got "
+            f"{type(data).__name__}."
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolFileError(
+            f"{source}: invalid {model.__name__}:\n{format_validation_error(exc)}"
+        ) from None
+
+
+def read_protocol(path: str | Path) -> Protocol:
+    """Read one protocol from a JSON or YAML file.
+
+    Parameters
+    ----------
+    path : str | Path
+        The file.
+
+    Returns
+    -------
+    protocol : Protocol
+        The validated protocol.
+
+    Raises
+    ------
+    ProtocolFileError
+        If the file is missing, malformed or describes an invalid protocol; the
+        message names every offending field.
+    """
+    data = load_data(path)
+    return validate_model(Protocol, data, str(path))
