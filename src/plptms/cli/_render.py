@@ -34,14 +34,16 @@ def render_protocol(
     console: Console, protocol: Protocol, study: Study | None = None
 ) -> None:
     """Print a protocol with its derived values."""
-    console.print(f"[bold]{protocol.name}[/bold]  ([cyan]{protocol.id}[/cyan], "
-                  f"{protocol.condition.value})")
+    console.print(
+        f"[bold]{protocol.name}[/bold]  ([cyan]{protocol.id}[/cyan], "
+        f"{protocol.condition.value})"
+    )
     if study is not None:
-        arms = ", ".join(
-            f"{a.label}: n={_fmt(a.n)}" for a in study.arms
+        arms = ", ".join(f"{a.label}: n={_fmt(a.n)}" for a in study.arms)
+        console.print(
+            f"Source: {study.citation}, {study.design}, n={_fmt(study.n_total)}"
+            f" ({arms})"
         )
-        console.print(f"Source: {study.citation}, {study.design}, n={_fmt(study.n_total)}"
-                      f" ({arms})")
         console.print(f"Population: {study.population}; outcome: {study.outcome}")
         console.print(f"Reported effect: {study.reported_effect}")
         if study.notes:
@@ -49,14 +51,30 @@ def render_protocol(
     if protocol.notes:
         console.print(f"Protocol notes: {protocol.notes}")
     table = Table(title="Blocks (derived values computed, never stored)")
-    for col in ("block", "pattern", "target", "side", "Hz", "% RMT", "pulses/train",
-                "trains", "ITI s", "train s", "session s", "pulses/session",
-                "sessions", "per week", "weeks", "pulses/course"):
+    for col in (
+        "block",
+        "pattern",
+        "target",
+        "side",
+        "Hz",
+        "% RMT",
+        "pulses/train",
+        "trains",
+        "ITI s",
+        "train s",
+        "session s",
+        "pulses/session",
+        "sessions",
+        "per week",
+        "weeks",
+        "pulses/course",
+    ):
         table.add_column(col, overflow="fold")
     for b in protocol.blocks:
         d = b.dose
         table.add_row(
-            b.label + (f" (with {b.same_sessions_as})" if b.same_sessions_as else "")
+            b.label
+            + (f" (with {b.same_sessions_as})" if b.same_sessions_as else "")
             + (f" [phase {b.phase}]" if len(protocol.blocks) > 1 else ""),
             d.pattern.value,
             d.target.value,
@@ -97,7 +115,9 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
     for r in verdict.rules:
         if r.status is not RuleStatus.PASSED:
             style = _STATUS_STYLE[r.status]
-            console.print(f"[{style}]{r.status.value}[/{style}] [{r.block}] {r.message}")
+            console.print(
+                f"[{style}]{r.status.value}[/{style}] [{r.block}] {r.message}"
+            )
     colour = {"accepted": "green", "incomplete": "yellow", "refused": "bold red"}[
         verdict.decision.value
     ]
@@ -110,14 +130,20 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
 
 def render_screening(console: Console, report: ScreeningReport) -> None:
     """Print a screening report."""
-    table = Table(title=f"TMS safety screening{' - ' + report.patient if report.patient else ''}")
+    table = Table(
+        title=f"TMS safety screening{' - ' + report.patient if report.patient else ''}"
+    )
     for col in ("item", "class", "answer", "consequence", "detail", "source"):
         table.add_column(col, overflow="fold")
     for f in report.findings:
-        ans = {"yes": "[bold]yes[/bold]", "no": "no", "unknown": "[yellow]unknown[/yellow]"}[
-            f.answer.value
-        ]
-        table.add_row(f.topic, f.item_class.value, ans, f.consequence, f.detail, f.source)
+        ans = {
+            "yes": "[bold]yes[/bold]",
+            "no": "no",
+            "unknown": "[yellow]unknown[/yellow]",
+        }[f.answer.value]
+        table.add_row(
+            f.topic, f.item_class.value, ans, f.consequence, f.detail, f.source
+        )
     console.print(table)
     colour = {
         ScreeningStatus.ELIGIBLE: "green",
@@ -135,8 +161,11 @@ def render_conformance(console: Console, rng: ProtocolRange, conf: Conformance) 
     for col in ("parameter", "value", "range", "inside"):
         table.add_column(col)
     for item in conf.items:
-        inside = {True: "[green]yes[/green]", False: "[red]no[/red]",
-                  None: "[yellow]unknown[/yellow]"}[item.inside]
+        inside = {
+            True: "[green]yes[/green]",
+            False: "[red]no[/red]",
+            None: "[yellow]unknown[/yellow]",
+        }[item.inside]
         table.add_row(item.parameter, item.value, item.allowed, inside)
     console.print(table)
     for rec in rng.recommendations:

@@ -42,8 +42,9 @@ def _console() -> Console:
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]Error:[/bold red] {message}", markup=True,
-                               highlight=False)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]Error:[/bold red] {message}", markup=True, highlight=False
+    )
     return typer.Exit(code)
 
 
@@ -60,8 +61,12 @@ def main(
     ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True,
-                     help="Print the version and exit."),
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
     ] = False,
 ) -> None:
     """plptms: precision rTMS for phantom limb pain (research software)."""
@@ -83,17 +88,29 @@ def protocols_list(
 
     lib = load_library()
     if as_json:
-        typer.echo(json.dumps(
-            {
-                "protocols": [p.model_dump(mode="json") for p in lib.protocols.values()],
-                "ranges": [r.model_dump(mode="json") for r in lib.ranges.values()],
-            },
-            indent=2,
-        ))
+        typer.echo(
+            json.dumps(
+                {
+                    "protocols": [
+                        p.model_dump(mode="json") for p in lib.protocols.values()
+                    ],
+                    "ranges": [r.model_dump(mode="json") for r in lib.ranges.values()],
+                },
+                indent=2,
+            )
+        )
         return
     table = Table(title="Protocol library")
-    for col in ("id", "source", "targets", "pattern", "Hz", "% RMT", "pulses/session",
-                "sessions"):
+    for col in (
+        "id",
+        "source",
+        "targets",
+        "pattern",
+        "Hz",
+        "% RMT",
+        "pulses/session",
+        "sessions",
+    ):
         table.add_column(col, overflow="fold")
     for p in lib.protocols.values():
         study = lib.studies.get(p.study_id) if p.study_id else None
@@ -105,10 +122,14 @@ def protocols_list(
                 for ph in sorted({b.phase for b in p.blocks})
             ),
             ", ".join(sorted({b.dose.pattern.value for b in p.blocks})),
-            ", ".join(f"{b.dose.frequency_hz:g}" if b.dose.frequency_hz else "?"
-                      for b in p.blocks),
-            ", ".join(f"{b.dose.intensity_pct_rmt:g}" if b.dose.intensity_pct_rmt
-                      else "?" for b in p.blocks),
+            ", ".join(
+                f"{b.dose.frequency_hz:g}" if b.dose.frequency_hz else "?"
+                for b in p.blocks
+            ),
+            ", ".join(
+                f"{b.dose.intensity_pct_rmt:g}" if b.dose.intensity_pct_rmt else "?"
+                for b in p.blocks
+            ),
             ", ".join(str(b.dose.pulses_per_session or "?") for b in p.blocks),
             ", ".join(str(b.sessions or "?") for b in p.blocks),
         )
@@ -157,11 +178,16 @@ def _parse_overrides(values: list[str], operator: str | None) -> list[object]:
         key, reason = raw.split("=", 1)
         rule, _, block = key.partition(":")
         if not operator:
-            raise _fail("Invalid value for '--operator': got nothing; an override "
-                        "needs the operator's name.")
+            raise _fail(
+                "Invalid value for '--operator': got nothing; an override "
+                "needs the operator's name."
+            )
         try:
-            out.append(Override(rule_id=rule, block=block or "*", reason=reason,
-                                operator=operator))
+            out.append(
+                Override(
+                    rule_id=rule, block=block or "*", reason=reason, operator=operator
+                )
+            )
         except ValueError as exc:
             raise _fail(str(exc)) from None
     return out
@@ -178,16 +204,18 @@ def protocols_check(
     ] = None,
     override: Annotated[
         list[str] | None,
-        typer.Option("--override",
-                     help="RULE[:BLOCK]=REASON; only for overridable refusals."),
+        typer.Option(
+            "--override", help="RULE[:BLOCK]=REASON; only for overridable refusals."
+        ),
     ] = None,
     operator: Annotated[
         str | None, typer.Option("--operator", help="Who records the overrides.")
     ] = None,
     margin: Annotated[
         float,
-        typer.Option("--margin",
-                     help="Factor on train limits, (0, 1]; 0.75 = Chen 1997 margin."),
+        typer.Option(
+            "--margin", help="Factor on train limits, (0, 1]; 0.75 = Chen 1997 margin."
+        ),
     ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -207,9 +235,12 @@ def protocols_check(
             protocol = load_library().protocol(source)
         policy = SafetyPolicy(train_duration_margin=margin)
         overrides = _parse_overrides(override or [], operator)
-        verdict = check_protocol(protocol, rmt_pct_mso=rmt,
-                                 overrides=overrides,  # type: ignore[arg-type]
-                                 policy=policy)
+        verdict = check_protocol(
+            protocol,
+            rmt_pct_mso=rmt,
+            overrides=overrides,  # type: ignore[arg-type]
+            policy=policy,
+        )
     except (ProtocolFileError, ValueError) as exc:
         raise _fail(str(exc)) from None
     except KeyError as exc:
@@ -262,8 +293,9 @@ def screen_cmd(
 def demo(
     patient_file: Annotated[
         Path | None,
-        typer.Option("--patient", help="Patient file; the shipped fictional one if "
-                      "omitted."),
+        typer.Option(
+            "--patient", help="Patient file; the shipped fictional one if omitted."
+        ),
     ] = None,
 ) -> None:
     """Run the end-to-end demonstration: screen, pick, check, plan."""
@@ -296,8 +328,11 @@ def demo(
         console.print("[bold red]Excluded: no plan is made.[/bold red]")
         raise typer.Exit(EXIT_REFUSED)
     console.rule("2. Protocol from the library")
-    render_protocol(console, protocol,
-                    lib.studies.get(protocol.study_id) if protocol.study_id else None)
+    render_protocol(
+        console,
+        protocol,
+        lib.studies.get(protocol.study_id) if protocol.study_id else None,
+    )
     for rng in lib.ranges.values():
         render_conformance(console, rng, rng.conformance(protocol))
     console.rule("3. Safety check")
@@ -309,8 +344,11 @@ def demo(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     for pb, block in zip(planned, protocol.blocks, strict=True):
-        mso = ("not yet known (measure RMT)" if pb.intensity_pct_mso is None
-               else f"{pb.intensity_pct_mso:.1f} % MSO")
+        mso = (
+            "not yet known (measure RMT)"
+            if pb.intensity_pct_mso is None
+            else f"{pb.intensity_pct_mso:.1f} % MSO"
+        )
         console.print(
             f"[bold]{pb.label}[/bold]: {pb.target.value}, {pb.hemisphere.value} "
             f"hemisphere; {pb.intensity_pct_rmt:g} % RMT = {mso}; "
@@ -321,7 +359,11 @@ def demo(
     screening = report.status.value
     console.print(
         f"\nPlan verdict: safety [bold]{status}[/bold]; screening [bold]{screening}"
-        "[/bold]" + (" - a physician must review before the first session."
-                     if screening != "eligible" or verdict.needs_review else ".")
+        "[/bold]"
+        + (
+            " - a physician must review before the first session."
+            if screening != "eligible" or verdict.needs_review
+            else "."
+        )
     )
     console.print(f"[italic]{DISCLAIMER}[/italic]")

@@ -91,7 +91,7 @@ def load_data(path: str | Path) -> Any:
                 f"{p}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
                 f"{exc.msg}."
             ) from None
-    import yaml  # noqa: PLC0415 - import only when a YAML file is read
+    import yaml
 
     try:
         return yaml.safe_load(text)

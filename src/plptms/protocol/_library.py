@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 from ._io import ProtocolFileError, validate_model
 from ._models import Protocol, Study
@@ -51,10 +51,13 @@ class ProtocolLibrary:
         return _get(self.ranges, range_id, "range_id")
 
 
-def _get(mapping: dict[str, Any], key: str, field: str) -> Any:
+_T = TypeVar("_T")
+
+
+def _get(mapping: dict[str, _T], key: str, field: str) -> _T:
     if key in mapping:
         return mapping[key]
-    import difflib  # noqa: PLC0415
+    import difflib
 
     close = difflib.get_close_matches(key, list(mapping), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
@@ -78,7 +81,7 @@ def load_library() -> ProtocolLibrary:
     ProtocolFileError
         If a shipped file is invalid or two entries share an id.
     """
-    import yaml  # noqa: PLC0415
+    import yaml
 
     protocols: dict[str, Protocol] = {}
     studies: dict[str, Study] = {}
@@ -92,7 +95,9 @@ def load_library() -> ProtocolLibrary:
         src = f"library/{f.name}"
         entries: list[tuple[str, dict[str, Any], Any]] = []
         if "study" in data:
-            entries.append(("study", studies, validate_model(Study, data["study"], src)))
+            entries.append(
+                ("study", studies, validate_model(Study, data["study"], src))
+            )
         for item in data.get("protocols", []):
             entries.append(("protocol", protocols, validate_model(Protocol, item, src)))
         for item in data.get("ranges", []):

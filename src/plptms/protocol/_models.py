@@ -37,17 +37,17 @@ __all__ = [
     "UNREPORTED",
     "Amputation",
     "Arm",
-    "Condition",
     "CoilType",
+    "Condition",
     "CourseBlock",
     "Hemisphere",
     "Laterality",
-    "LimbSide",
     "Limb",
+    "LimbSide",
     "Pattern",
     "Protocol",
-    "Study",
     "StimulationDose",
+    "Study",
     "TargetSite",
 ]
 
@@ -172,7 +172,12 @@ class Amputation(BaseModel):
 
 
 def _check_optional_range(
-    value: float | None, field: str, low: float, high: float, unit: str, *,
+    value: float | None,
+    field: str,
+    low: float,
+    high: float,
+    unit: str,
+    *,
     low_inclusive: bool = False,
 ) -> None:
     if value is not None:
@@ -300,8 +305,9 @@ class StimulationDose(BaseModel):
             ):
                 raise ValueError(
                     f"Invalid value for 'frequency_hz': got {self.frequency_hz!r}; "
-                    f"allowed range for single_pulse is (0, {SINGLE_PULSE_MAX_RATE_HZ:g})"
-                    " Hz (regular pulses at >= 1 Hz are rTMS: use pattern 'rtms')."
+                    "allowed range for single_pulse is "
+                    f"(0, {SINGLE_PULSE_MAX_RATE_HZ:g}) Hz (regular pulses at >= 1 Hz "
+                    "are rTMS: use pattern 'rtms')."
                 )
         if tbs and self.pulses_per_burst is not None and self.pulses_per_train:
             if self.pulses_per_train % self.pulses_per_burst:

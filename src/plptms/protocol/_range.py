@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -10,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from ..utils._checks import format_range
 from ._models import CourseBlock, Laterality, Pattern, Protocol, TargetSite
 
-__all__ = ["Conformance", "ConformanceItem", "Interval", "ProtocolRange", "Recommendation"]
+__all__ = [
+    "Conformance",
+    "ConformanceItem",
+    "Interval",
+    "ProtocolRange",
+    "Recommendation",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -159,21 +164,28 @@ class ProtocolRange(BaseModel):
         def num(name: str, value: float | None, interval: Interval) -> ConformanceItem:
             if value is None:
                 return ConformanceItem(
-                    parameter=name, value="unreported", allowed=str(interval),
+                    parameter=name,
+                    value="unreported",
+                    allowed=str(interval),
                     inside=None,
                 )
             return ConformanceItem(
-                parameter=name, value=f"{value:g}", allowed=str(interval),
+                parameter=name,
+                value=f"{value:g}",
+                allowed=str(interval),
                 inside=value in interval,
             )
 
         items = (
             ConformanceItem(
-                parameter="pattern", value=d.pattern.value,
-                allowed=self.pattern.value, inside=d.pattern is self.pattern,
+                parameter="pattern",
+                value=d.pattern.value,
+                allowed=self.pattern.value,
+                inside=d.pattern is self.pattern,
             ),
             ConformanceItem(
-                parameter="target", value=d.target.value,
+                parameter="target",
+                value=d.target.value,
                 allowed=", ".join(t.value for t in self.targets),
                 inside=d.target in self.targets,
             ),
@@ -181,7 +193,9 @@ class ProtocolRange(BaseModel):
                 parameter="laterality",
                 value="unreported" if d.laterality is None else d.laterality.value,
                 allowed=self.laterality.value,
-                inside=None if d.laterality is None else d.laterality is self.laterality,
+                inside=None
+                if d.laterality is None
+                else d.laterality is self.laterality,
             ),
             num("frequency_hz", d.frequency_hz, self.frequency_hz),
             num("intensity_pct_rmt", d.intensity_pct_rmt, self.intensity_pct_rmt),

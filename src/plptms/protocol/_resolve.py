@@ -44,8 +44,8 @@ def resolve_hemisphere(
     Raises
     ------
     ValueError
-        If the laterality is unreported, or relative (contra- or ipsilateral) and the amputation is
-        bilateral: the operator must choose the hemisphere explicitly.
+        If the laterality is unreported, or is relative (contra- or ipsilateral)
+        and the amputation is bilateral: the operator must choose the hemisphere.
     """
     if laterality is None:
         raise ValueError(
@@ -145,8 +145,9 @@ def plan_blocks(
         If a laterality cannot be resolved or ``rmt_pct_mso`` is out of range.
     """
     if rmt_pct_mso is not None:
-        check_range(rmt_pct_mso, "rmt_pct_mso", 0.0, 100.0, low_inclusive=False,
-                    unit="% MSO")
+        check_range(
+            rmt_pct_mso, "rmt_pct_mso", 0.0, 100.0, low_inclusive=False, unit="% MSO"
+        )
     out = []
     for b in protocol.blocks:
         d = b.dose
@@ -158,8 +159,11 @@ def plan_blocks(
         if d.laterality in (Laterality.CONTRALATERAL, Laterality.IPSILATERAL):
             why.append(
                 f"{d.laterality.value} target -> {hemi.value} hemisphere"
-                + (" (sensorimotor maps are crossed)" if d.laterality
-                   is Laterality.CONTRALATERAL else "")
+                + (
+                    " (sensorimotor maps are crossed)"
+                    if d.laterality is Laterality.CONTRALATERAL
+                    else ""
+                )
             )
         if d.target is TargetSite.M1:
             why.append(

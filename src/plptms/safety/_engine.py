@@ -9,8 +9,7 @@ engine never adjusts a parameter: an unsafe value is refused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -19,6 +18,9 @@ from ..utils._checks import check_range
 from . import _constants as C
 from ._train_table import max_train_duration
 from ._verdict import Decision, Override, RuleResult, RuleStatus, Verdict
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["SafetyPolicy", "check_dose", "check_protocol", "intensity_pct_mso"]
 
@@ -92,7 +94,9 @@ def intensity_pct_mso(intensity_pct_rmt: float, rmt_pct_mso: float) -> float:
     ValueError
         If ``rmt_pct_mso`` is outside (0, 100] % MSO.
     """
-    check_range(rmt_pct_mso, "rmt_pct_mso", 0.0, 100.0, low_inclusive=False, unit="% MSO")
+    check_range(
+        rmt_pct_mso, "rmt_pct_mso", 0.0, 100.0, low_inclusive=False, unit="% MSO"
+    )
     return intensity_pct_rmt * rmt_pct_mso / 100.0
 
 
@@ -165,8 +169,10 @@ def _train_rules(d: StimulationDose, out: _Collector, policy: SafetyPolicy) -> N
     f, i = d.frequency_hz, d.intensity_pct_rmt
     lim = max_train_duration(f, i)
     if lim.limit_s is None:
-        field = "frequency_hz" if f > C.TRAIN_TABLE_FREQUENCIES_HZ[-1] else (
-            "intensity_pct_rmt"
+        field = (
+            "frequency_hz"
+            if f > C.TRAIN_TABLE_FREQUENCIES_HZ[-1]
+            else ("intensity_pct_rmt")
         )
         value = f if field == "frequency_hz" else i
         top = (
@@ -335,12 +341,14 @@ def _iti_rules(d: StimulationDose, out: _Collector) -> None:
         )
 
 
-def _session_pulse_rule(d: StimulationDose, out: _Collector, standard: int,
-                        citation: str) -> None:
+def _session_pulse_rule(
+    d: StimulationDose, out: _Collector, standard: int, citation: str
+) -> None:
     n = d.pulses_per_session
     if n is None:
-        out.missing("session_pulses", "pulses_per_train", "the pulses per session",
-                    citation)
+        out.missing(
+            "session_pulses", "pulses_per_train", "the pulses per session", citation
+        )
         return
     status = RuleStatus.PASSED if n <= standard else RuleStatus.REVIEW
     text = (
@@ -349,8 +357,16 @@ def _session_pulse_rule(d: StimulationDose, out: _Collector, standard: int,
         else f"{n} pulses per session exceeds established practice (<= {standard}): "
         "physician review required."
     )
-    out.add("session_pulses", "pulses_per_train", status, text, value=float(n),
-            limit=float(standard), unit="pulses", citation=citation)
+    out.add(
+        "session_pulses",
+        "pulses_per_train",
+        status,
+        text,
+        value=float(n),
+        limit=float(standard),
+        unit="pulses",
+        citation=citation,
+    )
 
 
 def _tbs_rules(d: StimulationDose, out: _Collector) -> None:
@@ -359,91 +375,140 @@ def _tbs_rules(d: StimulationDose, out: _Collector) -> None:
     if ppb is None:
         out.missing("tbs_pulses_per_burst", "pulses_per_burst", "the burst", _CIT_HUANG)
     elif ppb != C.TBS_PULSES_PER_BURST:
-        out.add("tbs_pulses_per_burst", "pulses_per_burst", RuleStatus.FAILED,
-                f"'pulses_per_burst' = {ppb}: the studied pattern uses "
-                f"{C.TBS_PULSES_PER_BURST} ({_CIT_HUANG}). Refused unless an operator "
-                "records an override reason.", value=float(ppb),
-                limit=float(C.TBS_PULSES_PER_BURST), unit="pulses",
-                citation=_CIT_HUANG, overridable=True)
+        out.add(
+            "tbs_pulses_per_burst",
+            "pulses_per_burst",
+            RuleStatus.FAILED,
+            f"'pulses_per_burst' = {ppb}: the studied pattern uses "
+            f"{C.TBS_PULSES_PER_BURST} ({_CIT_HUANG}). Refused unless an operator "
+            "records an override reason.",
+            value=float(ppb),
+            limit=float(C.TBS_PULSES_PER_BURST),
+            unit="pulses",
+            citation=_CIT_HUANG,
+            overridable=True,
+        )
     else:
-        out.add("tbs_pulses_per_burst", "pulses_per_burst", RuleStatus.PASSED,
-                f"{ppb} pulses per burst, as studied ({_CIT_HUANG}).",
-                value=float(ppb), limit=float(C.TBS_PULSES_PER_BURST),
-                unit="pulses", citation=_CIT_HUANG)
+        out.add(
+            "tbs_pulses_per_burst",
+            "pulses_per_burst",
+            RuleStatus.PASSED,
+            f"{ppb} pulses per burst, as studied ({_CIT_HUANG}).",
+            value=float(ppb),
+            limit=float(C.TBS_PULSES_PER_BURST),
+            unit="pulses",
+            citation=_CIT_HUANG,
+        )
     ibf = d.intra_burst_frequency_hz
     if ibf is None:
-        out.missing("tbs_intra_burst_frequency", "intra_burst_frequency_hz",
-                    "the burst", _CIT_HUANG)
+        out.missing(
+            "tbs_intra_burst_frequency",
+            "intra_burst_frequency_hz",
+            "the burst",
+            _CIT_HUANG,
+        )
     else:
         ok = _le(ibf, C.TBS_MAX_INTRA_BURST_HZ)
-        out.add("tbs_intra_burst_frequency", "intra_burst_frequency_hz",
-                RuleStatus.PASSED if ok else RuleStatus.FAILED,
-                f"'intra_burst_frequency_hz' = {ibf:g} Hz "
-                + ("is within" if ok else "exceeds")
-                + f" the studied {C.TBS_MAX_INTRA_BURST_HZ:g} Hz ({_CIT_HUANG})"
-                + ("." if ok else "; refused unless an override reason is recorded."),
-                value=ibf, limit=C.TBS_MAX_INTRA_BURST_HZ, unit="Hz",
-                citation=_CIT_HUANG, overridable=not ok)
+        out.add(
+            "tbs_intra_burst_frequency",
+            "intra_burst_frequency_hz",
+            RuleStatus.PASSED if ok else RuleStatus.FAILED,
+            f"'intra_burst_frequency_hz' = {ibf:g} Hz "
+            + ("is within" if ok else "exceeds")
+            + f" the studied {C.TBS_MAX_INTRA_BURST_HZ:g} Hz ({_CIT_HUANG})"
+            + ("." if ok else "; refused unless an override reason is recorded."),
+            value=ibf,
+            limit=C.TBS_MAX_INTRA_BURST_HZ,
+            unit="Hz",
+            citation=_CIT_HUANG,
+            overridable=not ok,
+        )
     bf = d.frequency_hz
     lo, hi = C.TBS_BURST_HZ_RANGE
     if bf is None:
         out.missing("tbs_burst_frequency", "frequency_hz", "the burst rate", _CIT_HUANG)
     else:
         ok = lo <= bf <= hi
-        out.add("tbs_burst_frequency", "frequency_hz",
-                RuleStatus.PASSED if ok else RuleStatus.FAILED,
-                f"Burst rate 'frequency_hz' = {bf:g} Hz; allowed range is "
-                f"[{lo:g}, {hi:g}] Hz (theta; {_CIT_HUANG})"
-                + ("." if ok else "; refused unless an override reason is recorded."),
-                value=bf, limit=hi if bf > hi else lo, unit="Hz",
-                citation=_CIT_HUANG, overridable=not ok)
+        out.add(
+            "tbs_burst_frequency",
+            "frequency_hz",
+            RuleStatus.PASSED if ok else RuleStatus.FAILED,
+            f"Burst rate 'frequency_hz' = {bf:g} Hz; allowed range is "
+            f"[{lo:g}, {hi:g}] Hz (theta; {_CIT_HUANG})"
+            + ("." if ok else "; refused unless an override reason is recorded."),
+            value=bf,
+            limit=hi if bf > hi else lo,
+            unit="Hz",
+            citation=_CIT_HUANG,
+            overridable=not ok,
+        )
     train = d.train_duration_s
     if d.pattern is Pattern.ITBS:
         if train is None:
             out.missing("itbs_train", "pulses_per_train", "the iTBS train", _CIT_HUANG)
         else:
             ok = _le(train, C.ITBS_MAX_TRAIN_S)
-            out.add("itbs_train", "pulses_per_train",
-                    RuleStatus.PASSED if ok else RuleStatus.FAILED,
-                    f"iTBS train of {train:g} s; allowed: <= {C.ITBS_MAX_TRAIN_S:g} s "
-                    f"({_CIT_HUANG})"
-                    + ("." if ok else "; refused unless an override reason is "
-                       "recorded."),
-                    value=train, limit=C.ITBS_MAX_TRAIN_S, unit="s",
-                    citation=_CIT_HUANG, overridable=not ok)
+            out.add(
+                "itbs_train",
+                "pulses_per_train",
+                RuleStatus.PASSED if ok else RuleStatus.FAILED,
+                f"'pulses_per_train' = {d.pulses_per_train} gives an iTBS train of "
+                f"{train:g} s; allowed: <= {C.ITBS_MAX_TRAIN_S:g} s "
+                f"({_CIT_HUANG})"
+                + ("." if ok else "; refused unless an override reason is recorded."),
+                value=train,
+                limit=C.ITBS_MAX_TRAIN_S,
+                unit="s",
+                citation=_CIT_HUANG,
+                overridable=not ok,
+            )
         iti = d.inter_train_interval_s
         if d.trains_per_session == 1:
             pass
         elif iti is None:
-            out.missing("itbs_pause", "inter_train_interval_s", "the iTBS pause",
-                        _CIT_HUANG)
+            out.missing(
+                "itbs_pause", "inter_train_interval_s", "the iTBS pause", _CIT_HUANG
+            )
         else:
             ok = _ge(iti, C.ITBS_MIN_ITI_S)
-            out.add("itbs_pause", "inter_train_interval_s",
-                    RuleStatus.PASSED if ok else RuleStatus.FAILED,
-                    f"iTBS pause of {iti:g} s; allowed: >= {C.ITBS_MIN_ITI_S:g} s "
-                    f"({_CIT_HUANG})"
-                    + ("." if ok else "; refused unless an override reason is "
-                       "recorded."),
-                    value=iti, limit=C.ITBS_MIN_ITI_S, unit="s",
-                    citation=_CIT_HUANG, overridable=not ok)
+            out.add(
+                "itbs_pause",
+                "inter_train_interval_s",
+                RuleStatus.PASSED if ok else RuleStatus.FAILED,
+                f"'inter_train_interval_s' = {iti:g} s (iTBS pause); allowed: >= "
+                f"{C.ITBS_MIN_ITI_S:g} s "
+                f"({_CIT_HUANG})"
+                + ("." if ok else "; refused unless an override reason is recorded."),
+                value=iti,
+                limit=C.ITBS_MIN_ITI_S,
+                unit="s",
+                citation=_CIT_HUANG,
+                overridable=not ok,
+            )
     else:
         if train is None:
             out.missing("ctbs_train", "pulses_per_train", "the cTBS train", _CIT_HUANG)
         else:
             ok = _le(train, C.CTBS_MAX_TRAIN_S)
-            out.add("ctbs_train", "pulses_per_train",
-                    RuleStatus.PASSED if ok else RuleStatus.FAILED,
-                    f"cTBS train of {train:g} s; allowed: <= {C.CTBS_MAX_TRAIN_S:g} s "
-                    f"({_CIT_HUANG})"
-                    + ("." if ok else "; refused unless an override reason is "
-                       "recorded."),
-                    value=train, limit=C.CTBS_MAX_TRAIN_S, unit="s",
-                    citation=_CIT_HUANG, overridable=not ok)
+            out.add(
+                "ctbs_train",
+                "pulses_per_train",
+                RuleStatus.PASSED if ok else RuleStatus.FAILED,
+                f"'pulses_per_train' = {d.pulses_per_train} gives a cTBS train of "
+                f"{train:g} s; allowed: <= {C.CTBS_MAX_TRAIN_S:g} s "
+                f"({_CIT_HUANG})"
+                + ("." if ok else "; refused unless an override reason is recorded."),
+                value=train,
+                limit=C.CTBS_MAX_TRAIN_S,
+                unit="s",
+                citation=_CIT_HUANG,
+                overridable=not ok,
+            )
     i = d.intensity_pct_rmt
     if i is None:
-        out.missing("tbs_intensity", "intensity_pct_rmt", "the TBS intensity",
-                    _CIT_HUANG)
+        out.missing(
+            "tbs_intensity", "intensity_pct_rmt", "the TBS intensity", _CIT_HUANG
+        )
     else:
         if d.pattern is Pattern.CTBS:
             ceiling, cit = C.CTBS_MAX_PCT_RMT, _CIT_CTBS
@@ -454,20 +519,41 @@ def _tbs_rules(d: StimulationDose, out: _Collector) -> None:
             bad = not _le(i, ceiling)
             allowed = f"<= {ceiling:g} % RMT"
         if bad:
-            out.add("tbs_intensity", "intensity_pct_rmt", RuleStatus.FAILED,
-                    f"'intensity_pct_rmt' = {i:g} % RMT for {d.pattern.value}; allowed: "
-                    f"{allowed} ({cit}).", value=i, limit=ceiling, unit="% RMT",
-                    citation=cit)
+            out.add(
+                "tbs_intensity",
+                "intensity_pct_rmt",
+                RuleStatus.FAILED,
+                f"'intensity_pct_rmt' = {i:g} % RMT for {d.pattern.value}; allowed: "
+                f"{allowed} ({cit}).",
+                value=i,
+                limit=ceiling,
+                unit="% RMT",
+                citation=cit,
+            )
         elif i > C.TBS_REVIEW_ABOVE_PCT_RMT:
-            out.add("tbs_intensity", "intensity_pct_rmt", RuleStatus.REVIEW,
-                    f"{i:g} % RMT is above the {C.TBS_REVIEW_ABOVE_PCT_RMT:g} % of the "
-                    f"original TBS studies ({_CIT_HUANG}) but within {allowed} "
-                    f"({cit}): physician review required.", value=i, limit=ceiling,
-                    unit="% RMT", citation=cit)
+            out.add(
+                "tbs_intensity",
+                "intensity_pct_rmt",
+                RuleStatus.REVIEW,
+                f"{i:g} % RMT is above the {C.TBS_REVIEW_ABOVE_PCT_RMT:g} % of the "
+                f"original TBS studies ({_CIT_HUANG}) but within {allowed} "
+                f"({cit}): physician review required.",
+                value=i,
+                limit=ceiling,
+                unit="% RMT",
+                citation=cit,
+            )
         else:
-            out.add("tbs_intensity", "intensity_pct_rmt", RuleStatus.PASSED,
-                    f"{i:g} % RMT is within {allowed} ({cit}).", value=i,
-                    limit=ceiling, unit="% RMT", citation=cit)
+            out.add(
+                "tbs_intensity",
+                "intensity_pct_rmt",
+                RuleStatus.PASSED,
+                f"{i:g} % RMT is within {allowed} ({cit}).",
+                value=i,
+                limit=ceiling,
+                unit="% RMT",
+                citation=cit,
+            )
     _session_pulse_rule(d, out, C.TBS_STANDARD_PULSES, _CIT_HUANG)
 
 
@@ -477,17 +563,31 @@ def _mso_rule(d: StimulationDose, out: _Collector, rmt_pct_mso: float | None) ->
         out.missing(rid, "intensity_pct_rmt", "the stimulator output", _CIT_MSO)
         return
     if rmt_pct_mso is None:
-        out.add(rid, "intensity_pct_rmt", RuleStatus.NOT_CHECKED,
-                "Could not check the stimulator output: the patient's RMT (% MSO) is "
-                "not known yet.", citation=_CIT_MSO, needs_patient=True)
+        out.add(
+            rid,
+            "intensity_pct_rmt",
+            RuleStatus.NOT_CHECKED,
+            "Could not check the stimulator output: the patient's RMT (% MSO) is "
+            "not known yet.",
+            citation=_CIT_MSO,
+            needs_patient=True,
+        )
         return
     mso = intensity_pct_mso(d.intensity_pct_rmt, rmt_pct_mso)
     ok = _le(mso, C.MAX_PCT_MSO)
-    out.add(rid, "intensity_pct_rmt", RuleStatus.PASSED if ok else RuleStatus.FAILED,
-            f"{d.intensity_pct_rmt:g} % RMT x RMT {rmt_pct_mso:g} % MSO = {mso:.1f} % "
-            f"MSO; allowed: <= {C.MAX_PCT_MSO:g} % MSO"
-            + ("." if ok else " (the stimulator cannot deliver it; not clamped)."),
-            value=mso, limit=C.MAX_PCT_MSO, unit="% MSO", citation=_CIT_MSO)
+    out.add(
+        rid,
+        "intensity_pct_rmt",
+        RuleStatus.PASSED if ok else RuleStatus.FAILED,
+        f"'intensity_pct_rmt' = {d.intensity_pct_rmt:g} % RMT x RMT "
+        f"{rmt_pct_mso:g} % MSO = {mso:.1f} % "
+        f"MSO; allowed: <= {C.MAX_PCT_MSO:g} % MSO"
+        + ("." if ok else " (the stimulator cannot deliver it; not clamped)."),
+        value=mso,
+        limit=C.MAX_PCT_MSO,
+        unit="% MSO",
+        citation=_CIT_MSO,
+    )
 
 
 def check_dose(
@@ -605,17 +705,21 @@ def check_protocol(
         cannot be overridden or an unknown block.
     """
     if rmt_pct_mso is not None:
-        check_range(rmt_pct_mso, "rmt_pct_mso", 0.0, 100.0, low_inclusive=False,
-                    unit="% MSO")
+        check_range(
+            rmt_pct_mso, "rmt_pct_mso", 0.0, 100.0, low_inclusive=False, unit="% MSO"
+        )
     pol = _DEFAULT_POLICY if policy is None else policy
     results: list[RuleResult] = []
     block: CourseBlock
     for block in protocol.blocks:
         results.extend(
-            check_dose(block.dose, block=block.label, rmt_pct_mso=rmt_pct_mso,
-                       policy=pol)
+            check_dose(
+                block.dose, block=block.label, rmt_pct_mso=rmt_pct_mso, policy=pol
+            )
         )
-    results, used = _apply_overrides(results, overrides, (b.label for b in protocol.blocks))
+    results, used = _apply_overrides(
+        results, overrides, (b.label for b in protocol.blocks)
+    )
     if any(r.status is RuleStatus.FAILED for r in results):
         decision = Decision.REFUSED
     elif any(

@@ -177,11 +177,11 @@ def load_screening_items() -> tuple[ScreeningItem, ...]:
     items : tuple of ScreeningItem
         In questionnaire order.
     """
-    import yaml  # noqa: PLC0415
+    import yaml
 
-    text = (
-        resources.files("plptms.safety") / "data" / "screening.yaml"
-    ).read_text(encoding="utf-8")
+    text = (resources.files("plptms.safety") / "data" / "screening.yaml").read_text(
+        encoding="utf-8"
+    )
     data = yaml.safe_load(text)
     return tuple(ScreeningItem.model_validate(item) for item in data["items"])
 
@@ -213,7 +213,7 @@ def screen(
     ids = [it.id for it in its]
     for key in list(answers.answers) + list(answers.details):
         if key not in ids:
-            import difflib  # noqa: PLC0415
+            import difflib
 
             close = difflib.get_close_matches(key, ids, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""

@@ -18,9 +18,9 @@ from __future__ import annotations
 import bisect
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
 
 from ._constants import (
     TRAIN_TABLE_CITATION,
@@ -30,7 +30,15 @@ from ._constants import (
     TRAIN_TABLE_VERIFIED,
 )
 
-__all__ = ["TrainLimit", "max_train_duration", "max_train_duration_array", "table_cells"]
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "TrainLimit",
+    "max_train_duration",
+    "max_train_duration_array",
+    "table_cells",
+]
 
 _F = TRAIN_TABLE_FREQUENCIES_HZ
 _I = TRAIN_TABLE_INTENSITIES_PCT_MT
@@ -108,7 +116,7 @@ def table_cells() -> tuple[TableCell, ...]:
 
 
 def _bracket(values: tuple[float, ...], x: float) -> tuple[list[int], str]:
-    """Indices of the table entries bounding ``x`` and where ``x`` lies."""
+    """Return the indices of the entries bounding ``x`` and where ``x`` lies."""
     if x <= values[0]:
         return [0], "below" if x < values[0] else "exact"
     j = bisect.bisect_left(values, x)
@@ -174,9 +182,7 @@ def max_train_duration(frequency_hz: float, intensity_pct_mt: float) -> TrainLim
             edge.append(f"{intensity_pct_mt:g} % is below the {_I[0]:g} % MT column")
         basis += "; " + " and ".join(edge) + ", which bounds it conservatively"
     below = fpos == "below" or ipos == "below"
-    return TrainLimit(
-        best.applied_s, True, basis, all(c.verified for c in used), below
-    )
+    return TrainLimit(best.applied_s, True, basis, all(c.verified for c in used), below)
 
 
 @functools.cache

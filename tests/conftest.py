@@ -1,0 +1,78 @@
+"""Shared fixtures and factories."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from plptms.protocol import Protocol, StimulationDose
+
+RTMS_DEFAULTS: dict[str, Any] = {
+    "pattern": "rtms",
+    "target": "m1_hand",
+    "laterality": "contralateral",
+    "frequency_hz": 10.0,
+    "intensity_pct_rmt": 90.0,
+    "pulses_per_train": 50,
+    "trains_per_session": 30,
+    "inter_train_interval_s": 25.0,
+    "coil": "figure_of_eight",
+}
+
+ITBS_DEFAULTS: dict[str, Any] = {
+    "pattern": "itbs",
+    "target": "dlpfc",
+    "laterality": "left",
+    "frequency_hz": 5.0,
+    "intensity_pct_rmt": 80.0,
+    "pulses_per_train": 30,
+    "trains_per_session": 20,
+    "inter_train_interval_s": 8.0,
+    "pulses_per_burst": 3,
+    "intra_burst_frequency_hz": 50.0,
+}
+
+CTBS_DEFAULTS: dict[str, Any] = {
+    "pattern": "ctbs",
+    "target": "m1_hand",
+    "laterality": "contralateral",
+    "frequency_hz": 5.0,
+    "intensity_pct_rmt": 70.0,
+    "pulses_per_train": 600,
+    "trains_per_session": 1,
+    "inter_train_interval_s": 0.0,
+    "pulses_per_burst": 3,
+    "intra_burst_frequency_hz": 50.0,
+}
+
+
+def dose(base: dict[str, Any] | None = None, **changes: Any) -> StimulationDose:
+    """Build a dose from defaults with changes."""
+    data = dict(RTMS_DEFAULTS if base is None else base)
+    data.update(changes)
+    return StimulationDose.model_validate(data)
+
+
+def protocol_of(*doses: StimulationDose, pid: str = "test-protocol") -> Protocol:
+    """Wrap doses into a protocol of one block each."""
+    blocks = [
+        {
+            "label": f"B{i}",
+            "dose": d,
+            "sessions": 10,
+            "sessions_per_week": 5,
+            "course_weeks": 2,
+        }
+        for i, d in enumerate(doses)
+    ]
+    return Protocol.model_validate(
+        {"id": pid, "name": "test", "condition": "active", "blocks": blocks}
+    )
+
+
+@pytest.fixture(scope="session")
+def library():  # type: ignore[no-untyped-def]
+    from plptms.protocol import load_library
+
+    return load_library()
