@@ -14,15 +14,17 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plptms import __version__
 from plptms.protocol import Protocol
 from plptms.safety import check_protocol, max_train_duration, max_train_duration_array
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 N_PROTOCOLS = 100_000
 REPEATS = 3
@@ -107,7 +109,9 @@ def bench_safety() -> list[str]:
     f = np.array([p.blocks[0].dose.frequency_hz for p in protocols], dtype=float)
     i = np.array([p.blocks[0].dose.intensity_pct_rmt for p in protocols], dtype=float)
     t_scalar = _best(
-        lambda: [max_train_duration(float(a), float(b)) for a, b in zip(f, i, strict=True)]
+        lambda: [
+            max_train_duration(float(a), float(b)) for a, b in zip(f, i, strict=True)
+        ]
     )
     t_vector = _best(lambda: max_train_duration_array(f, i))
     n = N_PROTOCOLS

@@ -127,6 +127,7 @@ def _bracket(values: tuple[float, ...], x: float) -> tuple[list[int], str]:
     return [j - 1, j], "between"
 
 
+@functools.lru_cache(maxsize=4096)
 def max_train_duration(frequency_hz: float, intensity_pct_mt: float) -> TrainLimit:
     """Longest safe single train at this frequency and intensity.
 
@@ -144,7 +145,8 @@ def max_train_duration(frequency_hz: float, intensity_pct_mt: float) -> TrainLim
 
     Notes
     -----
-    The rule between cells takes the minimum of the (up to four) bracketing cells,
+    Results are cached (the closed loop asks the same question repeatedly); the
+    returned object is immutable. The rule between cells takes the minimum of the (up to four) bracketing cells,
     so it never interpolates toward a longer train. Unverified cells contribute their
     monotone-envelope value. Table of Wassermann (1998), reproduced in Rossi et al.
     (2009).
