@@ -108,11 +108,9 @@ def bench_safety() -> list[str]:
 
     f = np.array([p.blocks[0].dose.frequency_hz for p in protocols], dtype=float)
     i = np.array([p.blocks[0].dose.intensity_pct_rmt for p in protocols], dtype=float)
-    t_scalar = _best(
-        lambda: [
-            max_train_duration(float(a), float(b)) for a, b in zip(f, i, strict=True)
-        ]
-    )
+    pairs = list(zip(f.tolist(), i.tolist(), strict=True))
+    uncached = max_train_duration.__wrapped__  # time the lookup, not the cache
+    t_scalar = _best(lambda: [uncached(a, b) for a, b in pairs])
     t_vector = _best(lambda: max_train_duration_array(f, i))
     n = N_PROTOCOLS
     return [
