@@ -148,8 +148,8 @@ def max_train_duration(frequency_hz: float, intensity_pct_mt: float) -> TrainLim
     Results are cached (the closed loop asks the same question repeatedly); the
     returned object is immutable. The rule between cells takes the minimum of the
     (up to four) bracketing cells, so it never interpolates toward a longer train.
-    Unverified cells contribute their monotone-envelope value. Table of Wassermann (1998), reproduced in Rossi et al.
-    (2009).
+    Unverified cells contribute their monotone-envelope value. Table of Wassermann
+    (1998), reproduced in Rossi et al. (2009).
     """
     rows, fpos = _bracket(_F, float(frequency_hz))
     cols, ipos = _bracket(_I, float(intensity_pct_mt))
