@@ -102,6 +102,7 @@ def test_check_refused_nonzero_and_json(tmp_path: Path) -> None:
     res = _run("protocols", "check", str(f))
     assert res.exit_code == 1
     assert "REFUSED" in res.output
+    assert "failed [M1] 'pulses_per_train' = 100" in res.output
     res = _run("protocols", "check", str(f), "--json")
     assert res.exit_code == 1
     v = json.loads(res.output)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..protocol import Protocol, Study
@@ -35,22 +36,24 @@ def render_protocol(
 ) -> None:
     """Print a protocol with its derived values."""
     console.print(
-        f"[bold]{protocol.name}[/bold]  ([cyan]{protocol.id}[/cyan], "
+        f"[bold]{escape(protocol.name)}[/bold]  ([cyan]{protocol.id}[/cyan], "
         f"{protocol.condition.value})"
     )
     if study is not None:
         arms = ", ".join(f"{a.label}: n={_fmt(a.n)}" for a in study.arms)
         console.print(
-            f"Source: {study.citation}, {study.design}, n={_fmt(study.n_total)}"
-            f" ({arms})"
+            f"Source: {escape(study.citation)}, {study.design}, n={_fmt(study.n_total)}"
+            f" ({escape(arms)})"
         )
-        console.print(f"Population: {study.population}; outcome: {study.outcome}")
-        console.print(f"Reported effect: {study.reported_effect}")
+        console.print(
+            f"Population: {escape(study.population)}; outcome: {escape(study.outcome)}"
+        )
+        console.print(f"Reported effect: {escape(study.reported_effect)}")
         if study.notes:
-            console.print(f"Notes: {study.notes}")
+            console.print(f"Notes: {escape(study.notes)}")
     if protocol.notes:
-        console.print(f"Protocol notes: {protocol.notes}")
-    table = Table(title="Blocks (derived values computed, never stored)")
+        console.print(f"Protocol notes: {escape(protocol.notes)}")
+    dose_t = Table(title="Dose per session (as given; 'unreported' is not guessed)")
     for col in (
         "block",
         "pattern",
@@ -60,22 +63,30 @@ def render_protocol(
         "% RMT",
         "pulses/train",
         "trains",
-        "ITI s",
+        "pause s",
+        "coil",
+    ):
+        dose_t.add_column(col, overflow="fold")
+    sched_t = Table(title="Schedule and derived values (computed, never stored)")
+    for col in (
+        "block",
         "train s",
-        "session s",
+        "session min",
         "pulses/session",
         "sessions",
         "per week",
         "weeks",
         "pulses/course",
     ):
-        table.add_column(col, overflow="fold")
+        sched_t.add_column(col, overflow="fold")
+    multi = len(protocol.blocks) > 1
     for b in protocol.blocks:
         d = b.dose
-        table.add_row(
-            b.label
-            + (f" (with {b.same_sessions_as})" if b.same_sessions_as else "")
-            + (f" [phase {b.phase}]" if len(protocol.blocks) > 1 else ""),
+        label = escape(b.label + (f" [phase {b.phase}]" if multi else ""))
+        if b.same_sessions_as:
+            label += escape(f" (in {b.same_sessions_as} sessions)")
+        dose_t.add_row(
+            label,
             d.pattern.value,
             d.target.value,
             "unreported" if d.laterality is None else d.laterality.value,
@@ -84,15 +95,21 @@ def render_protocol(
             _fmt(d.pulses_per_train),
             _fmt(d.trains_per_session),
             _fmt(d.inter_train_interval_s),
+            "unreported" if d.coil is None else d.coil.value,
+        )
+        session = d.session_duration_s
+        sched_t.add_row(
+            label,
             _fmt(d.train_duration_s),
-            _fmt(d.session_duration_s),
+            _fmt(None if session is None else session / 60.0),
             _fmt(d.pulses_per_session),
             _fmt(b.sessions),
             _fmt(b.mean_sessions_per_week),
             _fmt(b.course_weeks),
             _fmt(b.pulses_per_course),
         )
-    console.print(table)
+    console.print(dose_t)
+    console.print(sched_t)
 
 
 def render_verdict(console: Console, verdict: Verdict) -> None:
@@ -103,21 +120,20 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
     for r in verdict.rules:
         style = _STATUS_STYLE[r.status]
         table.add_row(
-            r.block,
+            escape(r.block),
             r.rule_id,
             r.field,
             f"[{style}]{r.status.value}[/{style}]",
             "" if r.value is None else f"{r.value:.4g} {r.unit}",
             "" if r.limit is None else f"{r.limit:.4g} {r.unit}",
-            r.citation,
+            escape(r.citation),
         )
     console.print(table)
     for r in verdict.rules:
         if r.status is not RuleStatus.PASSED:
             style = _STATUS_STYLE[r.status]
-            console.print(
-                f"[{style}]{r.status.value}[/{style}] [{r.block}] {r.message}"
-            )
+            text = escape(f"[{r.block}] {r.message}")
+            console.print(f"[{style}]{r.status.value}[/{style}] {text}")
     colour = {"accepted": "green", "incomplete": "yellow", "refused": "bold red"}[
         verdict.decision.value
     ]
@@ -142,7 +158,12 @@ def render_screening(console: Console, report: ScreeningReport) -> None:
             "unknown": "[yellow]unknown[/yellow]",
         }[f.answer.value]
         table.add_row(
-            f.topic, f.item_class.value, ans, f.consequence, f.detail, f.source
+            escape(f.topic),
+            f.item_class.value,
+            ans,
+            f.consequence,
+            escape(f.detail),
+            escape(f.source),
         )
     console.print(table)
     colour = {
@@ -152,7 +173,7 @@ def render_screening(console: Console, report: ScreeningReport) -> None:
     }[report.status]
     console.print(f"Screening: [{colour}]{report.status.value}[/{colour}]")
     for reason in report.reasons:
-        console.print(f"  - {reason}")
+        console.print(f"  - {escape(reason)}")
 
 
 def render_conformance(console: Console, rng: ProtocolRange, conf: Conformance) -> None:
@@ -166,7 +187,7 @@ def render_conformance(console: Console, rng: ProtocolRange, conf: Conformance) 
             False: "[red]no[/red]",
             None: "[yellow]unknown[/yellow]",
         }[item.inside]
-        table.add_row(item.parameter, item.value, item.allowed, inside)
+        table.add_row(item.parameter, escape(item.value), escape(item.allowed), inside)
     console.print(table)
     for rec in rng.recommendations:
-        console.print(f"  {rec.line}: {rec.text}")
+        console.print(f"  {escape(rec.line)}: {escape(rec.text)}")

@@ -21,10 +21,10 @@ MAX_INTENSITY_PCT_RMT: Final[float] = 250.0
 SINGLE_PULSE_MAX_RATE_HZ: Final[float] = 1.0
 
 #: Most sessions a week a schedule may carry (two a day, every day); accelerated
-#: schedules beyond that must be described session by session.
+#: schedules beyond that must be described session by session. [design]
 MAX_SESSIONS_PER_WEEK: Final[float] = 14.0
 
-#: Longest course a description may carry, in weeks.
+#: Longest course a description may carry, in weeks. [design]
 MAX_COURSE_WEEKS: Final[float] = 104.0
 
 #: Standard theta-burst pattern: 3 pulses per burst (Huang et al., 2005). [huang2005]

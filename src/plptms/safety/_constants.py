@@ -60,7 +60,7 @@ TRAIN_TABLE_VERIFIED: Final[dict[tuple[float, float], str]] = {
     (20.0, 110.0): "Chen et al., 1997 (abstract): 20 Hz, 1.6 s trains at 110 % MT",
 }
 
-#: Citation of the train table.
+#: Citation of the train table (Wassermann, 1998). [wassermann1998]
 TRAIN_TABLE_CITATION: Final[str] = (
     "Wassermann 1998, Table 4 (reproduced in Rossi et al. 2009)"
 )
