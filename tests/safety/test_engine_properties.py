@@ -184,3 +184,51 @@ def test_garbage_bytes_give_clear_error(tmp_path: Path, blob: bytes) -> None:
     f.write_bytes(blob)
     with pytest.raises(ProtocolFileError):
         read_protocol(f)
+
+
+tbs = st.fixed_dictionaries(
+    {
+        "pattern": st.sampled_from(["itbs", "ctbs"]),
+        "target": st.just("m1_hand"),
+        "laterality": st.just("left"),
+        "frequency_hz": st.floats(2.0, 10.0, allow_nan=False),
+        "intensity_pct_rmt": st.floats(40.0, 150.0, allow_nan=False),
+        "pulses_per_burst": st.integers(2, 5),
+        "intra_burst_frequency_hz": st.floats(30.0, 100.0, allow_nan=False),
+        "bursts_per_train": st.integers(1, 250),
+        "trains_per_session": st.integers(1, 40),
+        "inter_train_interval_s": st.floats(0.0, 20.0, allow_nan=False),
+    }
+)
+
+
+@settings(max_examples=300)
+@given(tbs)
+def test_accepted_theta_burst_within_limits(d: dict[str, Any]) -> None:
+    d = dict(d)
+    d["pulses_per_train"] = d.pop("bursts_per_train") * d["pulses_per_burst"]
+    try:
+        dose = StimulationDose.model_validate(d)
+    except ValidationError:
+        return  # e.g. bursts overlapping: not a valid description
+    v = check_protocol(protocol_of(dose))
+    for r in v.failures:
+        assert f"'{r.field}'" in r.message
+    if v.decision is not Decision.ACCEPTED:
+        return
+    assert dose.pulses_per_burst == 3
+    assert dose.intra_burst_frequency_hz is not None
+    assert dose.intra_burst_frequency_hz <= 50.0
+    assert dose.frequency_hz is not None
+    assert 4.0 <= dose.frequency_hz <= 8.0
+    assert dose.intensity_pct_rmt is not None
+    assert dose.train_duration_s is not None
+    if dose.pattern.value == "ctbs":
+        assert dose.intensity_pct_rmt < 100.0
+        assert dose.train_duration_s <= 40.0 * (1 + 1e-9)
+    else:
+        assert dose.intensity_pct_rmt <= 120.0
+        assert dose.train_duration_s <= 2.0 * (1 + 1e-9)
+        if dose.trains_per_session and dose.trains_per_session > 1:
+            assert dose.inter_train_interval_s is not None
+            assert dose.inter_train_interval_s >= 8.0 * (1 - 1e-9)
