@@ -18,11 +18,11 @@ venv: $(STAMP)
 run: $(STAMP)  ## end-to-end demonstration on embedded defaults
 	$(BIN)/plptms demo
 
-test: $(STAMP)  ## full test suite
-	$(BIN)/python -m pytest
+test: $(STAMP)  ## full test suite (SQLite, and PostgreSQL when a server is installed)
+	scripts/with_postgres.sh $(BIN)/python -m pytest
 
 bench: $(STAMP)  ## benchmarks, written to docs/benchmarks.md
-	$(BIN)/python benchmarks/run.py --output docs/benchmarks.md
+	scripts/with_postgres.sh $(BIN)/python benchmarks/run.py --output docs/benchmarks.md
 
 lint: $(STAMP)  ## ruff + mypy on the package
 	$(BIN)/ruff check src tests benchmarks

@@ -145,6 +145,11 @@ def bench_safety() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
+    parser.add_argument(
+        "--skip-registry",
+        action="store_true",
+        help="Skip the (slow) registry benchmark.",
+    )
     args = parser.parse_args()
     lines = [
         "# plptms benchmarks",
@@ -158,6 +163,11 @@ def main() -> None:
         "",
     ]
     lines += bench_safety()
+    if not args.skip_registry:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import bench_registry
+
+        lines += bench_registry.run()
     text = "\n".join(lines)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from .. import __version__
 from ..utils._logging import set_log_level
+from . import _registry
 
 app = typer.Typer(
     name="plptms",
@@ -30,6 +31,10 @@ protocols_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(protocols_app, name="protocols")
+app.add_typer(_registry.patient_app, name="patient")
+app.add_typer(_registry.assess_app, name="assess")
+app.add_typer(_registry.audit_app, name="audit")
+app.command("export")(_registry.export_cmd)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

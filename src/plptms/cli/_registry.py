@@ -1,0 +1,333 @@
+"""Registry commands: patient, assess, audit, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+patient_app = typer.Typer(help="Register and view patients.", no_args_is_help=True)
+assess_app = typer.Typer(help="Record and view assessments.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify the audit trail.", no_args_is_help=True)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="PLPTMS_DB_URL",
+        help="Database URL (default: the SQLite file in the user data dir).",
+    ),
+]
+SiteOpt = Annotated[str, typer.Option("--site", help="Site code.")]
+CodeOpt = Annotated[str, typer.Option("--code", help="Pseudonymous patient code.")]
+ActorOpt = Annotated[str, typer.Option("--actor", help="Who records the change.")]
+
+
+def _console() -> Console:
+    return Console(width=160)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]Error:[/bold red] {escape(message)}", highlight=False
+    )
+    return typer.Exit(code)
+
+
+def _open(db: str | None) -> Any:
+    from ..registry import Registry
+
+    return Registry(db)
+
+
+def _parse_items(items: list[str] | None, items_file: Path | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if items_file is not None:
+        from ..protocol import load_data
+
+        data = load_data(items_file)
+        if not isinstance(data, dict):
+            raise _fail(f"{items_file}: expected a mapping of item id to value.")
+        out.update({str(k): v for k, v in data.items()})
+    for raw in items or []:
+        key, sep, val = raw.partition("=")
+        if not sep:
+            raise _fail(
+                f"Invalid value for '--item': got {raw!r}; allowed form is "
+                "ID=VALUE (VALUE may be 'missing')."
+            )
+        val = val.strip()
+        if val.lower() in ("missing", "none", ""):
+            out[key.strip()] = None
+        else:
+            try:
+                num = float(val)
+            except ValueError:
+                raise _fail(
+                    f"Invalid value for '--item {key}': got {val!r}; allowed: "
+                    "a number or 'missing'."
+                ) from None
+            out[key.strip()] = int(num) if num.is_integer() and "." not in val else num
+    if not out:
+        raise _fail("No items given: use --item ID=VALUE or --items FILE.")
+    return out
+
+
+@patient_app.command("add")
+def patient_add(
+    site: SiteOpt,
+    code: CodeOpt,
+    actor: ActorOpt,
+    history: Annotated[
+        Path | None, typer.Option("--history", help="PLP history file (YAML/JSON).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Register a patient under a pseudonymous code (no name is stored)."""
+    from ..protocol import ProtocolFileError, load_data
+
+    try:
+        hist = None if history is None else load_data(history)
+        with _open(db) as reg:
+            p = reg.add_patient(site, code, history=hist, actor=actor)
+    except (ProtocolFileError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _console().print(f"Registered {p.site}/{p.code} (id {p.id}).")
+
+
+@patient_app.command("list")
+def patient_list(
+    site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
+    deleted: Annotated[
+        bool, typer.Option("--deleted", help="Include deleted.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """List patients."""
+    with _open(db) as reg:
+        rows = reg.list_patients(site, include_deleted=deleted)
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    table = Table(title="Patients")
+    for col in ("site", "code", "amputation date", "registered", "deleted"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r.site,
+            r.code,
+            str(r.amputation_date or ""),
+            r.created_at.date().isoformat(),
+            "yes" if r.deleted else "",
+        )
+    _console().print(table)
+
+
+def _assessment_table(rows: list[Any], title: str) -> Table:
+    table = Table(title=title)
+    for col in ("id", "visit", "kind", "scale", "total", "subscales", "band", "note"):
+        table.add_column(col, overflow="fold")
+    for a in rows:
+        subs = ", ".join(
+            f"{k} {v:.3g}" if v is not None else f"{k} -"
+            for k, v in a.subscales.items()
+        )
+        table.add_row(
+            str(a.id),
+            a.visit_date.isoformat(),
+            a.visit_kind.value,
+            a.scale_id,
+            "-" if a.total is None else f"{a.total:.4g}",
+            escape(subs),
+            escape(a.band or ""),
+            escape(a.reason or ""),
+        )
+    return table
+
+
+@patient_app.command("show")
+def patient_show(
+    site: SiteOpt,
+    code: CodeOpt,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Show a patient: history, visits and assessments."""
+    try:
+        with _open(db) as reg:
+            p = reg.get_patient(site, code)
+            visits = reg.list_visits(site, code)
+            assessments = reg.list_assessments(site, code)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "patient": p.model_dump(mode="json"),
+                    "visits": [v.model_dump(mode="json") for v in visits],
+                    "assessments": [a.model_dump(mode="json") for a in assessments],
+                },
+                indent=2,
+            )
+        )
+        return
+    c = _console()
+    c.print(
+        f"[bold]{escape(p.site)}/{escape(p.code)}[/bold] (id {p.id}), registered "
+        f"{p.created_at.date().isoformat()}"
+    )
+    for key, val in p.history.items():
+        if val not in (None, [], {}, ""):
+            c.print(f"  {key}: {escape(str(val))}")
+    c.print(f"{len(visits)} visit(s)")
+    c.print(_assessment_table(assessments, "Assessments"))
+
+
+@patient_app.command("plot")
+def patient_plot(
+    site: SiteOpt,
+    code: CodeOpt,
+    scale: Annotated[str, typer.Option("--scale", help="Scale to plot.")],
+    out: Annotated[Path, typer.Option("--out", help="PNG file to write.")],
+    measure: Annotated[
+        str, typer.Option("--measure", help="total or a subscale.")
+    ] = "total",
+    db: DbOpt = None,
+) -> None:
+    """Draw the pain trajectory with course, follow-ups and responder lines."""
+    from ..registry._figures import plot_trajectory
+    from ..scales._constants import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
+
+    try:
+        with _open(db) as reg:
+            rows = reg.list_assessments(site, code)
+        fig = plot_trajectory(
+            rows,
+            scale_id=scale,
+            title=f"{site}/{code}",
+            moderate_pct=IMMPACT_MODERATE_PCT,
+            substantial_pct=IMMPACT_SUBSTANTIAL_PCT,
+            measure=measure,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    _console().print(f"Wrote {out}")
+
+
+@assess_app.command("record")
+def assess_record(
+    site: SiteOpt,
+    code: CodeOpt,
+    scale: Annotated[str, typer.Option("--scale", help="Scale id.")],
+    visit_date: Annotated[str, typer.Option("--date", help="Visit date, YYYY-MM-DD.")],
+    kind: Annotated[str, typer.Option("--kind", help="Visit kind.")],
+    actor: ActorOpt,
+    item: Annotated[
+        list[str] | None, typer.Option("--item", help="ID=VALUE (repeat).")
+    ] = None,
+    items_file: Annotated[
+        Path | None, typer.Option("--items", help="Items file (YAML/JSON mapping).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Score and store an assessment (nothing is stored if any item is invalid)."""
+    from ..registry import VisitIn
+
+    items = _parse_items(item, items_file)
+    try:
+        visit = VisitIn(visit_date=dt.date.fromisoformat(visit_date), kind=kind)
+        with _open(db) as reg:
+            a = reg.record_assessment(site, code, visit, scale, items, actor=actor)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    _console().print(_assessment_table([a], "Recorded"))
+
+
+@assess_app.command("correct")
+def assess_correct(
+    assessment_id: Annotated[int, typer.Argument(help="Assessment id.")],
+    actor: ActorOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is corrected.")],
+    item: Annotated[
+        list[str] | None, typer.Option("--item", help="ID=VALUE (repeat).")
+    ] = None,
+    items_file: Annotated[
+        Path | None, typer.Option("--items", help="Items file (YAML/JSON mapping).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Correct an assessment (all items); the old values stay in the audit trail."""
+    items = _parse_items(item, items_file)
+    try:
+        with _open(db) as reg:
+            a = reg.correct_assessment(assessment_id, items, actor=actor, reason=reason)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    _console().print(_assessment_table([a], "Corrected"))
+
+
+@assess_app.command("show")
+def assess_show(
+    site: SiteOpt,
+    code: CodeOpt,
+    scale: Annotated[
+        str | None, typer.Option("--scale", help="Only this scale.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Show a patient's assessments."""
+    try:
+        with _open(db) as reg:
+            rows = reg.list_assessments(site, code, scale)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+        return
+    _console().print(_assessment_table(rows, f"Assessments of {site}/{code}"))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Verify the audit chain end to end; exit 1 if anything was tampered with."""
+    with _open(db) as reg:
+        report = reg.verify_audit()
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        c = _console()
+        state = (
+            "[green]intact[/green]" if report.ok else "[bold red]TAMPERED[/bold red]"
+        )
+        c.print(
+            f"Audit trail {state}: {report.entries} entries, head {report.head_hash}"
+        )
+        for p in report.problems:
+            c.print(f"  - {escape(p)}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def export_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    db: DbOpt = None,
+) -> None:
+    """Export every table as CSV, plus one tidy long-format file (long.csv)."""
+    with _open(db) as reg:
+        paths = reg.export_csv(out)
+        paths.append(reg.export_long(out / "long.csv"))
+    for p in paths:
+        _console().print(f"Wrote {p}")

@@ -1,0 +1,30 @@
+"""Patient registry: pseudonymous patients, visits, scored assessments, audit trail.
+
+SQLAlchemy 2 + Alembic; SQLite (WAL) by default, PostgreSQL by URL.
+"""
+
+from ._audit import AuditReport
+from ._models import (
+    AssessmentOut,
+    DuplicateRecordError,
+    PatientOut,
+    RecordNotFoundError,
+    RegistryError,
+    VisitIn,
+    VisitKind,
+    VisitOut,
+)
+from ._service import Registry
+
+__all__ = [
+    "AssessmentOut",
+    "AuditReport",
+    "DuplicateRecordError",
+    "PatientOut",
+    "RecordNotFoundError",
+    "Registry",
+    "RegistryError",
+    "VisitIn",
+    "VisitKind",
+    "VisitOut",
+]

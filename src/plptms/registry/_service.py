@@ -1,0 +1,1169 @@
+"""The registry service: every write is one transaction with its audit entries."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
+from ._audit import AuditChain, AuditReport, append_audit, row_state, verify_chain
+from ._models import (
+    AssessmentOut,
+    DuplicateRecordError,
+    PatientOut,
+    RecordNotFoundError,
+    RegistryError,
+    VisitIn,
+    VisitKind,
+    VisitOut,
+    check_code,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping, Sequence
+
+    from sqlalchemy.orm import Session
+
+    from ..protocol import Protocol
+    from ..safety import ScreeningReport, Verdict
+
+__all__ = ["Registry"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _check_actor(actor: str) -> str:
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > 64:
+        raise RegistryError(
+            f"Invalid value for 'actor': got {actor!r}; allowed: the name or id of "
+            "the person making the change (1-64 characters)."
+        )
+    return actor.strip()
+
+
+def _check_reason(reason: str | None, what: str) -> str:
+    if reason is None or len(reason.strip()) < 5:
+        raise RegistryError(
+            f"Invalid value for 'reason': got {reason!r}; allowed: an explanation of "
+            f"at least 5 characters (required to {what})."
+        )
+    return reason.strip()
+
+
+def _tables() -> dict[str, Any]:
+    from .db._schema import (
+        AssessmentRow,
+        PatientRow,
+        ProtocolAssignmentRow,
+        ScreeningRow,
+        TreatmentSessionRow,
+        VisitRow,
+    )
+
+    return {
+        "patients": PatientRow,
+        "visits": VisitRow,
+        "assessments": AssessmentRow,
+        "screenings": ScreeningRow,
+        "protocol_assignments": ProtocolAssignmentRow,
+        "treatment_sessions": TreatmentSessionRow,
+    }
+
+
+class Registry:
+    """The patient registry on SQLite (default) or PostgreSQL.
+
+    Parameters
+    ----------
+    url : str | None
+        SQLAlchemy URL; ``$PLPTMS_DB_URL`` or the default SQLite file when ``None``.
+    migrate : bool
+        Upgrade the schema to the newest revision on open.
+
+    Notes
+    -----
+    Every write runs in one transaction that also appends its audit entries; a
+    failure anywhere rolls all of it back. Writers are serialised (SQLite
+    ``BEGIN IMMEDIATE``, PostgreSQL advisory lock) so the audit chain stays linear.
+    """
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        from .db._engine import default_url, make_engine
+
+        self.url = url or default_url()
+        self.engine = make_engine(self.url)
+        if migrate:
+            from .db._migrate import upgrade
+
+            upgrade(self.engine)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        from sqlalchemy.orm import Session
+
+        from .db._engine import write_lock
+
+        with Session(self.engine, expire_on_commit=False) as s, s.begin():
+            write_lock(s)
+            yield s
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        from sqlalchemy.orm import Session
+
+        bind = self.engine.execution_options(plptms_readonly=True)
+        with Session(bind) as s, s.begin():
+            yield s
+
+    @staticmethod
+    def _audit(
+        s: Session,
+        actor: str,
+        action: str,
+        table: str,
+        row: Any,
+        old: dict[str, Any] | None,
+        reason: str | None,
+        at: dt.datetime,
+    ) -> None:
+        s.flush()
+        append_audit(
+            s,
+            actor=actor,
+            action=action,
+            table=table,
+            row_id=row.id,
+            old=old,
+            new=row_state(row),
+            reason=reason,
+            at=at,
+        )
+
+    # ------------------------------------------------------------ patients
+    def _patient_row(self, s: Session, site: str, code: str) -> Any:
+        from sqlalchemy import select
+
+        from .db._schema import PatientRow
+
+        row = s.execute(
+            select(PatientRow).where(PatientRow.site == site, PatientRow.code == code)
+        ).scalar_one_or_none()
+        if row is None or row.deleted_at is not None:
+            raise RecordNotFoundError(
+                f"Invalid value for 'code': got {site}/{code}; no such patient "
+                "(or deleted)."
+            )
+        return row
+
+    @staticmethod
+    def _patient_out(row: Any) -> PatientOut:
+        return PatientOut(
+            id=row.id,
+            site=row.site,
+            code=row.code,
+            amputation_date=row.amputation_date,
+            history=row.history,
+            created_at=row.created_at,
+            deleted=row.deleted_at is not None,
+        )
+
+    def add_patient(
+        self, site: str, code: str, *, history: Mapping[str, Any] | None, actor: str
+    ) -> PatientOut:
+        """Register a patient under a pseudonymous code.
+
+        Parameters
+        ----------
+        site : str
+            Site code.
+        code : str
+            Pseudonymous patient code, unique within the site.
+        history : mapping | None
+            PLP history (validated as :class:`plptms.scales.PLPHistory`).
+        actor : str
+            Who records it.
+
+        Returns
+        -------
+        patient : PatientOut
+            The stored patient.
+
+        Raises
+        ------
+        RegistryError
+            On invalid input; :class:`DuplicateRecordError` if the code exists.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import PatientRow
+
+        check_code(site, "site")
+        check_code(code, "code")
+        actor = _check_actor(actor)
+        hist, amp_date = _validate_history(history)
+        at = _now()
+        with self._write() as s:
+            exists = s.execute(
+                select(PatientRow.id).where(
+                    PatientRow.site == site, PatientRow.code == code
+                )
+            ).first()
+            if exists:
+                raise DuplicateRecordError(
+                    f"Invalid value for 'code': got {code!r}; patient {site}/{code} "
+                    "already exists (codes are unique per site)."
+                )
+            row = PatientRow(
+                site=site,
+                code=code,
+                amputation_date=amp_date,
+                history=hist,
+                created_at=at,
+            )
+            s.add(row)
+            self._audit(s, actor, "insert", "patients", row, None, None, at)
+            return self._patient_out(row)
+
+    def get_patient(self, site: str, code: str) -> PatientOut:
+        """Return a patient (not deleted).
+
+        Parameters
+        ----------
+        site, code : str
+            Site and patient code.
+
+        Returns
+        -------
+        patient : PatientOut
+            The patient.
+
+        Raises
+        ------
+        RecordNotFoundError
+            If there is no such patient.
+        """
+        with self._read() as s:
+            return self._patient_out(self._patient_row(s, site, code))
+
+    def list_patients(
+        self, site: str | None = None, *, include_deleted: bool = False
+    ) -> list[PatientOut]:
+        """List patients, optionally of one site.
+
+        Parameters
+        ----------
+        site : str | None
+            Site code filter.
+        include_deleted : bool
+            Also list soft-deleted patients.
+
+        Returns
+        -------
+        patients : list of PatientOut
+            Ordered by site and code.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import PatientRow
+
+        q = select(PatientRow).order_by(PatientRow.site, PatientRow.code)
+        if site is not None:
+            q = q.where(PatientRow.site == site)
+        if not include_deleted:
+            q = q.where(PatientRow.deleted_at.is_(None))
+        with self._read() as s:
+            return [self._patient_out(r) for r in s.execute(q).scalars()]
+
+    def delete_patient(self, site: str, code: str, *, actor: str, reason: str) -> None:
+        """Soft-delete a patient (kept, with the reason, in the table and the log).
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        actor : str
+            Who deletes.
+        reason : str
+            Why.
+        """
+        actor = _check_actor(actor)
+        reason = _check_reason(reason, "delete a patient")
+        at = _now()
+        with self._write() as s:
+            row = self._patient_row(s, site, code)
+            old = row_state(row)
+            row.deleted_at = at
+            row.deleted_reason = reason
+            self._audit(s, actor, "delete", "patients", row, old, reason, at)
+
+    # ------------------------------------------------------------ visits
+    def add_visit(
+        self, site: str, code: str, visit: VisitIn, *, actor: str
+    ) -> VisitOut:
+        """Record a visit.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        visit : VisitIn
+            Date, kind and note.
+        actor : str
+            Who records it.
+
+        Returns
+        -------
+        visit : VisitOut
+            The stored visit.
+
+        Raises
+        ------
+        RegistryError
+            If the visit is before the amputation date, or a visit of the same kind
+            on the same date exists (:class:`DuplicateRecordError`).
+        """
+        actor = _check_actor(actor)
+        at = _now()
+        with self._write() as s:
+            p = self._patient_row(s, site, code)
+            row = self._new_visit(s, p, visit, at)
+            self._audit(s, actor, "insert", "visits", row, None, None, at)
+            return _visit_out(row)
+
+    @staticmethod
+    def _new_visit(s: Session, patient: Any, visit: VisitIn, at: dt.datetime) -> Any:
+        from sqlalchemy import select
+
+        from .db._schema import VisitRow
+
+        if (
+            patient.amputation_date is not None
+            and visit.visit_date < patient.amputation_date
+        ):
+            raise RegistryError(
+                f"Invalid value for 'visit_date': got {visit.visit_date.isoformat()}; "
+                f"allowed: on or after the amputation date "
+                f"({patient.amputation_date.isoformat()})."
+            )
+        dup = s.execute(
+            select(VisitRow.id).where(
+                VisitRow.patient_id == patient.id,
+                VisitRow.visit_date == visit.visit_date,
+                VisitRow.kind == visit.kind.value,
+                VisitRow.deleted_at.is_(None),
+            )
+        ).first()
+        if dup:
+            raise DuplicateRecordError(
+                f"Invalid value for 'visit_date': got {visit.visit_date.isoformat()}; "
+                f"a {visit.kind.value} visit on that date already exists for "
+                f"{patient.site}/{patient.code}."
+            )
+        row = VisitRow(
+            patient_id=patient.id,
+            visit_date=visit.visit_date,
+            kind=visit.kind.value,
+            note=visit.note,
+            created_at=at,
+        )
+        s.add(row)
+        s.flush()
+        return row
+
+    def list_visits(self, site: str, code: str) -> list[VisitOut]:
+        """List a patient's visits by date.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+
+        Returns
+        -------
+        visits : list of VisitOut
+            Not deleted, ordered by date.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import VisitRow
+
+        with self._read() as s:
+            p = self._patient_row(s, site, code)
+            rows = s.execute(
+                select(VisitRow)
+                .where(VisitRow.patient_id == p.id, VisitRow.deleted_at.is_(None))
+                .order_by(VisitRow.visit_date, VisitRow.id)
+            ).scalars()
+            return [_visit_out(r) for r in rows]
+
+    # ------------------------------------------------------------ assessments
+    def record_assessment(
+        self,
+        site: str,
+        code: str,
+        visit: VisitIn,
+        scale_id: str,
+        items: Mapping[str, float | int | None],
+        *,
+        actor: str,
+    ) -> AssessmentOut:
+        """Score and store an assessment, creating the visit if it is new.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        visit : VisitIn
+            The visit (matched by date and kind, or created).
+        scale_id : str
+            Scale (see :func:`plptms.scales.list_scales`).
+        items : mapping of str to number or None
+            Raw item values; ``None`` marks a missing item.
+        actor : str
+            Who records it.
+
+        Returns
+        -------
+        assessment : AssessmentOut
+            The stored assessment with its computed scores.
+
+        Raises
+        ------
+        ValueError
+            If a value is out of range, the scale unknown, the visit before the
+            amputation, or the same scale is already recorded at that visit
+            (:class:`DuplicateRecordError`; use :meth:`correct_assessment`).
+            Nothing is stored.
+        """
+        actor = _check_actor(actor)
+        result = _score(scale_id, items)
+        at = _now()
+        with self._write() as s:
+            p = self._patient_row(s, site, code)
+            return self._record_in(s, p, visit, scale_id, result, actor, at)
+
+    def _record_in(
+        self,
+        s: Session,
+        p: Any,
+        visit: VisitIn,
+        scale_id: str,
+        result: dict[str, Any],
+        actor: str,
+        at: dt.datetime,
+    ) -> AssessmentOut:
+        from sqlalchemy import select
+
+        from .db._schema import AssessmentRow, VisitRow
+
+        v = s.execute(
+            select(VisitRow).where(
+                VisitRow.patient_id == p.id,
+                VisitRow.visit_date == visit.visit_date,
+                VisitRow.kind == visit.kind.value,
+                VisitRow.deleted_at.is_(None),
+            )
+        ).scalar_one_or_none()
+        if v is None:
+            v = self._new_visit(s, p, visit, at)
+            self._audit(s, actor, "insert", "visits", v, None, None, at)
+        dup = s.execute(
+            select(AssessmentRow.id).where(
+                AssessmentRow.visit_id == v.id,
+                AssessmentRow.scale_id == scale_id,
+                AssessmentRow.deleted_at.is_(None),
+            )
+        ).first()
+        if dup:
+            raise DuplicateRecordError(
+                f"Invalid value for 'scale_id': got {scale_id!r}; already recorded "
+                f"at the {v.kind} visit of {v.visit_date.isoformat()} (assessment "
+                f"{dup[0]}): correct it instead."
+            )
+        row = AssessmentRow(
+            visit_id=v.id,
+            scale_id=scale_id,
+            created_at=at,
+            scored_with=__version__,
+            **result,
+        )
+        s.add(row)
+        self._audit(s, actor, "insert", "assessments", row, None, None, at)
+        return _assessment_out(row, v)
+
+    def record_many(
+        self,
+        records: Sequence[tuple[str, str, VisitIn, str, Mapping[str, Any]]],
+        *,
+        actor: str,
+    ) -> int:
+        """Score and store many assessments in one all-or-nothing transaction.
+
+        For imports from another system. Every record is scored and checked before
+        anything is written; every visit and assessment created is audited as with
+        :meth:`record_assessment`.
+
+        Parameters
+        ----------
+        records : sequence of (site, code, visit, scale_id, items)
+            The assessments.
+        actor : str
+            Who imports them.
+
+        Returns
+        -------
+        n : int
+            Assessments stored.
+
+        Raises
+        ------
+        ValueError
+            If any record is invalid (its index is named); nothing is stored.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import AssessmentRow, PatientRow, VisitRow
+
+        actor = _check_actor(actor)
+        scored = []
+        for k, (site, code, visit, scale_id, items) in enumerate(records):
+            try:
+                scored.append((site, code, visit, scale_id, _score(scale_id, items)))
+            except ValueError as exc:
+                raise RegistryError(
+                    f"Invalid value for 'records[{k}]': {exc}"
+                ) from None
+        at = _now()
+        keys = sorted({(r[0], r[1]) for r in scored})
+        with self._write() as s:
+            patients: dict[tuple[str, str], Any] = {}
+            for chunk in _chunks(keys, 500):
+                sites = {k[0] for k in chunk}
+                codes = {k[1] for k in chunk}
+                for prow in s.execute(
+                    select(PatientRow).where(
+                        PatientRow.site.in_(sites), PatientRow.code.in_(codes)
+                    )
+                ).scalars():
+                    if (prow.site, prow.code) in chunk and prow.deleted_at is None:
+                        patients[(prow.site, prow.code)] = prow
+            pids = [p.id for p in patients.values()]
+            visits: dict[tuple[int, dt.date, str], Any] = {}
+            taken: set[tuple[int, str]] = set()
+            for chunk in _chunks(pids, 500):
+                for vrow in s.execute(
+                    select(VisitRow).where(
+                        VisitRow.patient_id.in_(chunk), VisitRow.deleted_at.is_(None)
+                    )
+                ).scalars():
+                    visits[(vrow.patient_id, vrow.visit_date, vrow.kind)] = vrow
+                for vid, sid in s.execute(
+                    select(AssessmentRow.visit_id, AssessmentRow.scale_id)
+                    .join(VisitRow, AssessmentRow.visit_id == VisitRow.id)
+                    .where(
+                        VisitRow.patient_id.in_(chunk),
+                        AssessmentRow.deleted_at.is_(None),
+                    )
+                ):
+                    taken.add((vid, sid))
+            new_visits: list[Any] = []
+            plan: list[tuple[Any, str, dict[str, Any]]] = []
+            seen: set[tuple[tuple[int, dt.date, str], str]] = set()
+            for k, (site, code, visit, scale_id, result) in enumerate(scored):
+                p = patients.get((site, code))
+                if p is None:
+                    raise RegistryError(
+                        f"Invalid value for 'records[{k}]': no such patient "
+                        f"{site}/{code} (or deleted)."
+                    )
+                if (
+                    p.amputation_date is not None
+                    and visit.visit_date < p.amputation_date
+                ):
+                    raise RegistryError(
+                        f"Invalid value for 'records[{k}].visit_date': got "
+                        f"{visit.visit_date.isoformat()}; allowed: on or after the "
+                        f"amputation date ({p.amputation_date.isoformat()})."
+                    )
+                vkey = (p.id, visit.visit_date, visit.kind.value)
+                v = visits.get(vkey)
+                if v is None:
+                    v = VisitRow(
+                        patient_id=p.id,
+                        visit_date=visit.visit_date,
+                        kind=visit.kind.value,
+                        note=visit.note,
+                        created_at=at,
+                    )
+                    visits[vkey] = v
+                    new_visits.append(v)
+                elif (v.id, scale_id) in taken:
+                    raise DuplicateRecordError(
+                        f"Invalid value for 'records[{k}].scale_id': got {scale_id!r}; "
+                        f"already recorded at that visit of {site}/{code}."
+                    )
+                if (vkey, scale_id) in seen:
+                    raise DuplicateRecordError(
+                        f"Invalid value for 'records[{k}].scale_id': got {scale_id!r}; "
+                        "given twice for the same visit."
+                    )
+                seen.add((vkey, scale_id))
+                plan.append((v, scale_id, result))
+            s.add_all(new_visits)
+            s.flush()
+            rows = [
+                AssessmentRow(
+                    visit_id=v.id,
+                    scale_id=scale_id,
+                    created_at=at,
+                    scored_with=__version__,
+                    **result,
+                )
+                for v, scale_id, result in plan
+            ]
+            s.add_all(rows)
+            s.flush()
+            chain = AuditChain(s)
+            for nv in new_visits:
+                chain.append(
+                    actor=actor,
+                    action="insert",
+                    table="visits",
+                    row_id=nv.id,
+                    old=None,
+                    new=row_state(nv),
+                    reason=None,
+                    at=at,
+                )
+            for row in rows:
+                chain.append(
+                    actor=actor,
+                    action="insert",
+                    table="assessments",
+                    row_id=row.id,
+                    old=None,
+                    new=row_state(row),
+                    reason=None,
+                    at=at,
+                )
+            s.flush()
+        return len(scored)
+
+    def add_patients(
+        self,
+        patients: Sequence[tuple[str, str, Mapping[str, Any] | None]],
+        *,
+        actor: str,
+    ) -> int:
+        """Register many patients in one all-or-nothing transaction.
+
+        Parameters
+        ----------
+        patients : sequence of (site, code, history)
+            The patients.
+        actor : str
+            Who registers them.
+
+        Returns
+        -------
+        n : int
+            Patients stored.
+
+        Raises
+        ------
+        RegistryError
+            If any patient is invalid or exists; nothing is stored.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import PatientRow
+
+        actor = _check_actor(actor)
+        prepared = []
+        seen: set[tuple[str, str]] = set()
+        for site, code, history in patients:
+            check_code(site, "site")
+            check_code(code, "code")
+            if (site, code) in seen:
+                raise DuplicateRecordError(
+                    f"Invalid value for 'code': got {code!r}; {site}/{code} is given "
+                    "twice."
+                )
+            seen.add((site, code))
+            prepared.append((site, code, *_validate_history(history)))
+        at = _now()
+        with self._write() as s:
+            for chunk in _chunks(sorted(seen), 500):
+                hit = s.execute(
+                    select(PatientRow.site, PatientRow.code).where(
+                        PatientRow.site.in_({c[0] for c in chunk}),
+                        PatientRow.code.in_({c[1] for c in chunk}),
+                    )
+                ).all()
+                dup = [f"{a}/{b}" for a, b in hit if (a, b) in seen]
+                if dup:
+                    raise DuplicateRecordError(
+                        f"Invalid value for 'code': patient(s) {', '.join(dup[:5])} "
+                        "already exist."
+                    )
+            rows = [
+                PatientRow(
+                    site=site,
+                    code=code,
+                    amputation_date=amp,
+                    history=hist,
+                    created_at=at,
+                )
+                for site, code, hist, amp in prepared
+            ]
+            s.add_all(rows)
+            s.flush()
+            chain = AuditChain(s)
+            for row in rows:
+                chain.append(
+                    actor=actor,
+                    action="insert",
+                    table="patients",
+                    row_id=row.id,
+                    old=None,
+                    new=row_state(row),
+                    reason=None,
+                    at=at,
+                )
+            s.flush()
+        return len(rows)
+
+    def correct_assessment(
+        self,
+        assessment_id: int,
+        items: Mapping[str, float | int | None],
+        *,
+        actor: str,
+        reason: str,
+    ) -> AssessmentOut:
+        """Correct an assessment's items; the old values stay in the audit trail.
+
+        Parameters
+        ----------
+        assessment_id : int
+            The assessment.
+        items : mapping
+            The corrected raw items (all of them).
+        actor : str
+            Who corrects.
+        reason : str
+            Why.
+
+        Returns
+        -------
+        assessment : AssessmentOut
+            The corrected, re-scored assessment.
+        """
+        actor = _check_actor(actor)
+        reason = _check_reason(reason, "correct an assessment")
+        at = _now()
+        with self._write() as s:
+            row, v = self._assessment_row(s, assessment_id)
+            result = _score(row.scale_id, items)
+            old = row_state(row)
+            for key, value in result.items():
+                setattr(row, key, value)
+            row.scored_with = __version__
+            self._audit(s, actor, "correct", "assessments", row, old, reason, at)
+            return _assessment_out(row, v)
+
+    def delete_assessment(self, assessment_id: int, *, actor: str, reason: str) -> None:
+        """Soft-delete an assessment with a reason.
+
+        Parameters
+        ----------
+        assessment_id : int
+            The assessment.
+        actor : str
+            Who deletes.
+        reason : str
+            Why.
+        """
+        actor = _check_actor(actor)
+        reason = _check_reason(reason, "delete an assessment")
+        at = _now()
+        with self._write() as s:
+            row, _ = self._assessment_row(s, assessment_id)
+            old = row_state(row)
+            row.deleted_at = at
+            row.deleted_reason = reason
+            self._audit(s, actor, "delete", "assessments", row, old, reason, at)
+
+    @staticmethod
+    def _assessment_row(s: Session, assessment_id: int) -> tuple[Any, Any]:
+        from .db._schema import AssessmentRow, VisitRow
+
+        row = s.get(AssessmentRow, assessment_id)
+        if row is None or row.deleted_at is not None:
+            raise RecordNotFoundError(
+                f"Invalid value for 'assessment_id': got {assessment_id!r}; no such "
+                "assessment (or deleted)."
+            )
+        return row, s.get(VisitRow, row.visit_id)
+
+    def list_assessments(
+        self, site: str, code: str, scale_id: str | None = None
+    ) -> list[AssessmentOut]:
+        """List a patient's assessments by visit date.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        scale_id : str | None
+            Only this scale.
+
+        Returns
+        -------
+        assessments : list of AssessmentOut
+            Not deleted, ordered by visit date.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import AssessmentRow, VisitRow
+
+        with self._read() as s:
+            p = self._patient_row(s, site, code)
+            q = (
+                select(AssessmentRow, VisitRow)
+                .join(VisitRow, AssessmentRow.visit_id == VisitRow.id)
+                .where(
+                    VisitRow.patient_id == p.id,
+                    AssessmentRow.deleted_at.is_(None),
+                    VisitRow.deleted_at.is_(None),
+                )
+                .order_by(VisitRow.visit_date, AssessmentRow.id)
+            )
+            if scale_id is not None:
+                q = q.where(AssessmentRow.scale_id == scale_id)
+            return [_assessment_out(a, v) for a, v in s.execute(q).all()]
+
+    # ------------------------------------------------------------ screening, plans
+    def record_screening(
+        self, site: str, code: str, report: ScreeningReport, *, actor: str
+    ) -> int:
+        """Store a screening report.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        report : plptms.safety.ScreeningReport
+            The report.
+        actor : str
+            Who records it.
+
+        Returns
+        -------
+        id : int
+            Row id.
+        """
+        from .db._schema import ScreeningRow
+
+        actor = _check_actor(actor)
+        at = _now()
+        screened_on = report.screened_on or at.date()
+        with self._write() as s:
+            p = self._patient_row(s, site, code)
+            row = ScreeningRow(
+                patient_id=p.id,
+                screened_on=screened_on,
+                status=report.status.value,
+                report=report.model_dump(mode="json"),
+                created_at=at,
+            )
+            s.add(row)
+            self._audit(s, actor, "insert", "screenings", row, None, None, at)
+            return int(row.id)
+
+    def assign_protocol(
+        self,
+        site: str,
+        code: str,
+        protocol: Protocol,
+        verdict: Verdict,
+        *,
+        actor: str,
+        assigned_on: dt.date | None = None,
+    ) -> int:
+        """Assign a protocol with the verdict it was given.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        protocol : plptms.protocol.Protocol
+            The protocol (stored as checked).
+        verdict : plptms.safety.Verdict
+            Its verdict; a refused protocol cannot be assigned.
+        actor : str
+            Who assigns.
+        assigned_on : datetime.date | None
+            Date (today when ``None``).
+
+        Returns
+        -------
+        id : int
+            Row id.
+
+        Raises
+        ------
+        RegistryError
+            If the verdict is for another protocol or refused.
+        """
+        from .db._schema import ProtocolAssignmentRow
+
+        actor = _check_actor(actor)
+        if verdict.protocol_id != protocol.id:
+            raise RegistryError(
+                f"Invalid value for 'verdict': got a verdict for "
+                f"{verdict.protocol_id!r}; allowed: the verdict of {protocol.id!r}."
+            )
+        if verdict.decision.value == "refused":
+            raise RegistryError(
+                f"Invalid value for 'protocol': {protocol.id!r} was refused by the "
+                "safety engine and cannot be assigned."
+            )
+        at = _now()
+        with self._write() as s:
+            p = self._patient_row(s, site, code)
+            row = ProtocolAssignmentRow(
+                patient_id=p.id,
+                protocol_id=protocol.id,
+                protocol=protocol.model_dump(mode="json"),
+                decision=verdict.decision.value,
+                verdict=verdict.model_dump(mode="json"),
+                assigned_on=assigned_on or at.date(),
+                created_at=at,
+            )
+            s.add(row)
+            self._audit(s, actor, "insert", "protocol_assignments", row, None, None, at)
+            return int(row.id)
+
+    # ------------------------------------------------------------ audit, export
+    def verify_audit(self) -> AuditReport:
+        """Verify the audit chain end to end and replay it against the tables.
+
+        Returns
+        -------
+        report : AuditReport
+            ``ok`` and the list of problems (tampering) found.
+        """
+        with self._read() as s:
+            return verify_chain(s, _tables())
+
+    def export_csv(self, directory: str | Path) -> list[Path]:
+        """Write one CSV per table (audit log included) into ``directory``.
+
+        Parameters
+        ----------
+        directory : str | Path
+            Output folder (created).
+
+        Returns
+        -------
+        paths : list of Path
+            Files written.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import AuditRow
+
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        tables = {**_tables(), "audit_log": AuditRow}
+        written = []
+        with self._read() as s:
+            for name, model in tables.items():
+                cols = [c.key for c in model.__table__.columns]
+                path = out / f"{name}.csv"
+                with path.open("w", newline="", encoding="utf-8") as fh:
+                    w = csv.writer(fh)
+                    w.writerow(cols)
+                    order = model.seq if name == "audit_log" else model.id
+                    for obj in s.execute(select(model).order_by(order)).scalars():
+                        state = row_state(obj)
+                        w.writerow([_cell(state[c]) for c in cols])
+                written.append(path)
+        return written
+
+    def export_long(self, path: str | Path) -> Path:
+        """Write a tidy long-format CSV of every score and item, for analysis.
+
+        One row per patient, visit, scale and measure (``total``, ``subscale:<name>``
+        or ``item:<id>``), with days since the first baseline visit.
+
+        Parameters
+        ----------
+        path : str | Path
+            Output file.
+
+        Returns
+        -------
+        path : Path
+            The file.
+        """
+        from sqlalchemy import func, select
+
+        from .db._schema import AssessmentRow, PatientRow, VisitRow
+
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        cols = [
+            "site",
+            "patient",
+            "visit_date",
+            "visit_kind",
+            "days_from_baseline",
+            "scale",
+            "measure",
+            "value",
+            "computed",
+        ]
+        q = (
+            select(
+                PatientRow.site,
+                PatientRow.code,
+                VisitRow.visit_date,
+                VisitRow.kind,
+                AssessmentRow,
+            )
+            .join(VisitRow, VisitRow.patient_id == PatientRow.id)
+            .join(AssessmentRow, AssessmentRow.visit_id == VisitRow.id)
+            .where(
+                PatientRow.deleted_at.is_(None),
+                VisitRow.deleted_at.is_(None),
+                AssessmentRow.deleted_at.is_(None),
+            )
+            .order_by(
+                PatientRow.site,
+                PatientRow.code,
+                VisitRow.visit_date,
+                AssessmentRow.scale_id,
+            )
+        )
+        base_q = (
+            select(PatientRow.site, PatientRow.code, func.min(VisitRow.visit_date))
+            .join(VisitRow, VisitRow.patient_id == PatientRow.id)
+            .where(
+                VisitRow.kind == VisitKind.BASELINE.value,
+                VisitRow.deleted_at.is_(None),
+            )
+            .group_by(PatientRow.site, PatientRow.code)
+        )
+        with self._read() as s, p.open("w", newline="", encoding="utf-8") as fh:
+            baseline: dict[tuple[str, str], dt.date] = {
+                (site, code): d for site, code, d in s.execute(base_q)
+            }
+            w = csv.writer(fh)
+            w.writerow(cols)
+            for site, code, vdate, kind, a in s.execute(q).yield_per(2000):
+                b = baseline.get((site, code))
+                days = "" if b is None else (vdate - b).days
+                common = [site, code, vdate.isoformat(), kind, days, a.scale_id]
+                w.writerow([*common, "total", _cell(a.total), a.computed])
+                for name, val in sorted(a.subscales.items()):
+                    w.writerow([*common, f"subscale:{name}", _cell(val), a.computed])
+                for item, val in sorted(a.items.items()):
+                    w.writerow([*common, f"item:{item}", _cell(val), True])
+        return p
+
+
+def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(seq), size):
+        yield seq[start : start + size]
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        from ._audit import canonical
+
+        return canonical(value)
+    return value
+
+
+def _visit_out(row: Any) -> VisitOut:
+    return VisitOut(
+        id=row.id,
+        patient_id=row.patient_id,
+        visit_date=row.visit_date,
+        kind=VisitKind(row.kind),
+        note=row.note,
+        deleted=row.deleted_at is not None,
+    )
+
+
+def _assessment_out(row: Any, visit: Any) -> AssessmentOut:
+    return AssessmentOut(
+        id=row.id,
+        visit_id=row.visit_id,
+        visit_date=visit.visit_date,
+        visit_kind=VisitKind(visit.kind),
+        scale_id=row.scale_id,
+        items=row.items,
+        total=row.total,
+        subscales=row.subscales,
+        band=row.band,
+        computed=row.computed,
+        reason=row.reason,
+        deleted=row.deleted_at is not None,
+    )
+
+
+def _score(scale_id: str, items: Mapping[str, float | int | None]) -> dict[str, Any]:
+    """Score with plptms.scales; the stored result holds raw items and scores."""
+    from ..scales import score
+
+    res = score(scale_id, items)
+    return {
+        "items": {str(k): v for k, v in items.items()},
+        "total": res.total,
+        "subscales": dict(res.subscales),
+        "band": res.band,
+        "computed": res.computed,
+        "reason": res.reason,
+    }
+
+
+def _validate_history(
+    history: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any], dt.date | None]:
+    """Validate a PLP history; return it as JSON data and its amputation date."""
+    if history is None:
+        return {}, None
+    from pydantic import ValidationError
+
+    from ..protocol._io import format_validation_error
+    from ..scales import PLPHistory
+
+    try:
+        model = PLPHistory.model_validate(dict(history))
+    except ValidationError as exc:
+        raise RegistryError(
+            "Invalid PLP history:\n" + format_validation_error(exc)
+        ) from None
+    data = model.model_dump(mode="json")
+    return data, model.amputation_date

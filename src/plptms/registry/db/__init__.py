@@ -1,0 +1,1 @@
+"""Database layer of the registry: schema, engines, migrations."""

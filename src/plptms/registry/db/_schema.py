@@ -1,0 +1,179 @@
+"""SQLAlchemy 2 schema of the registry.
+
+Every table that holds clinical data is audited: each insert, correction and
+deletion appends an entry to ``audit_log``, whose rows form a hash chain. Deletion
+is soft (``deleted_at`` and ``deleted_reason``); nothing is ever removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AssessmentRow",
+    "AuditRow",
+    "Base",
+    "PatientRow",
+    "ProtocolAssignmentRow",
+    "ScreeningRow",
+    "TreatmentSessionRow",
+    "VisitRow",
+]
+
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a stable constraint naming convention."""
+
+    metadata = MetaData(naming_convention=_NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class _SoftDelete:
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
+    deleted_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class PatientRow(_SoftDelete, Base):
+    """A patient under a pseudonymous code, unique per site."""
+
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("site", "code", name="uq_patients_site_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(32))
+    amputation_date: Mapped[dt.date | None] = mapped_column(Date)
+    history: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VisitRow(_SoftDelete, Base):
+    """A visit: one date, one kind, per patient."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        UniqueConstraint(
+            "patient_id", "visit_date", "kind", name="uq_visits_patient_date_kind"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    visit_date: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AssessmentRow(_SoftDelete, Base):
+    """One scale at one visit: raw items and the scores computed from them."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_visit_scale", "visit_id", "scale_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    scale_id: Mapped[str] = mapped_column(String(48))
+    items: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[float | None] = mapped_column(Float)
+    subscales: Mapped[dict[str, Any]] = mapped_column(JSON)
+    band: Mapped[str | None] = mapped_column(String(64))
+    computed: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+    scored_with: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ScreeningRow(_SoftDelete, Base):
+    """A screening verdict with its full report."""
+
+    __tablename__ = "screenings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    screened_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(32))
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProtocolAssignmentRow(_SoftDelete, Base):
+    """A protocol assigned to a patient, with the protocol and verdict as checked."""
+
+    __tablename__ = "protocol_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    protocol_id: Mapped[str] = mapped_column(String(64))
+    protocol: Mapped[dict[str, Any]] = mapped_column(JSON)
+    decision: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    assigned_on: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TreatmentSessionRow(_SoftDelete, Base):
+    """A treatment session of an assigned protocol."""
+
+    __tablename__ = "treatment_sessions"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "number", name="uq_sessions_assignment_num"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("protocol_assignments.id"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    session_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """One audit entry; rows chain by hash and are never updated or deleted."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    table_name: Mapped[str] = mapped_column(String(48))
+    row_id: Mapped[int] = mapped_column(Integer)
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,82 @@
+"""Clinical scales for phantom limb pain: scoring, responders, PLP history, MME.
+
+Pure core: values in, values out. Only item identifiers, ranges and scoring rules
+are stored, never the (licensed) item wording.
+"""
+
+from ._definitions import (
+    PainInstrument,
+    PainSite,
+    PainSummary,
+    get_scale,
+    list_scales,
+    pain_intensity_scale_id,
+)
+from ._history import (
+    AmputationCause,
+    AmputationLevel,
+    Analgesic,
+    AnalgesicClass,
+    AttackFrequency,
+    AttackPeriod,
+    PLPHistory,
+    ProsthesisUse,
+    Trigger,
+    levels_for,
+)
+from ._mme import DoseUnit, Opioid, OpioidDose, daily_mme, mme_conversion_factor
+from ._models import (
+    Aggregation,
+    Band,
+    ItemDefinition,
+    ScaleDefinition,
+    ScaleScore,
+    SubscaleDefinition,
+)
+from ._response import (
+    ResponderClass,
+    ResponseResult,
+    assess_response,
+    classify_percent_change,
+    classify_response,
+    percent_change,
+)
+from ._scoring import score, validate_item
+
+__all__ = [
+    "Aggregation",
+    "AmputationCause",
+    "AmputationLevel",
+    "Analgesic",
+    "AnalgesicClass",
+    "AttackFrequency",
+    "AttackPeriod",
+    "Band",
+    "DoseUnit",
+    "ItemDefinition",
+    "Opioid",
+    "OpioidDose",
+    "PLPHistory",
+    "PainInstrument",
+    "PainSite",
+    "PainSummary",
+    "ProsthesisUse",
+    "ResponderClass",
+    "ResponseResult",
+    "ScaleDefinition",
+    "ScaleScore",
+    "SubscaleDefinition",
+    "Trigger",
+    "assess_response",
+    "classify_percent_change",
+    "classify_response",
+    "daily_mme",
+    "get_scale",
+    "levels_for",
+    "list_scales",
+    "mme_conversion_factor",
+    "pain_intensity_scale_id",
+    "percent_change",
+    "score",
+    "validate_item",
+]

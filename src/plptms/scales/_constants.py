@@ -1,0 +1,230 @@
+"""Scoring rules, cut-offs and conversion factors of the clinical scales.
+
+Only item identifiers, ranges and scoring rules are stored here: the item wording
+of several instruments (SF-MPQ, SF-MPQ-2, LANSS) is licensed and is never copied.
+
+Verification status (see ``shared/domain/REFERENCES.md``): ``verified`` means read
+in the primary source, its abstract, or a verbatim reproduction of the cited table;
+``to verify`` means taken from a secondary source and still to be checked in the
+paper. Every constant says which.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ---------------------------------------------------------------------------
+# Pain intensity: visual analogue scale (VAS) and numerical rating scale (NRS).
+# ---------------------------------------------------------------------------
+
+#: VAS: a 100 mm line from "no pain" (0) to the worst pain (100), read in mm
+#: (Hawker et al., 2011, VAS section). Verified. [hawker2011]
+VAS_MAX_MM: Final[float] = 100.0
+
+#: NRS: whole numbers 0 (no pain) to 10 (worst pain) (Hawker et al., 2011, NRS
+#: section). Verified. [hawker2011]
+NRS_MAX: Final[int] = 10
+
+# ---------------------------------------------------------------------------
+# Short-form McGill Pain Questionnaire (SF-MPQ; Melzack, 1987).
+# ---------------------------------------------------------------------------
+
+#: SF-MPQ descriptors are rated 0 (none), 1 (mild), 2 (moderate), 3 (severe)
+#: (Melzack, 1987). Verified. [melzack1987]
+SF_MPQ_DESCRIPTOR_MAX: Final[int] = 3
+
+#: SF-MPQ sensory descriptors: items 1-11 (Melzack, 1987). Verified. [melzack1987]
+SF_MPQ_SENSORY_ITEMS: Final[tuple[str, ...]] = tuple(str(i) for i in range(1, 12))
+
+#: SF-MPQ affective descriptors: items 12-15 (Melzack, 1987). Verified.
+#: [melzack1987]
+SF_MPQ_AFFECTIVE_ITEMS: Final[tuple[str, ...]] = ("12", "13", "14", "15")
+
+#: SF-MPQ present pain intensity (PPI): 0 (no pain) to 5 (excruciating)
+#: (Melzack, 1987). Verified. [melzack1987]
+SF_MPQ_PPI_MAX: Final[int] = 5
+
+#: SF-MPQ visual analogue scale: a 10 cm line, recorded here in mm
+#: (Melzack, 1987). Verified. [melzack1987]
+SF_MPQ_VAS_MAX_MM: Final[float] = 100.0
+
+# ---------------------------------------------------------------------------
+# SF-MPQ-2 (Dworkin et al., 2009). Subscale and total scores are MEANS of the
+# item ratings.
+# ---------------------------------------------------------------------------
+
+#: SF-MPQ-2 has 22 items (Dworkin et al., 2009). Verified. [dworkin2009]
+SF_MPQ2_N_ITEMS: Final[int] = 22
+
+#: SF-MPQ-2 items are rated 0 (none) to 10 (worst possible) (Dworkin et al.,
+#: 2009). Verified. [dworkin2009]
+SF_MPQ2_ITEM_MAX: Final[int] = 10
+
+#: SF-MPQ-2 continuous-pain subscale: items 1, 5, 6, 8, 9, 10 (Dworkin et al.,
+#: 2009). Verified. [dworkin2009]
+SF_MPQ2_CONTINUOUS_ITEMS: Final[tuple[str, ...]] = ("1", "5", "6", "8", "9", "10")
+
+#: SF-MPQ-2 intermittent-pain subscale: items 2, 3, 4, 11, 16, 18 (Dworkin et al.,
+#: 2009). Verified. [dworkin2009]
+SF_MPQ2_INTERMITTENT_ITEMS: Final[tuple[str, ...]] = ("2", "3", "4", "11", "16", "18")
+
+#: SF-MPQ-2 neuropathic-pain subscale: items 7, 17, 19, 20, 21, 22 (Dworkin et al.,
+#: 2009). Verified. [dworkin2009]
+SF_MPQ2_NEUROPATHIC_ITEMS: Final[tuple[str, ...]] = (
+    "7", "17", "19", "20", "21", "22",
+)  # fmt: skip
+
+#: SF-MPQ-2 affective subscale: items 12, 13, 14, 15 (Dworkin et al., 2009).
+#: Verified. [dworkin2009]
+SF_MPQ2_AFFECTIVE_ITEMS: Final[tuple[str, ...]] = ("12", "13", "14", "15")
+
+# ---------------------------------------------------------------------------
+# LANSS Pain Scale (Bennett, 2001). Each item is answered no (0) or yes (1); a
+# "yes" scores the item's weight.
+# ---------------------------------------------------------------------------
+
+#: LANSS weights of a "yes": symptom items A1-A5 score 5, 5, 3, 2, 1; examination
+#: items B1 (allodynia) 5 and B2 (altered pin-prick threshold) 3; total 0-24
+#: (Bennett, 2001, scoring sheet). Verified. [bennett2001]
+LANSS_WEIGHTS: Final[tuple[tuple[str, int], ...]] = (
+    ("A1", 5), ("A2", 5), ("A3", 3), ("A4", 2), ("A5", 1), ("B1", 5), ("B2", 3),
+)  # fmt: skip
+
+#: LANSS total at or above which neuropathic mechanisms are likely to contribute
+#: to the pain (Bennett, 2001). Verified. [bennett2001]
+LANSS_NEUROPATHIC_CUTOFF: Final[int] = 12
+
+# ---------------------------------------------------------------------------
+# Hamilton Anxiety Rating Scale (HAM-A; Hamilton, 1959).
+# ---------------------------------------------------------------------------
+
+#: HAM-A has 14 items (Hamilton, 1959). Verified. [hamilton1959]
+HAM_A_N_ITEMS: Final[int] = 14
+
+#: HAM-A items are rated 0 (not present) to 4 (very severe); total 0-56
+#: (Hamilton, 1959). Verified. [hamilton1959]
+HAM_A_ITEM_MAX: Final[int] = 4
+
+#: HAM-A severity bands as (label, lowest total in the band): no or minimal <= 7,
+#: mild 8-14, moderate 15-23, severe >= 24 (Matza et al., 2010, abstract).
+#: Verified (abstract). Other sources give other bands: e.g. <= 17 mild, 18-24
+#: mild to moderate, 25-30 moderate to severe (widely reproduced without a
+#: derivation; Thompson, 2015 words it as "> 17 mild"). [matza2010] [thompson2015]
+HAM_A_BANDS: Final[tuple[tuple[str, int], ...]] = (
+    ("no or minimal", 0),
+    ("mild", 8),
+    ("moderate", 15),
+    ("severe", 24),
+)
+
+# ---------------------------------------------------------------------------
+# Hamilton Depression Rating Scale, 17 items (HAM-D 17; Hamilton, 1960).
+# ---------------------------------------------------------------------------
+
+#: HAM-D 17 item maxima: items 1-3, 7-11 and 15 are rated 0-4; items 4-6, 12-14,
+#: 16 and 17 are rated 0-2; total 0-52 (Hamilton, 1960). Verified. [hamilton1960]
+HAM_D17_ITEM_MAX: Final[tuple[tuple[str, int], ...]] = (
+    ("1", 4), ("2", 4), ("3", 4), ("4", 2), ("5", 2), ("6", 2), ("7", 4),
+    ("8", 4), ("9", 4), ("10", 4), ("11", 4), ("12", 2), ("13", 2), ("14", 2),
+    ("15", 4), ("16", 2), ("17", 2),
+)  # fmt: skip
+
+#: HAM-D 17 severity bands as (label, lowest total in the band): normal 0-7, mild
+#: 8-13, moderate 14-18, severe 19-22, very severe >= 23 (Sharp, 2015). To verify
+#: in the paper. Zimmerman et al. (2013) derived other cut-offs (mild 8-16,
+#: moderate 17-23, severe >= 24). [sharp2015] [zimmerman2013]
+HAM_D17_BANDS: Final[tuple[tuple[str, int], ...]] = (
+    ("normal", 0),
+    ("mild", 8),
+    ("moderate", 14),
+    ("severe", 19),
+    ("very severe", 23),
+)
+
+# ---------------------------------------------------------------------------
+# Responder classification (IMMPACT; Dworkin et al., 2008, Table 1).
+# Table 1 lists a 10-20 % decrease in pain intensity as minimally important, a
+# decrease of at least 30 % as moderately important and of at least 50 % as
+# substantially important. The 10-20 % range is the spread of the minimal
+# estimates, so its lower end is the threshold; decreases of 20 % up to 30 %
+# exceed the minimal benchmark without reaching the moderate one and are
+# classed as minimally important.
+# ---------------------------------------------------------------------------
+
+#: Smallest decrease in pain intensity that is minimally important, % of baseline
+#: (Dworkin et al., 2008, Table 1: "10-20 %"). Verified. [dworkin2008]
+IMMPACT_MINIMAL_PCT: Final[float] = 10.0
+
+#: Smallest decrease that is moderately important, % of baseline (Dworkin et al.,
+#: 2008, Table 1: "at least 30 %"). Verified. [dworkin2008]
+IMMPACT_MODERATE_PCT: Final[float] = 30.0
+
+#: Smallest decrease that is substantially important, % of baseline (Dworkin et
+#: al., 2008, Table 1: "at least 50 %"). Verified. [dworkin2008]
+IMMPACT_SUBSTANTIAL_PCT: Final[float] = 50.0
+
+#: Absolute tolerance, in percentage points, when a percentage change is compared
+#: with an IMMPACT threshold, so that float rounding (e.g. 7 -> 4.9 giving
+#: 29.999999999999993 %) does not move a change across a threshold. [design]
+RESPONSE_THRESHOLD_ATOL_PCT: Final[float] = 1e-9
+
+# ---------------------------------------------------------------------------
+# Morphine milligram equivalents (MME): CDC clinical practice guideline for
+# prescribing opioids for pain, 2022 (Dowell et al., 2022, Table). Multiply the
+# daily dose (mg/day; transdermal fentanyl in mcg/h) by the factor to get MME/day.
+# Each factor below was checked against a verbatim reproduction of the Table
+# (including its footnotes), not the MMWR PDF itself.
+# ---------------------------------------------------------------------------
+
+#: Codeine, MME per mg (Dowell et al., 2022, Table). Verified. [dowell2022]
+MME_FACTOR_CODEINE: Final[float] = 0.15
+
+#: Transdermal fentanyl, MME/day per mcg/h of patch rate (Dowell et al., 2022,
+#: Table). Verified. [dowell2022]
+MME_FACTOR_FENTANYL_TRANSDERMAL: Final[float] = 2.4
+
+#: Hydrocodone, MME per mg (Dowell et al., 2022, Table). Verified. [dowell2022]
+MME_FACTOR_HYDROCODONE: Final[float] = 1.0
+
+#: Hydromorphone, MME per mg (Dowell et al., 2022, Table). Verified. [dowell2022]
+MME_FACTOR_HYDROMORPHONE: Final[float] = 5.0
+
+#: Methadone, MME per mg (Dowell et al., 2022, Table; the guideline warns that the
+#: conversion is especially uncertain for methadone). Verified. [dowell2022]
+MME_FACTOR_METHADONE: Final[float] = 4.7
+
+#: Morphine, MME per mg (Dowell et al., 2022, Table). Verified. [dowell2022]
+MME_FACTOR_MORPHINE: Final[float] = 1.0
+
+#: Oxycodone, MME per mg (Dowell et al., 2022, Table). Verified. [dowell2022]
+MME_FACTOR_OXYCODONE: Final[float] = 1.5
+
+#: Oxymorphone, MME per mg (Dowell et al., 2022, Table). Verified. [dowell2022]
+MME_FACTOR_OXYMORPHONE: Final[float] = 3.0
+
+#: Tapentadol, MME per mg (Dowell et al., 2022, Table and its footnote).
+#: Verified. [dowell2022]
+MME_FACTOR_TAPENTADOL: Final[float] = 0.4
+
+#: Tramadol, MME per mg (Dowell et al., 2022, Table and its footnote; the 2016
+#: guideline used 0.1). Verified. [dowell2022]
+MME_FACTOR_TRAMADOL: Final[float] = 0.2
+
+# ---------------------------------------------------------------------------
+# PLP history: plausibility bounds for a description (not literature values).
+# ---------------------------------------------------------------------------
+
+#: Mean length of a month in days (365.25 / 12), used to put attack frequencies
+#: given per month on a per-day basis. [design]
+DAYS_PER_MONTH: Final[float] = 365.25 / 12
+
+#: Mean length of a year in days, used for the time since amputation in years.
+#: [design]
+DAYS_PER_YEAR: Final[float] = 365.25
+
+#: Most pain attacks a day a history may carry (one a minute). [design]
+MAX_ATTACKS_PER_DAY: Final[float] = 1440.0
+
+#: Longest typical attack a history may carry, s (one day; longer pain is
+#: continuous rather than paroxysmal). [design]
+MAX_ATTACK_DURATION_S: Final[float] = 86400.0

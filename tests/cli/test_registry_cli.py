@@ -1,0 +1,156 @@
+"""Registry commands of the CLI (SQLite)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from plptms.cli.main import app
+
+runner = CliRunner()
+TODAY = dt.date.today()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+
+
+def _run(db: str, *args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, [*args, "--db", db])
+
+
+def test_help() -> None:
+    for args in (
+        ["patient", "--help"],
+        ["assess", "record", "--help"],
+        ["audit", "verify", "--help"],
+        ["export", "--help"],
+        ["patient", "plot", "--help"],
+    ):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0
+        assert "Usage" in res.output
+
+
+def test_patient_assess_audit_export(db: str, tmp_path: Path) -> None:
+    res = _run(
+        db, "patient", "add", "--site", "S1", "--code", "P001", "--actor", "nurse1"
+    )
+    assert res.exit_code == 0, res.output
+    base = (TODAY - dt.timedelta(days=14)).isoformat()
+    res = _run(
+        db,
+        "assess",
+        "record",
+        "--site",
+        "S1",
+        "--code",
+        "P001",
+        "--scale",
+        "sf_mpq2",
+        "--date",
+        base,
+        "--kind",
+        "baseline",
+        "--actor",
+        "nurse1",
+        *[f"--item={i}={i % 11}" for i in range(1, 23)],
+    )
+    assert res.exit_code == 0, res.output
+    assert "5" in res.output
+    # out of range: refused, named, nothing stored
+    res = _run(
+        db,
+        "assess",
+        "record",
+        "--site",
+        "S1",
+        "--code",
+        "P001",
+        "--scale",
+        "sf_mpq2",
+        "--date",
+        TODAY.isoformat(),
+        "--kind",
+        "follow_up",
+        "--actor",
+        "nurse1",
+        *[f"--item={i}=11" for i in range(1, 23)],
+    )
+    assert res.exit_code == 2
+    assert "sf_mpq2" in res.output
+    res = _run(db, "patient", "show", "--site", "S1", "--code", "P001", "--json")
+    data = json.loads(res.output)
+    assert len(data["assessments"]) == 1
+    assert len(data["visits"]) == 1
+    aid = data["assessments"][0]["id"]
+    res = _run(
+        db,
+        "assess",
+        "correct",
+        str(aid),
+        "--actor",
+        "dr1",
+        "--reason",
+        "transcription error",
+        *[f"--item={i}=2" for i in range(1, 23)],
+    )
+    assert res.exit_code == 0, res.output
+    res = _run(db, "assess", "show", "--site", "S1", "--code", "P001", "--json")
+    assert json.loads(res.output)[0]["total"] == pytest.approx(2.0)
+    assert _run(db, "audit", "verify").exit_code == 0
+    out = tmp_path / "export"
+    res = _run(db, "export", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    assert (out / "long.csv").exists()
+    assert (out / "audit_log.csv").exists()
+    png = tmp_path / "p.png"
+    res = _run(
+        db,
+        "patient",
+        "plot",
+        "--site",
+        "S1",
+        "--code",
+        "P001",
+        "--scale",
+        "sf_mpq2",
+        "--out",
+        str(png),
+    )
+    assert res.exit_code == 0, res.output
+    assert png.stat().st_size > 0
+    # tampering makes verify fail
+    eng = sa.create_engine(db)
+    with eng.begin() as c:
+        c.execute(sa.text("UPDATE assessments SET total = 0"))
+    eng.dispose()
+    res = _run(db, "audit", "verify")
+    assert res.exit_code == 1
+    assert "TAMPERED" in res.output
+
+
+def test_patient_errors(db: str) -> None:
+    res = _run(
+        db,
+        "patient",
+        "add",
+        "--site",
+        "S1",
+        "--code",
+        "John Smith",
+        "--actor",
+        "nurse1",
+    )
+    assert res.exit_code == 2
+    assert "'code'" in res.output
+    res = _run(db, "patient", "show", "--site", "S1", "--code", "P404")
+    assert res.exit_code == 2
+    res = _run(db, "patient", "list", "--json")
+    assert json.loads(res.output) == []
