@@ -166,8 +166,8 @@ def test_screen(tmp_path: Path) -> None:
     assert "answers.epilepsy" in res.output
 
 
-def test_demo_runs_end_to_end() -> None:
-    res = _run("demo")
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    res = _run("demo", "--out", str(tmp_path / "demo"))
     assert res.exit_code == 0, res.output
     for text in (
         "Screening",

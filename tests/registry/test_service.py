@@ -312,3 +312,37 @@ def test_screening_and_assignment(registry: Registry) -> None:
     with pytest.raises(RegistryError, match="verdict"):
         registry.assign_protocol("S1", "P001", proto, other, actor="dr1")
     assert registry.verify_audit().ok
+
+
+def test_treatment_sessions(registry: Registry) -> None:
+    from plptms.protocol import load_library
+    from plptms.registry import SessionStatus
+    from plptms.safety import check_protocol
+
+    registry.add_patient("S1", "P001", history=None, actor="nurse1")
+    proto = load_library().protocol("consensus2024-example-10hz")
+    aid = registry.assign_protocol(
+        "S1",
+        "P001",
+        proto,
+        check_protocol(proto),
+        actor="dr1",
+        assigned_on=TODAY - dt.timedelta(days=5),
+    )
+    sid = registry.record_session(
+        aid, 1, TODAY - dt.timedelta(days=4), SessionStatus.COMPLETED, actor="tech1"
+    )
+    assert sid > 0
+    with pytest.raises(DuplicateRecordError, match="number"):
+        registry.record_session(aid, 1, TODAY, "completed", actor="tech1")
+    with pytest.raises(RegistryError, match="number"):
+        registry.record_session(aid, 0, TODAY, "completed", actor="tech1")
+    with pytest.raises(RegistryError, match="session_date"):
+        registry.record_session(
+            aid, 2, TODAY - dt.timedelta(days=9), "completed", actor="tech1"
+        )
+    with pytest.raises(RecordNotFoundError, match="assignment_id"):
+        registry.record_session(9999, 1, TODAY, "completed", actor="tech1")
+    with pytest.raises(ValueError, match="finished"):
+        registry.record_session(aid, 2, TODAY, "finished", actor="tech1")  # type: ignore[arg-type]
+    assert registry.verify_audit().ok

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +12,30 @@ from ..protocol import Amputation, load_data
 from ..protocol._io import validate_model
 from ..safety import ScreeningAnswers
 
-__all__ = ["DemoPatient", "load_demo_patient"]
+__all__ = ["DemoAssessment", "DemoPatient", "load_demo_patient"]
+
+
+class DemoAssessment(BaseModel):
+    """A fictional assessment of the demonstration patient.
+
+    Parameters
+    ----------
+    day : int
+        Days after the baseline visit.
+    kind : str
+        Visit kind.
+    scale : str
+        Scale id.
+    items : dict
+        Raw items.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    day: int = Field(ge=0)
+    kind: str
+    scale: str
+    items: dict[str, float | int | None]
 
 
 class DemoPatient(BaseModel):
@@ -29,6 +53,10 @@ class DemoPatient(BaseModel):
         Screening answers.
     protocol : str
         Library protocol id to plan.
+    history : dict | None
+        PLP history (see :class:`plptms.scales.PLPHistory`).
+    assessments : tuple of DemoAssessment
+        Fictional outcomes to store and plot.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -38,6 +66,8 @@ class DemoPatient(BaseModel):
     rmt_pct_mso: float | None = None
     screening: ScreeningAnswers
     protocol: str
+    history: dict[str, Any] | None = None
+    assessments: tuple[DemoAssessment, ...] = ()
 
 
 def load_demo_patient(path: str | Path | None = None) -> DemoPatient:

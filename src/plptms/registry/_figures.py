@@ -117,9 +117,11 @@ def plot_trajectory(
             ax.axhline(y, color="tab:purple", ls=ls, lw=1)
             ax.annotate(
                 f"\u2265{pct:g} % reduction from baseline (IMMPACT)",
-                (dates[0], y),
-                xytext=(2, 3),
+                xy=(0.995, y),
+                xycoords=("axes fraction", "data"),
+                xytext=(0, 3),
                 textcoords="offset points",
+                ha="right",
                 fontsize=8,
                 color="tab:purple",
             )

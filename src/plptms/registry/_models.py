@@ -76,6 +76,15 @@ class VisitKind(StrEnum):
     OTHER = "other"
 
 
+class SessionStatus(StrEnum):
+    """Outcome of a treatment session."""
+
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    ABORTED = "aborted"
+    MISSED = "missed"
+
+
 class PatientOut(BaseModel):
     """A stored patient."""
 

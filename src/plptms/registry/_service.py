@@ -16,6 +16,7 @@ from ._models import (
     PatientOut,
     RecordNotFoundError,
     RegistryError,
+    SessionStatus,
     VisitIn,
     VisitKind,
     VisitOut,
@@ -959,6 +960,95 @@ class Registry:
             )
             s.add(row)
             self._audit(s, actor, "insert", "protocol_assignments", row, None, None, at)
+            return int(row.id)
+
+    def record_session(
+        self,
+        assignment_id: int,
+        number: int,
+        session_date: dt.date,
+        status: SessionStatus,
+        *,
+        actor: str,
+        note: str = "",
+    ) -> int:
+        """Record a treatment session of an assigned protocol.
+
+        Parameters
+        ----------
+        assignment_id : int
+            The protocol assignment.
+        number : int
+            Session number in the course, from 1.
+        session_date : datetime.date
+            Date (not before the assignment, not in the future).
+        status : SessionStatus
+            Completed, partial, aborted or missed.
+        actor : str
+            Who records it.
+        note : str
+            Free text.
+
+        Returns
+        -------
+        id : int
+            Row id.
+
+        Raises
+        ------
+        RegistryError
+            On an unknown assignment, a bad number or date, or a duplicate number.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import ProtocolAssignmentRow, TreatmentSessionRow
+
+        actor = _check_actor(actor)
+        status = SessionStatus(status)
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise RegistryError(
+                f"Invalid value for 'number': got {number!r}; allowed range is "
+                "[1, inf) sessions."
+            )
+        if session_date > dt.date.today():
+            raise RegistryError(
+                f"Invalid value for 'session_date': got {session_date.isoformat()}; "
+                "allowed: on or before today."
+            )
+        at = _now()
+        with self._write() as s:
+            a = s.get(ProtocolAssignmentRow, assignment_id)
+            if a is None or a.deleted_at is not None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'assignment_id': got {assignment_id!r}; no "
+                    "such protocol assignment."
+                )
+            if session_date < a.assigned_on:
+                raise RegistryError(
+                    f"Invalid value for 'session_date': got "
+                    f"{session_date.isoformat()}; allowed: on or after the assignment "
+                    f"({a.assigned_on.isoformat()})."
+                )
+            if s.execute(
+                select(TreatmentSessionRow.id).where(
+                    TreatmentSessionRow.assignment_id == assignment_id,
+                    TreatmentSessionRow.number == number,
+                )
+            ).first():
+                raise DuplicateRecordError(
+                    f"Invalid value for 'number': got {number}; session {number} of "
+                    f"assignment {assignment_id} is already recorded."
+                )
+            row = TreatmentSessionRow(
+                assignment_id=assignment_id,
+                number=number,
+                session_date=session_date,
+                status=status.value,
+                note=note,
+                created_at=at,
+            )
+            s.add(row)
+            self._audit(s, actor, "insert", "treatment_sessions", row, None, None, at)
             return int(row.id)
 
     # ------------------------------------------------------------ audit, export
