@@ -154,3 +154,87 @@ def test_patient_errors(db: str) -> None:
     assert res.exit_code == 2
     res = _run(db, "patient", "list", "--json")
     assert json.loads(res.output) == []
+
+
+def test_history_file_and_responses(db: str, tmp_path: Path) -> None:
+    hist = tmp_path / "h.yaml"
+    hist.write_text(
+        "side: right\nlimb: lower\nlevel: transfemoral\ncause: vascular\n"
+        f"amputation_date: {(TODAY - dt.timedelta(days=900)).isoformat()}\n"
+        f"assessed_on: {(TODAY - dt.timedelta(days=60)).isoformat()}\n"
+        "prosthesis_use: occasional\nphantom_sensations: true\ntelescoping: false\n"
+    )
+    res = _run(
+        db,
+        "patient",
+        "add",
+        "--site",
+        "S1",
+        "--code",
+        "P002",
+        "--history",
+        str(hist),
+        "--actor",
+        "nurse1",
+    )
+    assert res.exit_code == 0, res.output
+    for days, kind, val in (
+        (30, "baseline", 8),
+        (10, "post_treatment", 4),
+        (1, "follow_up", 6),
+    ):
+        d = (TODAY - dt.timedelta(days=days)).isoformat()
+        res = _run(
+            db,
+            "assess",
+            "record",
+            "--site",
+            "S1",
+            "--code",
+            "P002",
+            "--scale",
+            "nrs_phantom_average",
+            "--date",
+            d,
+            "--kind",
+            kind,
+            "--item",
+            f"1={val}",
+            "--actor",
+            "nurse1",
+        )
+        assert res.exit_code == 0, res.output
+    res = _run(
+        db,
+        "assess",
+        "show",
+        "--site",
+        "S1",
+        "--code",
+        "P002",
+        "--scale",
+        "nrs_phantom_average",
+        "--responses",
+    )
+    assert res.exit_code == 0, res.output
+    assert "50.0" in res.output
+    assert "substantially important" in res.output
+    assert "25.0" in res.output
+    assert "minimally important" in res.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(hist.read_text().replace("transfemoral", "transradial"))
+    res = _run(
+        db,
+        "patient",
+        "add",
+        "--site",
+        "S1",
+        "--code",
+        "P003",
+        "--history",
+        str(bad),
+        "--actor",
+        "nurse1",
+    )
+    assert res.exit_code == 2
+    assert "level" in res.output

@@ -346,3 +346,33 @@ def test_treatment_sessions(registry: Registry) -> None:
     with pytest.raises(ValueError, match="finished"):
         registry.record_session(aid, 2, TODAY, "finished", actor="tech1")  # type: ignore[arg-type]
     assert registry.verify_audit().ok
+
+
+def test_responses(registry: Registry) -> None:
+    registry.add_patient("S1", "P001", history=None, actor="nurse1")
+    days = (
+        (40, "baseline", 10),
+        (20, "post_treatment", 5),
+        (5, "follow_up", 7),
+        (1, "follow_up", 9.5),
+    )
+    for d, kind, v in days:
+        registry.record_assessment(
+            "S1",
+            "P001",
+            VisitIn(visit_date=TODAY - dt.timedelta(days=d), kind=kind),
+            "vas_phantom_average",
+            {"1": v * 10},
+            actor="nurse1",
+        )
+    out = registry.responses("S1", "P001", "vas_phantom_average")
+    pct = [r.percent_change for _, r in out]
+    # (100-50)/100 = 50 %, (100-70)/100 = 30 %, (100-95)/100 = 5 %
+    assert pct == pytest.approx([50.0, 30.0, 5.0], rel=RTOL)
+    assert [r.responder_class.value for _, r in out] == [
+        "substantially_important",
+        "moderately_important",
+        "none",
+    ]
+    with pytest.raises(RegistryError, match="baseline"):
+        registry.responses("S1", "P001", "ham_a")

@@ -283,15 +283,40 @@ def assess_show(
     scale: Annotated[
         str | None, typer.Option("--scale", help="Only this scale.")
     ] = None,
+    responses: Annotated[
+        bool,
+        typer.Option(
+            "--responses",
+            help="Also show change from baseline and IMMPACT class (needs --scale).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
     """Show a patient's assessments."""
+    if responses and scale is None:
+        raise _fail("Invalid value for '--responses': needs --scale SCALE.")
     try:
         with _open(db) as reg:
             rows = reg.list_assessments(site, code, scale)
+            resp = reg.responses(site, code, scale) if responses and scale else []
     except ValueError as exc:
         raise _fail(str(exc)) from None
+    if resp and not as_json:
+        _console().print(_assessment_table(rows, f"Assessments of {site}/{code}"))
+        table = Table(title="Change from baseline (IMMPACT, Dworkin 2008)")
+        for col in ("visit", "kind", "score", "reduction %", "class"):
+            table.add_column(col)
+        for a, r in resp:
+            table.add_row(
+                a.visit_date.isoformat(),
+                a.visit_kind.value,
+                f"{r.follow_up:.4g}",
+                f"{r.percent_change:.1f}",
+                r.responder_class.value.replace("_", " "),
+            )
+        _console().print(table)
+        return
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
         return

@@ -390,7 +390,6 @@ def _demo_registry(
 
     from ..registry import Registry, VisitIn
     from ..registry._figures import plot_trajectory
-    from ..scales import assess_response
     from ..scales._constants import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
     from ._registry import _assessment_table
 
@@ -413,21 +412,16 @@ def _demo_registry(
             )
             reg.record_assessment(site, code, visit, a.scale, a.items, actor="demo")
         rows = reg.list_assessments(site, code)
+        responses = reg.responses(site, code, "nrs_phantom_average")
         audit = reg.verify_audit()
     console.print(_assessment_table(rows, f"Assessments of {site}/{code}"))
-    nrs = [
-        r for r in rows if r.scale_id == "nrs_phantom_average" and r.total is not None
-    ]
-    base = next((r for r in nrs if r.visit_kind.value == "baseline"), None)
-    if base is not None and base.total:
-        for r in nrs:
-            if r.visit_kind.value in ("post_treatment", "follow_up"):
-                res = assess_response(base.total, r.total or 0.0)
-                console.print(
-                    f"  {r.visit_date.isoformat()} {r.visit_kind.value}: "
-                    f"{res.percent_change:.0f} % reduction from baseline -> "
-                    f"{res.responder_class.value.replace('_', ' ')} (IMMPACT)"
-                )
+    for r, res in responses:
+        if r.visit_kind.value in ("post_treatment", "follow_up"):
+            console.print(
+                f"  {r.visit_date.isoformat()} {r.visit_kind.value}: "
+                f"{res.percent_change:.0f} % reduction from baseline -> "
+                f"{res.responder_class.value.replace('_', ' ')} (IMMPACT)"
+            )
     fig = plot_trajectory(
         rows,
         scale_id="nrs_phantom_average",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from ..protocol import Protocol
     from ..safety import ScreeningReport, Verdict
+    from ..scales import ResponseResult
 
 __all__ = ["Registry"]
 
@@ -859,6 +860,62 @@ class Registry:
             if scale_id is not None:
                 q = q.where(AssessmentRow.scale_id == scale_id)
             return [_assessment_out(a, v) for a, v in s.execute(q).all()]
+
+    def responses(
+        self, site: str, code: str, scale_id: str, measure: str = "total"
+    ) -> list[tuple[AssessmentOut, ResponseResult]]:
+        """Change from baseline and IMMPACT class at every later visit.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        scale_id : str
+            Scale (a pain score: lower is better).
+        measure : str
+            ``"total"`` or a subscale name.
+
+        Returns
+        -------
+        responses : list of (AssessmentOut, ResponseResult)
+            One per assessment after the first baseline with a computed score.
+
+        Raises
+        ------
+        RegistryError
+            If there is no baseline score, or the baseline is 0 (change undefined).
+        """
+        from ..scales import assess_response
+
+        rows = self.list_assessments(site, code, scale_id)
+
+        def value(a: AssessmentOut) -> float | None:
+            return a.total if measure == "total" else a.subscales.get(measure)
+
+        base = next(
+            (
+                a
+                for a in rows
+                if a.visit_kind is VisitKind.BASELINE and value(a) is not None
+            ),
+            None,
+        )
+        if base is None:
+            raise RegistryError(
+                f"Invalid value for 'scale_id': got {scale_id!r}; {site}/{code} has no "
+                f"baseline {measure!r} score of that scale."
+            )
+        b = value(base)
+        assert b is not None
+        out = []
+        for a in rows:
+            v = value(a)
+            if a.visit_date > base.visit_date and v is not None:
+                try:
+                    out.append((a, assess_response(b, v)))
+                except ValueError as exc:
+                    raise RegistryError(str(exc)) from None
+        return out
 
     # ------------------------------------------------------------ screening, plans
     def record_screening(
