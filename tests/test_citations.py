@@ -11,7 +11,12 @@ ROOT = Path(__file__).parents[1]
 BIB_KEYS = set(
     re.findall(r"@\w+\{([\w-]+),", (ROOT / "docs" / "references.bib").read_text())
 )
-CONSTANT_FILES = sorted((ROOT / "src" / "plptms").glob("*/_constants.py"))
+CONSTANT_FILES = sorted(
+    [
+        *(ROOT / "src" / "plptms").glob("*/_constants.py"),
+        *(ROOT / "src" / "plptms").glob("*/_*_defaults.py"),
+    ]
+)
 
 
 def _constants(path: Path) -> list[tuple[str, str]]:
@@ -35,7 +40,9 @@ def test_constant_files_found() -> None:
     assert len(CONSTANT_FILES) >= 2
 
 
-@pytest.mark.parametrize("path", CONSTANT_FILES, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize(
+    "path", CONSTANT_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}"
+)
 def test_every_constant_cited(path: Path) -> None:
     consts = _constants(path)
     assert consts

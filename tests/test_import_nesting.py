@@ -34,5 +34,8 @@ def test_import_plptms_is_light() -> None:
 
 
 def test_import_core_subpackages_is_light() -> None:
-    mods = _modules_after("import plptms.protocol, plptms.safety")
+    mods = _modules_after(
+        "import plptms.protocol, plptms.safety, plptms.scales, plptms.motor, "
+        "plptms.registry"
+    )
     assert not [m for m in HEAVY if m in mods]

@@ -376,3 +376,60 @@ def test_responses(registry: Registry) -> None:
     ]
     with pytest.raises(RegistryError, match="baseline"):
         registry.responses("S1", "P001", "ham_a")
+
+
+def test_rmt_only_from_converged_hunt(registry: Registry) -> None:
+    from plptms.motor import (
+        SimulatedSubject,
+        SubjectParameters,
+        ThresholdNotFoundError,
+        hunt_ml_pest,
+    )
+
+    registry.add_patient("S1", "P001", history=None, actor="nurse1")
+    assert registry.latest_rmt("S1", "P001") is None
+    ok = hunt_ml_pest(
+        SimulatedSubject(SubjectParameters(threshold_pct_mso=52.0), seed=1),
+        start_intensity_pct_mso=60.0,
+    )
+    assert ok.converged
+    rmt = registry.record_rmt(
+        "S1",
+        "P001",
+        ok,
+        hemisphere="right",
+        muscle="FDI",
+        stimulator="sim",
+        actor="tech1",
+    )
+    assert rmt == pytest.approx(ok.estimate_pct_mso, rel=RTOL)
+    assert registry.latest_rmt("S1", "P001") == (pytest.approx(rmt), TODAY)
+    n = _audit_count(registry)
+    failed = hunt_ml_pest(
+        SimulatedSubject(SubjectParameters(threshold_pct_mso=150.0), seed=1),
+        start_intensity_pct_mso=90.0,
+    )
+    assert not failed.converged
+    with pytest.raises(ThresholdNotFoundError):
+        registry.record_rmt(
+            "S1",
+            "P001",
+            failed,
+            hemisphere="right",
+            muscle="FDI",
+            stimulator="sim",
+            actor="tech1",
+        )
+    assert _audit_count(registry) == n
+    assert registry.latest_rmt("S1", "P001") == (pytest.approx(rmt), TODAY)
+    with pytest.raises(ValueError, match="hemisphere"):
+        registry.record_rmt(
+            "S1",
+            "P001",
+            ok,
+            hemisphere="up",
+            muscle="FDI",
+            stimulator="sim",
+            actor="tech1",
+        )
+    assert registry.verify_audit().ok

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from .. import __version__
 from ..utils._logging import set_log_level
-from . import _registry
+from . import _motor, _registry
 
 app = typer.Typer(
     name="plptms",
@@ -35,6 +35,8 @@ app.add_typer(_registry.patient_app, name="patient")
 app.add_typer(_registry.assess_app, name="assess")
 app.add_typer(_registry.audit_app, name="audit")
 app.command("export")(_registry.export_cmd)
+app.add_typer(_motor.mep_app, name="mep")
+app.add_typer(_motor.threshold_app, name="threshold")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

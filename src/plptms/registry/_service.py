@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
+    from ..motor import ThresholdResult
     from ..protocol import Protocol
     from ..safety import ScreeningReport, Verdict
     from ..scales import ResponseResult
@@ -60,6 +61,7 @@ def _check_reason(reason: str | None, what: str) -> str:
 def _tables() -> dict[str, Any]:
     from .db._schema import (
         AssessmentRow,
+        MotorThresholdRow,
         PatientRow,
         ProtocolAssignmentRow,
         ScreeningRow,
@@ -74,6 +76,7 @@ def _tables() -> dict[str, Any]:
         "screenings": ScreeningRow,
         "protocol_assignments": ProtocolAssignmentRow,
         "treatment_sessions": TreatmentSessionRow,
+        "motor_thresholds": MotorThresholdRow,
     }
 
 
@@ -1107,6 +1110,118 @@ class Registry:
             s.add(row)
             self._audit(s, actor, "insert", "treatment_sessions", row, None, None, at)
             return int(row.id)
+
+    def record_rmt(
+        self,
+        site: str,
+        code: str,
+        result: ThresholdResult,
+        *,
+        hemisphere: str,
+        muscle: str,
+        stimulator: str,
+        measured_on: dt.date | None = None,
+        actor: str,
+    ) -> float:
+        """Store the resting motor threshold of a converged hunt.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        result : plptms.motor.ThresholdResult
+            The hunt. A hunt that did not converge is refused: it never becomes an
+            RMT.
+        hemisphere : str
+            ``"left"`` or ``"right"``.
+        muscle : str
+            Target muscle (e.g. ``"FDI"``).
+        stimulator : str
+            Stimulator and coil (``"sim"`` for a simulated subject).
+        measured_on : datetime.date | None
+            Date (today when ``None``).
+        actor : str
+            Who measured it.
+
+        Returns
+        -------
+        rmt_pct_mso : float
+            The stored RMT, % MSO.
+
+        Raises
+        ------
+        plptms.motor.ThresholdNotFoundError
+            If the hunt did not converge (nothing is stored).
+        RegistryError
+            On invalid input.
+        """
+        from ..utils._checks import check_option
+        from .db._schema import MotorThresholdRow
+
+        actor = _check_actor(actor)
+        rmt = result.rmt_or_raise()
+        check_option(hemisphere, "hemisphere", ("left", "right"))
+        if not muscle or not stimulator:
+            raise RegistryError(
+                "Invalid value for 'muscle'/'stimulator': both are required "
+                "(e.g. 'FDI', 'sim')."
+            )
+        at = _now()
+        day = measured_on or at.date()
+        if day > at.date():
+            raise RegistryError(
+                f"Invalid value for 'measured_on': got {day.isoformat()}; allowed: on "
+                "or before today."
+            )
+        with self._write() as s:
+            p = self._patient_row(s, site, code)
+            row = MotorThresholdRow(
+                patient_id=p.id,
+                measured_on=day,
+                hemisphere=hemisphere,
+                muscle=muscle,
+                method=result.method.value,
+                rmt_pct_mso=rmt,
+                pulses_used=result.pulses_used,
+                stimulator=stimulator,
+                result=result.model_dump(mode="json"),
+                created_at=at,
+            )
+            s.add(row)
+            self._audit(s, actor, "insert", "motor_thresholds", row, None, None, at)
+        return rmt
+
+    def latest_rmt(self, site: str, code: str) -> tuple[float, dt.date] | None:
+        """Return the most recent RMT (% MSO) and its date, or ``None``.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+
+        Returns
+        -------
+        rmt : tuple of (float, datetime.date) | None
+            RMT and the day it was measured.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import MotorThresholdRow
+
+        with self._read() as s:
+            p = self._patient_row(s, site, code)
+            row = s.execute(
+                select(MotorThresholdRow)
+                .where(
+                    MotorThresholdRow.patient_id == p.id,
+                    MotorThresholdRow.deleted_at.is_(None),
+                )
+                .order_by(
+                    MotorThresholdRow.measured_on.desc(), MotorThresholdRow.id.desc()
+                )
+                .limit(1)
+            ).scalar_one_or_none()
+            return None if row is None else (row.rmt_pct_mso, row.measured_on)
 
     # ------------------------------------------------------------ audit, export
     def verify_audit(self) -> AuditReport:

@@ -30,6 +30,7 @@ __all__ = [
     "AssessmentRow",
     "AuditRow",
     "Base",
+    "MotorThresholdRow",
     "PatientRow",
     "ProtocolAssignmentRow",
     "ScreeningRow",
@@ -158,6 +159,24 @@ class TreatmentSessionRow(_SoftDelete, Base):
     session_date: Mapped[dt.date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MotorThresholdRow(_SoftDelete, Base):
+    """A resting motor threshold from a converged hunt, with its evidence."""
+
+    __tablename__ = "motor_thresholds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    measured_on: Mapped[dt.date] = mapped_column(Date)
+    hemisphere: Mapped[str] = mapped_column(String(8))
+    muscle: Mapped[str] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(32))
+    rmt_pct_mso: Mapped[float] = mapped_column(Float)
+    pulses_used: Mapped[int] = mapped_column(Integer)
+    stimulator: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 

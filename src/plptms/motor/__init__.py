@@ -1,0 +1,101 @@
+"""Motor evoked potentials, hotspot search and motor-threshold hunting.
+
+MEP analysis of EMG recordings (MNE-Python readers), a simulated subject with a
+known threshold, relative-frequency (Rossini-Rothwell), ML-PEST (Awiszus) and Psi
+(Kontsevich & Tyler) threshold hunts, and a hotspot search over a coil grid.
+"""
+
+from ._hotspot import (
+    HotspotGrid,
+    HotspotResult,
+    HotspotStrategy,
+    PositionEvidence,
+    next_hotspot_position,
+    search_hotspot,
+)
+from ._mep import (
+    EmgTrace,
+    MepAnalysis,
+    MepDataError,
+    MepParams,
+    MepSummary,
+    MepTrial,
+    Muscle,
+    NoTriggersError,
+    RejectionReason,
+    SamplingRateTooLowError,
+    analyse_mep_file,
+    analyse_meps,
+    emg_from_array,
+    emg_from_raw,
+    epoch_emg,
+    find_tms_triggers,
+    read_emg,
+)
+from ._responder import CoilPosition, PopulationResponder, PositionResponder, Responder
+from ._subject import (
+    SimulatedPopulation,
+    SimulatedSubject,
+    SubjectParameters,
+    sample_population,
+    sample_subject_parameters,
+)
+from ._threshold import (
+    PopulationHunt,
+    StopReason,
+    ThresholdMethod,
+    ThresholdNotFoundError,
+    ThresholdResult,
+    TracePoint,
+    hunt_ml_pest,
+    hunt_population,
+    hunt_psi,
+    hunt_relative_frequency,
+    hunt_threshold,
+)
+
+__all__ = [
+    "CoilPosition",
+    "EmgTrace",
+    "HotspotGrid",
+    "HotspotResult",
+    "HotspotStrategy",
+    "MepAnalysis",
+    "MepDataError",
+    "MepParams",
+    "MepSummary",
+    "MepTrial",
+    "Muscle",
+    "NoTriggersError",
+    "PopulationHunt",
+    "PopulationResponder",
+    "PositionEvidence",
+    "PositionResponder",
+    "RejectionReason",
+    "Responder",
+    "SamplingRateTooLowError",
+    "SimulatedPopulation",
+    "SimulatedSubject",
+    "StopReason",
+    "SubjectParameters",
+    "ThresholdMethod",
+    "ThresholdNotFoundError",
+    "ThresholdResult",
+    "TracePoint",
+    "analyse_mep_file",
+    "analyse_meps",
+    "emg_from_array",
+    "emg_from_raw",
+    "epoch_emg",
+    "find_tms_triggers",
+    "hunt_ml_pest",
+    "hunt_population",
+    "hunt_psi",
+    "hunt_relative_frequency",
+    "hunt_threshold",
+    "next_hotspot_position",
+    "read_emg",
+    "sample_population",
+    "sample_subject_parameters",
+    "search_hotspot",
+]
