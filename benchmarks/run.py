@@ -163,8 +163,11 @@ def main() -> None:
         "",
     ]
     lines += bench_safety()
+    sys.path.insert(0, str(Path(__file__).parent))
+    import bench_threshold
+
+    lines += bench_threshold.run()
     if not args.skip_registry:
-        sys.path.insert(0, str(Path(__file__).parent))
         import bench_registry
 
         lines += bench_registry.run()
