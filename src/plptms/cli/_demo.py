@@ -55,6 +55,8 @@ class DemoPatient(BaseModel):
         Library protocol id to plan.
     history : dict | None
         PLP history (see :class:`plptms.scales.PLPHistory`).
+    head : dict | None
+        Head measurements (see :class:`plptms.targeting.HeadMeasurements`).
     assessments : tuple of DemoAssessment
         Fictional outcomes to store and plot.
     """
@@ -67,6 +69,7 @@ class DemoPatient(BaseModel):
     screening: ScreeningAnswers
     protocol: str
     history: dict[str, Any] | None = None
+    head: dict[str, float] | None = None
     assessments: tuple[DemoAssessment, ...] = ()
 
 

@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from .. import __version__
 from ..utils._logging import set_log_level
-from . import _motor, _registry
+from . import _motor, _registry, _targeting
 
 app = typer.Typer(
     name="plptms",
@@ -37,6 +38,7 @@ app.add_typer(_registry.audit_app, name="audit")
 app.command("export")(_registry.export_cmd)
 app.add_typer(_motor.mep_app, name="mep")
 app.add_typer(_motor.threshold_app, name="threshold")
+app.add_typer(_targeting.target_app, name="target")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -369,6 +371,23 @@ def demo(
             f"{block.sessions} sessions, {block.mean_sessions_per_week:g}/week"
         )
         console.print(f"  why: {pb.explanation}")
+    if pat.head is not None:
+        from ..targeting import HeadMeasurements, plan_targets, plot_targeting_sheet
+
+        head = HeadMeasurements.model_validate(pat.head)
+        tplans = [
+            plan_targets(
+                pat.amputation, blk.dose.target, head, laterality=blk.dose.laterality
+            )
+            for blk in protocol.blocks
+        ]
+        for tp in tplans:
+            for site in tp.sites:
+                console.print(f"  scalp: {escape(site.position.how_to_measure)}")
+        out.mkdir(parents=True, exist_ok=True)
+        sheet = out / "targeting_sheet.png"
+        plot_targeting_sheet(tplans, patient_code=pat.patient).savefig(sheet, dpi=110)
+        console.print(f"  targeting sheet: {sheet}")
     status = verdict.decision.value.upper()
     screening = report.status.value
     console.print(
