@@ -6,6 +6,8 @@ SQLAlchemy 2 + Alembic; SQLite (WAL) by default, PostgreSQL by URL.
 from ._audit import AuditReport
 from ._models import (
     AssessmentOut,
+    DeliveryEvent,
+    DeliveryOut,
     DuplicateRecordError,
     PatientOut,
     RecordNotFoundError,
@@ -20,6 +22,8 @@ from ._service import Registry
 __all__ = [
     "AssessmentOut",
     "AuditReport",
+    "DeliveryEvent",
+    "DeliveryOut",
     "DuplicateRecordError",
     "PatientOut",
     "RecordNotFoundError",

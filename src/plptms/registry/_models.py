@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "AssessmentOut",
+    "DeliveryEvent",
+    "DeliveryOut",
     "DuplicateRecordError",
     "PatientOut",
     "RecordNotFoundError",
@@ -83,6 +85,58 @@ class SessionStatus(StrEnum):
     PARTIAL = "partial"
     ABORTED = "aborted"
     MISSED = "missed"
+
+
+class DeliveryEvent(BaseModel):
+    """One logged delivery event.
+
+    Attributes
+    ----------
+    seq : int
+        Order within the session, from 1.
+    kind : str
+        ``session_start``, ``pulse_intent``, ``pulse``, ``train_start``, ``train_end``,
+        ``pause``, ``resume``, ``abort``, ``emergency_stop``, ``fault``,
+        ``reconciled``, ``resume_session``, ``session_end``.
+    train_index, pulse_index : int | None
+        Position in the plan.
+    t_monotonic_s : float | None
+        Host monotonic clock at the event, s.
+    at : str
+        Wall-clock time, UTC ISO.
+    intensity_pct_mso : float | None
+        Intensity, % MSO.
+    detail : str
+        Free text.
+    """
+
+    model_config = _FROZEN
+
+    seq: int
+    kind: str
+    train_index: int | None
+    pulse_index: int | None
+    t_monotonic_s: float | None
+    at: str
+    intensity_pct_mso: float | None
+    detail: str
+
+
+class DeliveryOut(BaseModel):
+    """A delivery session as stored."""
+
+    model_config = _FROZEN
+
+    id: int
+    assignment_id: int
+    number: int
+    device: str
+    blinded: bool
+    plan: dict[str, Any]
+    status: str
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+    detail: str
 
 
 class PatientOut(BaseModel):

@@ -12,6 +12,8 @@ from .._version import __version__
 from ._audit import AuditChain, AuditReport, append_audit, row_state, verify_chain
 from ._models import (
     AssessmentOut,
+    DeliveryEvent,
+    DeliveryOut,
     DuplicateRecordError,
     PatientOut,
     RecordNotFoundError,
@@ -61,6 +63,7 @@ def _check_reason(reason: str | None, what: str) -> str:
 def _tables() -> dict[str, Any]:
     from .db._schema import (
         AssessmentRow,
+        DeliverySessionRow,
         MotorThresholdRow,
         PatientRow,
         ProtocolAssignmentRow,
@@ -77,6 +80,7 @@ def _tables() -> dict[str, Any]:
         "protocol_assignments": ProtocolAssignmentRow,
         "treatment_sessions": TreatmentSessionRow,
         "motor_thresholds": MotorThresholdRow,
+        "delivery_sessions": DeliverySessionRow,
     }
 
 
@@ -1222,6 +1226,256 @@ class Registry:
                 .limit(1)
             ).scalar_one_or_none()
             return None if row is None else (row.rmt_pct_mso, row.measured_on)
+
+    # ------------------------------------------------------------ delivery
+    def start_delivery(
+        self,
+        assignment_id: int,
+        number: int,
+        *,
+        device: str,
+        plan: Mapping[str, Any],
+        blinded: bool,
+        actor: str,
+    ) -> int:
+        """Open a delivery session of an assigned protocol.
+
+        Parameters
+        ----------
+        assignment_id : int
+            The protocol assignment.
+        number : int
+            Session number in the course, from 1.
+        device : str
+            Stimulator kind (``sim``, ``magstim``, ``magventure``).
+        plan : mapping
+            The trains to deliver (as planned and checked).
+        blinded : bool
+            Whether the condition is hidden from the operator.
+        actor : str
+            Who starts it.
+
+        Returns
+        -------
+        id : int
+            Delivery session id.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import DeliverySessionRow, ProtocolAssignmentRow
+
+        actor = _check_actor(actor)
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise RegistryError(
+                f"Invalid value for 'number': got {number!r}; allowed range is "
+                "[1, inf) sessions."
+            )
+        at = _now()
+        with self._write() as s:
+            a = s.get(ProtocolAssignmentRow, assignment_id)
+            if a is None or a.deleted_at is not None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'assignment_id': got {assignment_id!r}; no "
+                    "such protocol assignment."
+                )
+            if s.execute(
+                select(DeliverySessionRow.id).where(
+                    DeliverySessionRow.assignment_id == assignment_id,
+                    DeliverySessionRow.number == number,
+                )
+            ).first():
+                raise DuplicateRecordError(
+                    f"Invalid value for 'number': got {number}; delivery session "
+                    f"{number} of assignment {assignment_id} exists (resume it)."
+                )
+            row = DeliverySessionRow(
+                assignment_id=assignment_id,
+                number=number,
+                device=device,
+                blinded=blinded,
+                plan=dict(plan),
+                status="running",
+                started_at=at,
+                ended_at=None,
+                detail="",
+            )
+            s.add(row)
+            self._audit(s, actor, "insert", "delivery_sessions", row, None, None, at)
+            return int(row.id)
+
+    def append_delivery_event(
+        self,
+        session_id: int,
+        kind: str,
+        *,
+        train_index: int | None = None,
+        pulse_index: int | None = None,
+        t_monotonic_s: float | None = None,
+        intensity_pct_mso: float | None = None,
+        detail: str = "",
+    ) -> int:
+        """Append one event durably (committed before returning).
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session.
+        kind : str
+            Event kind (see :class:`DeliveryEvent`).
+        train_index, pulse_index : int | None
+            Position in the plan.
+        t_monotonic_s : float | None
+            Host monotonic time, s.
+        intensity_pct_mso : float | None
+            Intensity, % MSO.
+        detail : str
+            Free text.
+
+        Returns
+        -------
+        seq : int
+            The event's sequence number.
+        """
+        from sqlalchemy import func, select
+
+        from .db._schema import DeliveryEventRow
+
+        with self._write() as s:
+            last = s.execute(
+                select(func.max(DeliveryEventRow.seq)).where(
+                    DeliveryEventRow.session_id == session_id
+                )
+            ).scalar_one()
+            seq = 1 if last is None else int(last) + 1
+            s.add(
+                DeliveryEventRow(
+                    session_id=session_id,
+                    seq=seq,
+                    kind=kind,
+                    train_index=train_index,
+                    pulse_index=pulse_index,
+                    t_monotonic_s=t_monotonic_s,
+                    at=_now().isoformat(timespec="microseconds"),
+                    intensity_pct_mso=intensity_pct_mso,
+                    detail=detail,
+                )
+            )
+        return seq
+
+    def finish_delivery(
+        self, session_id: int, status: str, *, actor: str, detail: str = ""
+    ) -> None:
+        """Close a delivery session with its final status (audited).
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session.
+        status : str
+            ``completed``, ``aborted``, ``faulted`` or ``interrupted``.
+        actor : str
+            Who closes it.
+        detail : str
+            Why, for anything but ``completed``.
+        """
+        from ..utils._checks import check_option
+        from .db._schema import DeliverySessionRow
+
+        actor = _check_actor(actor)
+        check_option(
+            status,
+            "status",
+            ("completed", "aborted", "faulted", "interrupted", "running"),
+        )
+        at = _now()
+        with self._write() as s:
+            row = s.get(DeliverySessionRow, session_id)
+            if row is None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'session_id': got {session_id!r}; no such "
+                    "delivery session."
+                )
+            old = row_state(row)
+            row.status = status
+            row.ended_at = None if status == "running" else at
+            row.detail = detail
+            self._audit(
+                s, actor, "correct", "delivery_sessions", row, old, detail or status, at
+            )
+
+    def get_delivery(self, session_id: int) -> DeliveryOut:
+        """Return a delivery session.
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session.
+
+        Returns
+        -------
+        delivery : DeliveryOut
+            The session.
+        """
+        from .db._schema import DeliverySessionRow
+
+        with self._read() as s:
+            row = s.get(DeliverySessionRow, session_id)
+            if row is None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'session_id': got {session_id!r}; no such "
+                    "delivery session."
+                )
+            return DeliveryOut.model_validate(row, from_attributes=True)
+
+    def delivery_events(self, session_id: int) -> list[DeliveryEvent]:
+        """Return a delivery session's events in order.
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session.
+
+        Returns
+        -------
+        events : list of DeliveryEvent
+            Ordered by sequence number.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import DeliveryEventRow
+
+        with self._read() as s:
+            rows = s.execute(
+                select(DeliveryEventRow)
+                .where(DeliveryEventRow.session_id == session_id)
+                .order_by(DeliveryEventRow.seq)
+            ).scalars()
+            return [DeliveryEvent.model_validate(r, from_attributes=True) for r in rows]
+
+    def list_deliveries(self, assignment_id: int) -> list[DeliveryOut]:
+        """List the delivery sessions of an assignment by number.
+
+        Parameters
+        ----------
+        assignment_id : int
+            The protocol assignment.
+
+        Returns
+        -------
+        deliveries : list of DeliveryOut
+            Ordered by session number.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import DeliverySessionRow
+
+        with self._read() as s:
+            rows = s.execute(
+                select(DeliverySessionRow)
+                .where(DeliverySessionRow.assignment_id == assignment_id)
+                .order_by(DeliverySessionRow.number)
+            ).scalars()
+            return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
 
     # ------------------------------------------------------------ audit, export
     def verify_audit(self) -> AuditReport:

@@ -30,6 +30,8 @@ __all__ = [
     "AssessmentRow",
     "AuditRow",
     "Base",
+    "DeliveryEventRow",
+    "DeliverySessionRow",
     "MotorThresholdRow",
     "PatientRow",
     "ProtocolAssignmentRow",
@@ -178,6 +180,50 @@ class MotorThresholdRow(_SoftDelete, Base):
     stimulator: Mapped[str] = mapped_column(String(64))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DeliverySessionRow(Base):
+    """A stimulation session as delivered (or attempted) on a device."""
+
+    __tablename__ = "delivery_sessions"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "number", name="uq_delivery_assignment_num"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("protocol_assignments.id"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(32))
+    blinded: Mapped[bool] = mapped_column(Boolean)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class DeliveryEventRow(Base):
+    """One delivery event (pulse, train start/end, fault, pause...), append-only."""
+
+    __tablename__ = "delivery_events"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq", name="uq_delivery_events_session_seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_sessions.id"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(24))
+    train_index: Mapped[int | None] = mapped_column(Integer)
+    pulse_index: Mapped[int | None] = mapped_column(Integer)
+    t_monotonic_s: Mapped[float | None] = mapped_column(Float)
+    at: Mapped[str] = mapped_column(String(40))
+    intensity_pct_mso: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class AuditRow(Base):

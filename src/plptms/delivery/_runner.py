@@ -1,0 +1,760 @@
+"""The session runner: deliver a checked protocol train by train, pulse by pulse.
+
+Every pulse is logged durably so that a crash never loses or repeats one.
+
+For each pulse the runner writes a ``pulse_intent`` event, fires, then writes a
+``pulse`` event, each committed before going on. After a crash, an intent without
+its pulse is settled with the device's own pulse count when the device keeps one;
+otherwise the pulse is counted as delivered (never risk giving more than planned)
+and the settlement is logged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from typing import Protocol as TypingProtocol
+
+from pydantic import BaseModel, ConfigDict
+
+from ..protocol import Condition, Pattern
+from ..safety import Decision, RuleStatus, check_dose
+from ._interface import Stimulator, StimulatorFault
+from ._runner_defaults import RMT_MAX_AGE_DAYS, SCREENING_MAX_AGE_DAYS
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Callable, Sequence
+
+    from ..protocol import Protocol
+    from ..registry import DeliveryEvent, Registry
+    from ..safety import ScreeningReport, Verdict
+
+__all__ = [
+    "CheckResult",
+    "DeliveryLog",
+    "PlannedTrain",
+    "Progress",
+    "RegistryDeliveryLog",
+    "RunOutcome",
+    "SessionBlockedError",
+    "SessionPlan",
+    "SessionRunner",
+    "build_session_plan",
+    "pre_session_checks",
+    "replay_events",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class SessionBlockedError(ValueError):
+    """A pre-session check failed: the session must not start."""
+
+
+class PlannedTrain(BaseModel):
+    """One train of a session plan."""
+
+    model_config = _FROZEN
+
+    index: int
+    block: str
+    frequency_hz: float
+    n_pulses: int
+    intensity_pct_mso: float
+    pause_after_s: float
+
+
+class SessionPlan(BaseModel):
+    """The trains of one session, derived from an accepted verdict.
+
+    Attributes
+    ----------
+    protocol_id : str
+        Protocol.
+    condition : Condition
+        Active or sham (hidden from the display when blinded).
+    rmt_pct_mso : float
+        The RMT the intensities were computed from.
+    intensity_pct_rmt : float
+        Intensity, % RMT.
+    trains : tuple of PlannedTrain
+        In delivery order.
+    """
+
+    model_config = _FROZEN
+
+    protocol_id: str
+    block: str
+    condition: Condition
+    rmt_pct_mso: float
+    intensity_pct_rmt: float
+    pattern: Pattern
+    trains: tuple[PlannedTrain, ...]
+
+    @property
+    def total_pulses(self) -> int:
+        """Pulses in the session."""
+        return sum(t.n_pulses for t in self.trains)
+
+
+def build_session_plan(
+    protocol: Protocol,
+    verdict: Verdict,
+    rmt_pct_mso: float,
+    *,
+    block: str | None = None,
+) -> SessionPlan:
+    """Turn an accepted protocol block into the trains of one session.
+
+    Parameters
+    ----------
+    protocol : Protocol
+        The protocol.
+    verdict : Verdict
+        Its verdict, computed with this RMT; must be accepted.
+    rmt_pct_mso : float
+        The patient's RMT, % MSO.
+    block : str | None
+        Block label (the first block when ``None``).
+
+    Returns
+    -------
+    plan : SessionPlan
+        The plan.
+
+    Raises
+    ------
+    UnsafeProtocolError, SafetyCheckIncompleteError
+        If the verdict is not accepted.
+    ValueError
+        If the verdict is for another protocol or RMT, or the train structure is
+        unreported, or the pattern is not deliverable by the host-timed runner.
+    """
+    verdict.require_accepted()
+    if verdict.protocol_id != protocol.id:
+        raise ValueError(
+            f"Invalid value for 'verdict': got a verdict of {verdict.protocol_id!r}; "
+            f"allowed: the verdict of {protocol.id!r}."
+        )
+    if verdict.rmt_pct_mso is None or abs(verdict.rmt_pct_mso - rmt_pct_mso) > 1e-9:
+        raise ValueError(
+            f"Invalid value for 'rmt_pct_mso': got {rmt_pct_mso!r}; the verdict was "
+            f"computed with RMT {verdict.rmt_pct_mso!r} % MSO: check again with this "
+            "RMT."
+        )
+    b = protocol.blocks[0] if block is None else protocol.block(block)
+    d = b.dose
+    if d.pattern not in (Pattern.RTMS, Pattern.SINGLE_PULSE):
+        raise ValueError(
+            f"Invalid value for 'pattern': got {d.pattern.value!r}; the host-timed "
+            "runner delivers 'rtms' and 'single_pulse' (theta burst needs the "
+            "device's own burst timing)."
+        )
+    missing = [
+        n
+        for n in (
+            "frequency_hz",
+            "intensity_pct_rmt",
+            "pulses_per_train",
+            "trains_per_session",
+        )
+        if getattr(d, n) is None
+    ]
+    if d.pattern is Pattern.RTMS and d.inter_train_interval_s is None:
+        missing.append("inter_train_interval_s")
+    if missing:
+        raise ValueError(
+            f"Invalid value for {missing[0]!r}: got 'unreported'; a session can only "
+            "be delivered when every train parameter is known."
+        )
+    assert d.frequency_hz is not None
+    assert d.intensity_pct_rmt is not None
+    assert d.pulses_per_train is not None
+    assert d.trains_per_session is not None
+    mso = d.intensity_pct_rmt * rmt_pct_mso / 100.0
+    if d.pattern is Pattern.SINGLE_PULSE:
+        trains = tuple(
+            PlannedTrain(
+                index=k,
+                block=b.label,
+                frequency_hz=d.frequency_hz,
+                n_pulses=1,
+                intensity_pct_mso=mso,
+                pause_after_s=1.0 / d.frequency_hz,
+            )
+            for k in range(d.trains_per_session)
+        )
+    else:
+        iti = float(d.inter_train_interval_s or 0.0)
+        trains = tuple(
+            PlannedTrain(
+                index=k,
+                block=b.label,
+                frequency_hz=d.frequency_hz,
+                n_pulses=d.pulses_per_train,
+                intensity_pct_mso=mso,
+                pause_after_s=iti if k < d.trains_per_session - 1 else 0.0,
+            )
+            for k in range(d.trains_per_session)
+        )
+    return SessionPlan(
+        protocol_id=protocol.id,
+        block=b.label,
+        condition=protocol.condition,
+        rmt_pct_mso=rmt_pct_mso,
+        intensity_pct_rmt=d.intensity_pct_rmt,
+        pattern=d.pattern,
+        trains=trains,
+    )
+
+
+class CheckResult(BaseModel):
+    """One pre-session check."""
+
+    model_config = _FROZEN
+
+    check: str
+    passed: bool
+    message: str
+
+
+def pre_session_checks(
+    *,
+    today: dt.date,
+    screening: ScreeningReport | None,
+    rmt_measured_on: dt.date | None,
+    verdict: Verdict | None,
+    adverse_events_reviewed: bool,
+    rmt_max_age_days: int = RMT_MAX_AGE_DAYS,
+    screening_max_age_days: int = SCREENING_MAX_AGE_DAYS,
+) -> list[CheckResult]:
+    """Check everything that must hold before a session starts.
+
+    Parameters
+    ----------
+    today : datetime.date
+        Session date.
+    screening : ScreeningReport | None
+        The latest screening.
+    rmt_measured_on : datetime.date | None
+        When the RMT in use was measured.
+    verdict : Verdict | None
+        The protocol's verdict for this RMT.
+    adverse_events_reviewed : bool
+        The operator confirms adverse events since the last session were reviewed.
+    rmt_max_age_days, screening_max_age_days : int
+        Limits (site settings).
+
+    Returns
+    -------
+    results : list of CheckResult
+        Every check; the session is blocked if any failed.
+    """
+    out: list[CheckResult] = []
+    if screening is None:
+        out.append(
+            CheckResult(
+                check="screening", passed=False, message="no screening recorded"
+            )
+        )
+    else:
+        on = screening.screened_on
+        age = None if on is None else (today - on).days
+        if screening.status.value == "excluded":
+            out.append(
+                CheckResult(
+                    check="screening",
+                    passed=False,
+                    message="screening excluded the patient: "
+                    + "; ".join(screening.reasons),
+                )
+            )
+        elif age is None or age > screening_max_age_days or age < 0:
+            out.append(
+                CheckResult(
+                    check="screening",
+                    passed=False,
+                    message=f"screening dated {on} is older than "
+                    f"{screening_max_age_days} days (or undated): screen again",
+                )
+            )
+        else:
+            note = (
+                " (relative contraindications were reviewed by a physician)"
+                if screening.status.value == "needs_physician_review"
+                else ""
+            )
+            out.append(
+                CheckResult(
+                    check="screening",
+                    passed=True,
+                    message=f"screened {age} day(s) ago{note}",
+                )
+            )
+    if rmt_measured_on is None:
+        out.append(CheckResult(check="rmt", passed=False, message="no RMT recorded"))
+    else:
+        age = (today - rmt_measured_on).days
+        ok = 0 <= age <= rmt_max_age_days
+        out.append(
+            CheckResult(
+                check="rmt",
+                passed=ok,
+                message=f"RMT measured {age} day(s) ago"
+                + (
+                    ""
+                    if ok
+                    else f"; allowed: at most {rmt_max_age_days} days: measure again"
+                ),
+            )
+        )
+    if verdict is None:
+        out.append(
+            CheckResult(check="verdict", passed=False, message="protocol not checked")
+        )
+    else:
+        ok = verdict.decision is Decision.ACCEPTED
+        out.append(
+            CheckResult(
+                check="verdict",
+                passed=ok,
+                message=f"safety verdict {verdict.decision.value}",
+            )
+        )
+    out.append(
+        CheckResult(
+            check="adverse_events",
+            passed=adverse_events_reviewed,
+            message="adverse events since the last session reviewed"
+            if adverse_events_reviewed
+            else "adverse events since the last session not "
+            "reviewed: confirm the review before stimulating",
+        )
+    )
+    return out
+
+
+class DeliveryLog(TypingProtocol):
+    """Where the runner writes its events (durably) and reads them back."""
+
+    def append(self, kind: str, **fields: Any) -> int:
+        """Append one event, committed before returning."""
+
+    def events(self) -> Sequence[DeliveryEvent]:
+        """Return the events so far, in order."""
+
+
+class RegistryDeliveryLog:
+    """A :class:`DeliveryLog` on the registry's append-only delivery events.
+
+    Parameters
+    ----------
+    registry : Registry
+        The registry.
+    session_id : int
+        Delivery session.
+    """
+
+    def __init__(self, registry: Registry, session_id: int) -> None:
+        self.registry = registry
+        self.session_id = session_id
+
+    def append(self, kind: str, **fields: Any) -> int:
+        """Append one event durably."""
+        return self.registry.append_delivery_event(self.session_id, kind, **fields)
+
+    def events(self) -> Sequence[DeliveryEvent]:
+        """Return the session's events."""
+        return self.registry.delivery_events(self.session_id)
+
+
+@dataclass
+class DeliveryState:
+    """What the log says was delivered."""
+
+    delivered: dict[int, int] = field(default_factory=dict)
+    uncertain: list[tuple[int, int]] = field(default_factory=list)
+    device_count_at_start: int | None = None
+    finished: bool = False
+    last_wall: str | None = None
+
+    @property
+    def total(self) -> int:
+        """Pulses recorded as delivered."""
+        return sum(self.delivered.values())
+
+
+def replay_events(events: Sequence[DeliveryEvent]) -> DeliveryState:
+    """Rebuild the delivery state from the log.
+
+    Parameters
+    ----------
+    events : sequence of DeliveryEvent
+        The session's events in order.
+
+    Returns
+    -------
+    state : DeliveryState
+        Pulses delivered per train, and intents without a recorded pulse.
+    """
+    st = DeliveryState()
+    pending: dict[tuple[int, int], bool] = {}
+    for ev in events:
+        if ev.kind == "session_start" and "device_count=" in ev.detail:
+            val = ev.detail.split("device_count=", 1)[1].split()[0]
+            st.device_count_at_start = None if val == "none" else int(val)
+        elif ev.kind == "pulse_intent" and ev.train_index is not None:
+            pending[(ev.train_index, ev.pulse_index or 0)] = True
+        elif (
+            ev.kind in ("pulse", "reconciled_delivered") and ev.train_index is not None
+        ):
+            key = (ev.train_index, ev.pulse_index or 0)
+            pending.pop(key, None)
+            st.delivered[ev.train_index] = st.delivered.get(ev.train_index, 0) + 1
+            st.last_wall = ev.at
+        elif ev.kind == "reconciled_not_delivered" and ev.train_index is not None:
+            pending.pop((ev.train_index, ev.pulse_index or 0), None)
+        elif ev.kind == "session_end":
+            st.finished = True
+    st.uncertain = sorted(pending)
+    return st
+
+
+class Progress(BaseModel):
+    """What the display shows (never the condition when blinded)."""
+
+    model_config = _FROZEN
+
+    train_index: int
+    n_trains: int
+    pulses_delivered: int
+    pulses_total: int
+    intensity_pct_mso: float
+    seconds_left: float
+    coil_temperature_c: float | None
+    state: str
+
+
+class RunOutcome(BaseModel):
+    """How a run ended."""
+
+    model_config = _FROZEN
+
+    status: str
+    pulses_delivered: int
+    pulses_total: int
+    detail: str
+
+
+class SessionRunner:
+    """Deliver a :class:`SessionPlan` on a :class:`Stimulator`.
+
+    Parameters
+    ----------
+    stimulator : Stimulator
+        A connected device.
+    plan : SessionPlan
+        The checked plan.
+    log : DeliveryLog
+        Durable event log (resumes from what it already holds).
+    progress : callable | None
+        Called with a :class:`Progress` after every pulse and pause.
+    clock, sleep : callable
+        Monotonic clock and sleep (injectable for tests).
+    """
+
+    def __init__(
+        self,
+        stimulator: Stimulator,
+        plan: SessionPlan,
+        log: DeliveryLog,
+        *,
+        progress: Callable[[Progress], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.stimulator = stimulator
+        self.plan = plan
+        self.log = log
+        self._progress = progress
+        self._clock = clock
+        self._sleep = sleep
+        self._intensity = plan.trains[0].intensity_pct_mso if plan.trains else 0.0
+        self._lock = threading.Lock()
+        self._paused = threading.Event()
+        self._stop: str | None = None
+
+    # ---------------------------------------------------------------- controls
+    def pause(self) -> None:
+        """Pause after the current train (the pause is logged)."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        """Resume a paused session."""
+        self._paused.clear()
+
+    def abort(self) -> None:
+        """Stop before the next pulse and end the session as aborted."""
+        with self._lock:
+            self._stop = "abort"
+        self.stimulator.request_stop()
+
+    def emergency_stop(self) -> None:
+        """Stop at once and disarm (thread-safe)."""
+        with self._lock:
+            self._stop = "emergency_stop"
+        self.stimulator.request_stop()
+        try:
+            self.stimulator.disarm()
+        except StimulatorFault:
+            pass
+
+    def change_intensity(self, intensity_pct_mso: float) -> None:
+        """Change the intensity for the following trains, re-checked for safety.
+
+        Parameters
+        ----------
+        intensity_pct_mso : float
+            New intensity, % MSO.
+
+        Raises
+        ------
+        UnsafeProtocolError
+            If the new intensity breaks a limit (nothing changes).
+        """
+        from ..protocol import StimulationDose
+
+        pct_rmt = intensity_pct_mso * 100.0 / self.plan.rmt_pct_mso
+        t = self.plan.trains[0]
+        dose = StimulationDose(
+            pattern=self.plan.pattern,
+            target="m1",
+            laterality="left",
+            frequency_hz=t.frequency_hz,
+            intensity_pct_rmt=pct_rmt,
+            pulses_per_train=t.n_pulses if self.plan.pattern is Pattern.RTMS else 1,
+            trains_per_session=len(self.plan.trains),
+            inter_train_interval_s=t.pause_after_s
+            if self.plan.pattern is Pattern.RTMS
+            else None,
+        )
+        from ..safety import UnsafeProtocolError, Verdict
+
+        results = check_dose(
+            dose, block=self.plan.block, rmt_pct_mso=self.plan.rmt_pct_mso
+        )
+        bad = [r for r in results if r.status is RuleStatus.FAILED]
+        if bad:
+            v = Verdict(
+                protocol_id=self.plan.protocol_id,
+                decision=Decision.REFUSED,
+                rules=tuple(results),
+                rmt_pct_mso=self.plan.rmt_pct_mso,
+            )
+            self.log.append(
+                "intensity_refused",
+                intensity_pct_mso=intensity_pct_mso,
+                detail="; ".join(r.message for r in bad),
+            )
+            raise UnsafeProtocolError(
+                "Intensity change refused:\n"
+                + "\n".join(f"  - {r.message}" for r in bad),
+                v,
+            )
+        self._intensity = intensity_pct_mso
+        self.log.append("intensity_change", intensity_pct_mso=intensity_pct_mso)
+
+    # ---------------------------------------------------------------- running
+    def _settle(self, st: DeliveryState) -> DeliveryState:
+        if not st.uncertain:
+            return st
+        count = self.stimulator.device_pulse_count()
+        if count is not None and st.device_count_at_start is not None:
+            fired = count - st.device_count_at_start
+            extra = fired - st.total
+            for k, (ti, pi) in enumerate(st.uncertain):
+                kind = (
+                    "reconciled_delivered" if k < extra else "reconciled_not_delivered"
+                )
+                self.log.append(
+                    kind,
+                    train_index=ti,
+                    pulse_index=pi,
+                    detail=f"device count {count} (start {st.device_count_at_start})",
+                )
+        else:
+            for ti, pi in st.uncertain:
+                self.log.append(
+                    "reconciled_delivered",
+                    train_index=ti,
+                    pulse_index=pi,
+                    detail="device keeps no pulse count: counted as "
+                    "delivered (never give more than planned)",
+                )
+        return replay_events(self.log.events())
+
+    def _report(self, ti: int, st_total: int, state: str, left: float) -> None:
+        if self._progress is None:
+            return
+        try:
+            temp = self.stimulator.status().coil_temperature_c
+        except StimulatorFault:
+            temp = None
+        self._progress(
+            Progress(
+                train_index=ti,
+                n_trains=len(self.plan.trains),
+                pulses_delivered=st_total,
+                pulses_total=self.plan.total_pulses,
+                intensity_pct_mso=self._intensity,
+                seconds_left=left,
+                coil_temperature_c=temp,
+                state=state,
+            )
+        )
+
+    def _seconds_left(self, ti: int, done_in_train: int) -> float:
+        left = 0.0
+        for t in self.plan.trains[ti:]:
+            n = t.n_pulses - (done_in_train if t.index == ti else 0)
+            left += max(n, 0) / t.frequency_hz + t.pause_after_s
+        return left
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep in small steps; return False when stopped."""
+        end = self._clock() + seconds
+        while True:
+            if self._stop is not None:
+                return False
+            now = self._clock()
+            if now >= end and not self._paused.is_set():
+                return True
+            self._sleep(min(0.05, max(end - now, 0.001)))
+
+    def run(self) -> RunOutcome:
+        """Deliver the rest of the plan (resuming from the log).
+
+        Returns
+        -------
+        outcome : RunOutcome
+            ``completed``, ``aborted``, ``emergency_stop`` or ``faulted``.
+        """
+        events = self.log.events()
+        if not any(e.kind == "session_start" for e in events):
+            count = self.stimulator.device_pulse_count()
+            self.log.append(
+                "session_start",
+                detail=f"device_count={'none' if count is None else count}",
+            )
+        else:
+            self.log.append("resume_session")
+        st = self._settle(replay_events(self.log.events()))
+        total = st.total
+        try:
+            self.stimulator.arm()
+            for t in self.plan.trains:
+                done = st.delivered.get(t.index, 0)
+                if done >= t.n_pulses:
+                    continue
+                if self._paused.is_set():
+                    self.log.append("pause", train_index=t.index)
+                    self._report(
+                        t.index, total, "paused", self._seconds_left(t.index, done)
+                    )
+                    if not self._wait(0.0):
+                        break
+                    self.log.append("resume", train_index=t.index)
+                self.stimulator.set_intensity(self._intensity)
+                self.log.append(
+                    "train_start",
+                    train_index=t.index,
+                    intensity_pct_mso=self._intensity,
+                    detail=f"{t.n_pulses - done} pulses at {t.frequency_hz:g} Hz",
+                )
+                t0 = self._clock()
+                period = 1.0 / t.frequency_hz
+                last_pulse = t0
+                for k in range(done, t.n_pulses):
+                    target = t0 + (k - done) * period
+                    while True:
+                        now = self._clock()
+                        if now >= target or self._stop is not None:
+                            break
+                        rest = target - now
+                        # sleep most of the wait, then spin on short sleeps
+                        self._sleep(rest - 0.001 if rest > 0.002 else 0.0)
+                    if self._stop is not None:
+                        break
+                    self.log.append("pulse_intent", train_index=t.index, pulse_index=k)
+                    rec = self.stimulator.fire()
+                    last_pulse = self._clock()
+                    self.log.append(
+                        "pulse",
+                        train_index=t.index,
+                        pulse_index=k,
+                        t_monotonic_s=rec.t_monotonic_s,
+                        intensity_pct_mso=rec.intensity_pct_mso,
+                    )
+                    total += 1
+                    self._report(
+                        t.index,
+                        total,
+                        "stimulating",
+                        self._seconds_left(t.index, k + 1),
+                    )
+                if self._stop is not None:
+                    break
+                self.log.append("train_end", train_index=t.index)
+                if t.pause_after_s > 0:
+                    self._report(
+                        t.index,
+                        total,
+                        "pause between trains",
+                        self._seconds_left(t.index + 1, 0),
+                    )
+                    # the pause runs from the end of the train (one period after
+                    # its last pulse), as the inter-train interval is defined
+                    gap = t.pause_after_s + period - (self._clock() - last_pulse)
+                    if not self._wait(max(gap, 0.0)):
+                        break
+        except StimulatorFault as exc:
+            self._stop = "fault"
+            try:
+                self.stimulator.disarm()
+            except StimulatorFault:
+                pass
+            self.log.append("fault", detail=f"{type(exc).__name__}: {exc}")
+            return RunOutcome(
+                status="faulted",
+                pulses_delivered=total,
+                pulses_total=self.plan.total_pulses,
+                detail=f"{type(exc).__name__}: {exc}",
+            )
+        finally:
+            if self._stop is not None:
+                try:
+                    self.stimulator.disarm()
+                except StimulatorFault:
+                    pass
+        if self._stop in ("abort", "emergency_stop"):
+            self.log.append(self._stop)
+            return RunOutcome(
+                status="aborted" if self._stop == "abort" else "emergency_stop",
+                pulses_delivered=total,
+                pulses_total=self.plan.total_pulses,
+                detail=f"{self._stop} by the operator",
+            )
+        try:
+            self.stimulator.disarm()
+        except StimulatorFault:
+            pass
+        self.log.append("session_end")
+        return RunOutcome(
+            status="completed",
+            pulses_delivered=total,
+            pulses_total=self.plan.total_pulses,
+            detail="",
+        )
