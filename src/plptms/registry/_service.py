@@ -1227,6 +1227,82 @@ class Registry:
             ).scalar_one_or_none()
             return None if row is None else (row.rmt_pct_mso, row.measured_on)
 
+    def latest_screening(self, site: str, code: str) -> ScreeningReport | None:
+        """Return the patient's most recent screening report, or ``None``.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+
+        Returns
+        -------
+        report : plptms.safety.ScreeningReport | None
+            The latest report (by screening date).
+        """
+        from sqlalchemy import select
+
+        from ..safety import ScreeningReport
+        from .db._schema import ScreeningRow
+
+        with self._read() as s:
+            p = self._patient_row(s, site, code)
+            row = s.execute(
+                select(ScreeningRow)
+                .where(
+                    ScreeningRow.patient_id == p.id, ScreeningRow.deleted_at.is_(None)
+                )
+                .order_by(ScreeningRow.screened_on.desc(), ScreeningRow.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            return None if row is None else ScreeningReport.model_validate(row.report)
+
+    def find_assignment(
+        self, site: str, code: str, protocol_id: str
+    ) -> tuple[int, Protocol]:
+        """Return the latest assignment of a protocol to a patient.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        protocol_id : str
+            Protocol id.
+
+        Returns
+        -------
+        assignment : tuple of (int, Protocol)
+            Assignment id and the protocol as it was assigned.
+
+        Raises
+        ------
+        RecordNotFoundError
+            If the protocol was never assigned to the patient.
+        """
+        from sqlalchemy import select
+
+        from ..protocol import Protocol
+        from .db._schema import ProtocolAssignmentRow
+
+        with self._read() as s:
+            p = self._patient_row(s, site, code)
+            row = s.execute(
+                select(ProtocolAssignmentRow)
+                .where(
+                    ProtocolAssignmentRow.patient_id == p.id,
+                    ProtocolAssignmentRow.protocol_id == protocol_id,
+                    ProtocolAssignmentRow.deleted_at.is_(None),
+                )
+                .order_by(ProtocolAssignmentRow.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+            if row is None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'protocol': got {protocol_id!r}; it is not "
+                    f"assigned to {site}/{code} (assign it first)."
+                )
+            return int(row.id), Protocol.model_validate(row.protocol)
+
     # ------------------------------------------------------------ delivery
     def start_delivery(
         self,

@@ -1,0 +1,321 @@
+"""Evidence base: study outcome files, the shipped Table 2 studies, effect tables."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..protocol import ProtocolFileError, format_validation_error, load_data
+from ..utils._checks import check_option, check_type
+from ._effects import EffectMeasure, EffectSize, NotEstimable, estimate_effect
+from ._models import Comparison, OutcomeStudy, Timepoint
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from pathlib import Path
+
+__all__ = [
+    "EffectTable",
+    "EvidenceFileError",
+    "collect_effects",
+    "load_evidence",
+    "read_outcome_study",
+    "validate_outcome_study",
+]
+
+#: Moderators that :meth:`EffectTable.moderator_matrix` can build.
+ModeratorName = Literal[
+    "frequency_hz", "intensity_pct_rmt", "pulses_per_session", "sessions"
+]
+_MODERATORS: tuple[str, ...] = (
+    "frequency_hz",
+    "intensity_pct_rmt",
+    "pulses_per_session",
+    "sessions",
+)
+
+
+class EvidenceFileError(ProtocolFileError):
+    """A study outcome file that cannot be read or is invalid."""
+
+
+def validate_outcome_study(data: Any, source: str = "<data>") -> OutcomeStudy:
+    """Validate parsed data as an :class:`OutcomeStudy`.
+
+    Parameters
+    ----------
+    data : object
+        Parsed JSON/YAML (a mapping).
+    source : str
+        Where the data came from, for the message.
+
+    Returns
+    -------
+    study : OutcomeStudy
+        The validated study.
+
+    Raises
+    ------
+    EvidenceFileError
+        If invalid; one line per problem, each naming the field
+        (e.g. ``outcomes.0.treatment.n``).
+    """
+    try:
+        return OutcomeStudy.model_validate(data)
+    except ValidationError as exc:
+        raise EvidenceFileError(
+            f"{source}: invalid study outcome data:\n{format_validation_error(exc)}"
+        ) from None
+
+
+def read_outcome_study(path: str | Path) -> OutcomeStudy:
+    """Read a study outcome file (YAML or JSON) and validate it.
+
+    Parameters
+    ----------
+    path : str | Path
+        File with suffix ``.yaml``, ``.yml`` or ``.json``; see the shipped files in
+        ``plptms/meta/data`` for the format.
+
+    Returns
+    -------
+    study : OutcomeStudy
+        The validated study.
+
+    Raises
+    ------
+    EvidenceFileError
+        If the file is invalid (the message names each field).
+    ProtocolFileError
+        If the file is missing, has another suffix or cannot be parsed.
+    """
+    return validate_outcome_study(load_data(path), str(path))
+
+
+@functools.cache
+def load_evidence() -> tuple[OutcomeStudy, ...]:
+    """Load the study outcome data shipped with plptms (cached).
+
+    Returns
+    -------
+    studies : tuple of OutcomeStudy
+        The Table 2 studies of the source review, sorted by id, with only what the
+        review reports.
+
+    Raises
+    ------
+    EvidenceFileError
+        If a shipped file is invalid or two share an id.
+    """
+    import yaml
+
+    root = resources.files("plptms.meta") / "data"
+    studies: dict[str, OutcomeStudy] = {}
+    for f in sorted(root.iterdir(), key=lambda f: f.name):
+        if not f.name.endswith(".yaml"):
+            continue
+        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        study = validate_outcome_study(data, f"meta/data/{f.name}")
+        if study.id in studies:
+            raise EvidenceFileError(f"meta/data/{f.name}: duplicate id {study.id!r}.")
+        studies[study.id] = study
+    return tuple(studies[k] for k in sorted(studies))
+
+
+class EffectTable(BaseModel):
+    """Effects of one outcome at one time point across studies, ready to pool.
+
+    Parameters
+    ----------
+    measure : EffectMeasure
+        The effect measure.
+    outcome : str
+        The outcome construct (e.g. ``"pain_intensity"``).
+    timepoint : Timepoint
+        The time point.
+    effects : tuple of EffectSize
+        Estimable effects, one per study.
+    studies : tuple of OutcomeStudy
+        The studies of ``effects``, in the same order.
+    not_estimable : tuple of NotEstimable
+        Studies without an estimable effect, with the reason.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    measure: EffectMeasure
+    outcome: str
+    timepoint: Timepoint
+    effects: tuple[EffectSize, ...]
+    studies: tuple[OutcomeStudy, ...]
+    not_estimable: tuple[NotEstimable, ...]
+
+    @property
+    def estimates(self) -> tuple[float, ...]:
+        """Effect estimates, in the units of ``measure``."""
+        return tuple(e.estimate for e in self.effects)
+
+    @property
+    def variances(self) -> tuple[float, ...]:
+        """Sampling variances, in squared units of ``measure``."""
+        return tuple(e.variance for e in self.effects)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Study citations."""
+        return tuple(s.citation for s in self.studies)
+
+    def groups(self, by: Literal["target", "frequency_class"]) -> tuple[str, ...]:
+        """Subgroup of each study for :func:`subgroup_analysis`.
+
+        Parameters
+        ----------
+        by : {"target", "frequency_class"}
+            Target(s) (e.g. ``"m1"``, ``"s1+dlpfc"``) or frequency class
+            (``"low"``, ``"intermediate"``, ``"high"``, ``"mixed"``).
+
+        Returns
+        -------
+        groups : tuple of str
+            One label per effect.
+
+        Raises
+        ------
+        ValueError
+            If ``by`` is unknown.
+        """
+        check_option(by, "by", ("target", "frequency_class"))
+        if by == "target":
+            return tuple(s.moderators.target_label for s in self.studies)
+        return tuple(s.moderators.frequency_class.value for s in self.studies)
+
+    def moderator_matrix(self, names: Sequence[ModeratorName]) -> np.ndarray:
+        """Moderator values for :func:`meta_regression`, one row per effect.
+
+        Parameters
+        ----------
+        names : sequence of str
+            Among ``"frequency_hz"`` (Hz), ``"intensity_pct_rmt"`` (% RMT),
+            ``"pulses_per_session"`` and ``"sessions"``; for several targets the
+            frequency of the first (main) target is used.
+
+        Returns
+        -------
+        matrix : ndarray, shape (n_effects, n_moderators)
+            The values.
+
+        Raises
+        ------
+        ValueError
+            If a name is unknown or a study did not report a moderator.
+        """
+        cols = []
+        for name in names:
+            check_option(name, "names", _MODERATORS)
+            col = []
+            for s in self.studies:
+                m = s.moderators
+                value = (
+                    m.frequency_hz[0] if name == "frequency_hz" else getattr(m, name)
+                )
+                if value is None:
+                    raise ValueError(
+                        f"Invalid value for 'names': got {name!r}, which study "
+                        f"{s.id!r} did not report; allowed: moderators every study "
+                        "reports (drop the study or the moderator)."
+                    )
+                col.append(float(value))
+            cols.append(col)
+        return np.array(cols, dtype=float).T.reshape(len(self.studies), len(cols))
+
+
+def collect_effects(
+    studies: Iterable[OutcomeStudy] | None = None,
+    *,
+    measure: EffectMeasure | str = "smd",
+    outcome: str = "pain_intensity",
+    timepoint: Timepoint | str = "end_of_treatment",
+    comparison: Comparison | str = "sham",
+) -> EffectTable:
+    """Compute one effect per study for an outcome and time point.
+
+    Parameters
+    ----------
+    studies : iterable of OutcomeStudy | None
+        Studies; default :func:`load_evidence`.
+    measure : EffectMeasure | str
+        ``"smd"`` (Hedges' g), ``"md"``, ``"rom"`` or ``"pct_change"``.
+    outcome : str
+        Outcome construct to collect (e.g. ``"pain_intensity"``).
+    timepoint : Timepoint | str
+        ``"end_of_treatment"`` or ``"follow_up"``.
+    comparison : Comparison | str
+        Comparator the pooled studies must share (``"sham"`` by default).
+
+    Returns
+    -------
+    table : EffectTable
+        Estimable effects and, for every other study, the reason.
+
+    Raises
+    ------
+    ValueError
+        If an option is unknown.
+
+    Notes
+    -----
+    When a study has several records for the outcome and time point (e.g. several
+    follow-ups), the first in its file is used, so no study counts twice.
+    """
+    check_option(str(measure), "measure", [m.value for m in EffectMeasure])
+    check_option(str(timepoint), "timepoint", [t.value for t in Timepoint])
+    check_option(str(comparison), "comparison", [c.value for c in Comparison])
+    meas = EffectMeasure(str(measure))
+    tp = Timepoint(str(timepoint))
+    comp = Comparison(str(comparison))
+    pool = load_evidence() if studies is None else tuple(studies)
+    effects: list[EffectSize] = []
+    used: list[OutcomeStudy] = []
+    skipped: list[NotEstimable] = []
+    for s in pool:
+        check_type(s, OutcomeStudy, "studies")
+        records = [o for o in s.outcomes if o.outcome == outcome and o.timepoint == tp]
+        if not records:
+            skipped.append(
+                NotEstimable(
+                    measure=meas,
+                    reason=f"no {outcome} outcome reported at {tp.value}",
+                    study_id=s.id,
+                )
+            )
+            continue
+        if s.comparison != comp and s.design.value != "case_report":
+            skipped.append(
+                NotEstimable(
+                    measure=meas,
+                    reason=(
+                        f"comparator is {s.comparison.value!r}, not {comp.value!r}"
+                    ),
+                    study_id=s.id,
+                    outcome_id=records[0].id,
+                )
+            )
+            continue
+        result = estimate_effect(s, records[0].id, meas)
+        if isinstance(result, NotEstimable):
+            skipped.append(result)
+        else:
+            effects.append(result)
+            used.append(s)
+    return EffectTable(
+        measure=meas,
+        outcome=outcome,
+        timepoint=tp,
+        effects=tuple(effects),
+        studies=tuple(used),
+        not_estimable=tuple(skipped),
+    )
