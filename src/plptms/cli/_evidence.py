@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -62,17 +62,22 @@ def evidence_pool(
 ) -> None:
     """Pool the estimable effects (random effects by default, Hartung-Knapp)."""
     from ..meta import collect_effects, forest_plot, meta_analysis
+    from ..utils._checks import check_option
 
     try:
         table = collect_effects(measure=measure)
         if not table.effects:
             raise _fail("No estimable effect to pool.")
         k = len(table.effects)
+        meth: Literal["FE", "DL", "REML", "PM"] = check_option(
+            method, "--method", ("FE", "DL", "REML", "PM")
+        )
+        tst: Literal["z", "knha"] = check_option(test, "--test", ("z", "knha"))
         res = meta_analysis(
             list(table.estimates),
             list(table.variances),
-            method=method if k > 1 else "FE",
-            test=test if k > 1 else "z",
+            method=meth if k > 1 else "FE",
+            test=tst if k > 1 else "z",
             labels=list(table.labels),
         )
     except ValueError as exc:
