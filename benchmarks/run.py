@@ -164,9 +164,11 @@ def main() -> None:
     ]
     lines += bench_safety()
     sys.path.insert(0, str(Path(__file__).parent))
+    import bench_efield
     import bench_threshold
 
     lines += bench_threshold.run()
+    lines += bench_efield.run()
     if not args.skip_registry:
         import bench_registry
 
