@@ -169,6 +169,10 @@ def main() -> None:
 
     lines += bench_threshold.run()
     lines += bench_efield.run()
+    os.environ.setdefault("PLPTMS_BENCH_FIGURES", str(Path("docs/figures").resolve()))
+    import bench_closedloop
+
+    lines += bench_closedloop.run()
     if not args.skip_registry:
         import bench_registry
 

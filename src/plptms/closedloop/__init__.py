@@ -1,0 +1,88 @@
+"""Closed loop: EEG phase-triggered stimulation (signal processing and measurement).
+
+Synthetic EEG with a known mu phase, the Hjorth spatial filter, the individual mu
+peak, two real-time phase estimators (autoregressive forward prediction and
+educated temporal prediction), the trigger decision with its signal-quality guard
+and safety gate, and the offline ground truth and accuracy measures.
+
+Importing this package loads neither SciPy, MNE, neurodsp nor pylsl: they are
+imported by the functions that need them.
+"""
+
+from ._circular import (
+    PhaseAccuracy,
+    circular_mean,
+    circular_sd,
+    phase_accuracy,
+    wrap_phase,
+)
+from ._errors import (
+    PulseRefusedError,
+    SignalQualityError,
+    StreamLostError,
+    StreamMismatchError,
+)
+from ._estimators import (
+    ARPhaseEstimator,
+    ETPModel,
+    ETPPhaseEstimator,
+    PhaseEstimate,
+    PhaseEstimator,
+    fit_etp,
+)
+from ._evaluate import ReplayResult, polar_histogram, replay
+from ._gate import GateVerdict, SafetyGate
+from ._offline import OfflinePhase, offline_phase
+from ._simulate import SimulatedEEG, simulate_mu_eeg
+from ._spatial import HjorthFilter, default_neighbours
+from ._spectral import MuPeak, bandpass_fir, individual_peak_frequency
+from ._trigger import (
+    Calibration,
+    PhaseTrigger,
+    StreamSpec,
+    TriggerDecision,
+    TriggerPolicy,
+    TriggerStatus,
+    calibrate,
+    make_estimator,
+)
+
+__all__ = [
+    "ARPhaseEstimator",
+    "Calibration",
+    "ETPModel",
+    "ETPPhaseEstimator",
+    "GateVerdict",
+    "HjorthFilter",
+    "MuPeak",
+    "OfflinePhase",
+    "PhaseAccuracy",
+    "PhaseEstimate",
+    "PhaseEstimator",
+    "PhaseTrigger",
+    "PulseRefusedError",
+    "ReplayResult",
+    "SafetyGate",
+    "SignalQualityError",
+    "SimulatedEEG",
+    "StreamLostError",
+    "StreamMismatchError",
+    "StreamSpec",
+    "TriggerDecision",
+    "TriggerPolicy",
+    "TriggerStatus",
+    "bandpass_fir",
+    "calibrate",
+    "circular_mean",
+    "circular_sd",
+    "default_neighbours",
+    "fit_etp",
+    "individual_peak_frequency",
+    "make_estimator",
+    "offline_phase",
+    "phase_accuracy",
+    "polar_histogram",
+    "replay",
+    "simulate_mu_eeg",
+    "wrap_phase",
+]
