@@ -36,6 +36,7 @@ def test_import_plptms_is_light() -> None:
 def test_import_core_subpackages_is_light() -> None:
     mods = _modules_after(
         "import plptms.protocol, plptms.safety, plptms.scales, plptms.motor, "
-        "plptms.registry"
+        "plptms.registry, plptms.targeting, plptms.efield, plptms.meta, "
+        "plptms.closedloop"
     )
     assert not [m for m in HEAVY if m in mods]
