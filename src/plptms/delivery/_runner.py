@@ -634,6 +634,20 @@ class SessionRunner:
                 return True
             self._sleep(min(0.05, max(end - now, 0.001)))
 
+    def _wait_ready(self, timeout_s: float = 30.0) -> None:
+        """Wait for the device to finish charging after arming."""
+        from ._interface import DeviceNotReadyError
+
+        end = self._clock() + timeout_s
+        while not self.stimulator.status().ready:
+            if self._clock() > end:
+                raise DeviceNotReadyError(
+                    f"device not ready {timeout_s:g} s after arming"
+                )
+            if self._stop is not None:
+                return
+            self._sleep(0.05)
+
     def run(self) -> RunOutcome:
         """Deliver the rest of the plan (resuming from the log).
 
@@ -655,6 +669,7 @@ class SessionRunner:
         total = st.total
         try:
             self.stimulator.arm()
+            self._wait_ready()
             for t in self.plan.trains:
                 done = st.delivered.get(t.index, 0)
                 if done >= t.n_pulses:

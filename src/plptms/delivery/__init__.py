@@ -1,0 +1,87 @@
+"""Stimulus delivery: the stimulator interface, a simulator, drivers and triggers.
+
+- :class:`Stimulator` and its models and faults (``_interface``);
+- :class:`SimulatedStimulator` (``sim``): real or virtual time, coil heating, fault
+  injection, ground-truth pulse count and log;
+- :class:`MagstimStimulator` (magpy-tms) and :class:`MagVentureStimulator`
+  (magicpy) (``drivers``), and their serial-protocol emulators on a pty
+  (:class:`MagstimEmulator`, :class:`MagVentureEmulator`);
+- :class:`LSLMarkerOutlet` and :class:`MarkedStimulator`: one LSL marker per pulse;
+- :func:`open_stimulator`: pick one by kind.
+
+Importing this package imports neither pylsl, pyserial, magpy nor magicpy.
+"""
+
+from ._base import BaseStimulator, PulseListener
+from ._checks import check_intensity, check_train
+from ._factory import STIMULATOR_KINDS, open_stimulator
+from ._faults import FaultKind, FaultPlan
+from ._interface import (
+    DeviceDisconnectedError,
+    DeviceNotReadyError,
+    DeviceTimeoutError,
+    GarbledReplyError,
+    OverTemperatureError,
+    PulseRecord,
+    Stimulator,
+    StimulatorFault,
+    StimulatorStatus,
+    TrainRequest,
+    TrainResult,
+    Waveform,
+)
+from ._lsl import LSLMarkerOutlet, MarkedStimulator
+from ._pulselog import PulseLogEntry, PulseLogWriter, read_pulse_log
+from ._timing import VirtualClock, wait_until
+from .drivers import (
+    MagstimSettings,
+    MagstimStimulator,
+    MagVentureSettings,
+    MagVentureStimulator,
+)
+from .sim import (
+    CoilThermalModel,
+    MagstimEmulator,
+    MagVentureEmulator,
+    SimulatedStimulator,
+    SimulatorSettings,
+)
+
+__all__ = [
+    "STIMULATOR_KINDS",
+    "BaseStimulator",
+    "CoilThermalModel",
+    "DeviceDisconnectedError",
+    "DeviceNotReadyError",
+    "DeviceTimeoutError",
+    "FaultKind",
+    "FaultPlan",
+    "GarbledReplyError",
+    "LSLMarkerOutlet",
+    "MagVentureEmulator",
+    "MagVentureSettings",
+    "MagVentureStimulator",
+    "MagstimEmulator",
+    "MagstimSettings",
+    "MagstimStimulator",
+    "MarkedStimulator",
+    "OverTemperatureError",
+    "PulseListener",
+    "PulseLogEntry",
+    "PulseLogWriter",
+    "PulseRecord",
+    "SimulatedStimulator",
+    "SimulatorSettings",
+    "Stimulator",
+    "StimulatorFault",
+    "StimulatorStatus",
+    "TrainRequest",
+    "TrainResult",
+    "VirtualClock",
+    "Waveform",
+    "check_intensity",
+    "check_train",
+    "open_stimulator",
+    "read_pulse_log",
+    "wait_until",
+]
