@@ -171,8 +171,10 @@ def main() -> None:
     lines += bench_efield.run()
     os.environ.setdefault("PLPTMS_BENCH_FIGURES", str(Path("docs/figures").resolve()))
     import bench_closedloop
+    import bench_delivery
 
     lines += bench_closedloop.run()
+    lines += bench_delivery.run()
     if not args.skip_registry:
         import bench_registry
 
