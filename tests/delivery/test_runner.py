@@ -349,3 +349,75 @@ def test_pre_session_checks() -> None:
         adverse_events_reviewed=True,
     )
     assert {r.check for r in res if not r.passed} == {"screening", "rmt", "verdict"}
+
+
+class DeviceTimedFake(FakeStimulator):
+    """A device whose host-timed single pulses stop at 1 Hz (like a Rapid)."""
+
+    class _Settings:
+        host_max_frequency_hz = 1.0
+
+    settings = _Settings()
+
+    def __init__(self, clock: VirtualClock, *, stop_after: int | None = None) -> None:
+        super().__init__(clock, counter=False)
+        self.stop_after = stop_after
+        self.trains: list[TrainRequest] = []
+
+    def fire(self) -> PulseRecord:  # pragma: no cover - must not be used
+        raise AssertionError("host-timed fire used above the device's limit")
+
+    def run_train(self, train: TrainRequest) -> TrainResult:
+        self.trains.append(train)
+        pulses = []
+        for k in range(train.n_pulses):
+            if self.stop_after is not None and self.fired >= self.stop_after:
+                return TrainResult(
+                    pulses=tuple(pulses),
+                    completed=False,
+                    fault="OverTemperatureError: coil 41 degC",
+                )
+            self.fired += 1
+            self.clock.t += 1.0 / train.frequency_hz
+            pulses.append(
+                PulseRecord(
+                    index=k,
+                    t_monotonic_s=self.clock.t,
+                    intensity_pct_mso=train.intensity_pct_mso,
+                )
+            )
+        return TrainResult(pulses=tuple(pulses), completed=True)
+
+
+def test_device_timed_trains_above_host_limit() -> None:
+    clock = VirtualClock()
+    stim = DeviceTimedFake(clock)
+    log = MemoryLog()
+    out = SessionRunner(stim, _plan(3), log, clock=clock, sleep=clock.sleep).run()
+    assert out.status == "completed"
+    assert [t.n_pulses for t in stim.trains] == [50, 50, 50]
+    assert stim.fired == 150 == len(_pulses(log))
+    # a device fault mid-train: the reported pulses are kept, the rest not counted
+    clock2 = VirtualClock()
+    stim2 = DeviceTimedFake(clock2, stop_after=70)
+    log2 = MemoryLog()
+    out2 = SessionRunner(stim2, _plan(3), log2, clock=clock2, sleep=clock2.sleep).run()
+    assert out2.status == "faulted"
+    assert stim2.fired == 70 == len(_pulses(log2))
+    assert replay_events(log2.events()).uncertain == []
+
+
+def test_crash_during_device_timed_train_is_settled_conservatively() -> None:
+    clock = VirtualClock()
+    stim = DeviceTimedFake(clock)
+    log = MemoryLog()
+    log.fail_on = "pulse"  # dies after the device ran the train, before logging it
+    with pytest.raises(KeyboardInterrupt):
+        SessionRunner(stim, _plan(3), log, clock=clock, sleep=clock.sleep).run()
+    assert stim.fired == 50
+    assert len(replay_events(log.events()).uncertain) == 50
+    out = SessionRunner(stim, _plan(3), log, clock=clock, sleep=clock.sleep).run()
+    assert out.status == "completed"
+    # without a device counter the in-flight train counts as delivered: the
+    # patient never gets more than planned, and nothing is repeated
+    assert stim.fired == 150 == len(_pulses(log))

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..protocol import Condition, Pattern
 from ..safety import Decision, RuleStatus, check_dose
-from ._interface import Stimulator, StimulatorFault
+from ._interface import Stimulator, StimulatorFault, TrainRequest
 from ._runner_defaults import RMT_MAX_AGE_DAYS, SCREENING_MAX_AGE_DAYS
 
 if TYPE_CHECKING:
@@ -408,6 +408,12 @@ def replay_events(events: Sequence[DeliveryEvent]) -> DeliveryState:
             st.device_count_at_start = None if val == "none" else int(val)
         elif ev.kind == "pulse_intent" and ev.train_index is not None:
             pending[(ev.train_index, ev.pulse_index or 0)] = True
+        elif ev.kind == "train_intent" and ev.train_index is not None:
+            # a device-timed train: every pulse of it is in flight until reported
+            n = int(ev.detail.split("n=", 1)[1].split()[0]) if "n=" in ev.detail else 0
+            first = ev.pulse_index or 0
+            for k in range(first, first + n):
+                pending[(ev.train_index, k)] = True
         elif (
             ev.kind in ("pulse", "reconciled_delivered") and ev.train_index is not None
         ):
@@ -417,6 +423,11 @@ def replay_events(events: Sequence[DeliveryEvent]) -> DeliveryState:
             st.last_wall = ev.at
         elif ev.kind == "reconciled_not_delivered" and ev.train_index is not None:
             pending.pop((ev.train_index, ev.pulse_index or 0), None)
+        elif ev.kind == "reconciled_not_delivered_train" and ev.train_index is not None:
+            n = int(ev.detail.split("n=", 1)[1].split()[0]) if "n=" in ev.detail else 0
+            first = ev.pulse_index or 0
+            for k in range(first, first + n):
+                pending.pop((ev.train_index, k), None)
         elif ev.kind == "session_end":
             st.finished = True
     st.uncertain = sorted(pending)
@@ -634,6 +645,53 @@ class SessionRunner:
                 return True
             self._sleep(min(0.05, max(end - now, 0.001)))
 
+    def _device_timed(self, frequency_hz: float) -> bool:
+        """Whether the device must time this train itself (host limit exceeded)."""
+        settings = getattr(self.stimulator, "settings", None)
+        limit = getattr(settings, "host_max_frequency_hz", None)
+        return limit is not None and frequency_hz > float(limit)
+
+    def _device_train(self, t: PlannedTrain, done: int) -> int:
+        """Deliver the rest of a train with the device's own timing.
+
+        The whole remainder is logged as in flight (``train_intent``) before the
+        device starts, and each pulse the device reports is logged after it.
+        """
+        n = t.n_pulses - done
+        self.log.append(
+            "train_intent",
+            train_index=t.index,
+            pulse_index=done,
+            detail=f"n={n} device-timed at {t.frequency_hz:g} Hz",
+        )
+        res = self.stimulator.run_train(
+            TrainRequest(
+                frequency_hz=t.frequency_hz,
+                n_pulses=n,
+                intensity_pct_mso=self._intensity,
+            )
+        )
+        for k, rec in enumerate(res.pulses):
+            self.log.append(
+                "pulse",
+                train_index=t.index,
+                pulse_index=done + k,
+                t_monotonic_s=rec.t_monotonic_s,
+                intensity_pct_mso=rec.intensity_pct_mso,
+                detail="inferred" if res.pulses_inferred else "",
+            )
+        unreported = n - len(res.pulses)
+        if unreported > 0:
+            self.log.append(
+                "reconciled_not_delivered_train",
+                train_index=t.index,
+                pulse_index=done + len(res.pulses),
+                detail=f"n={unreported} not delivered: {res.fault or 'stopped'}",
+            )
+        if res.fault is not None:
+            res.raise_for_fault()
+        return len(res.pulses)
+
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         """Wait for the device to finish charging after arming."""
         from ._interface import DeviceNotReadyError
@@ -692,6 +750,12 @@ class SessionRunner:
                 t0 = self._clock()
                 period = 1.0 / t.frequency_hz
                 last_pulse = t0
+                if self._device_timed(t.frequency_hz):
+                    total += self._device_train(t, done)
+                    self.log.append("train_end", train_index=t.index)
+                    if t.pause_after_s > 0 and not self._wait(t.pause_after_s):
+                        break
+                    continue
                 for k in range(done, t.n_pulses):
                     target = t0 + (k - done) * period
                     while True:
