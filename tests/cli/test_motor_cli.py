@@ -119,7 +119,40 @@ def test_hunt_device_errors() -> None:
         ],
     )
     assert res.exit_code == 2
-    assert "--device" in res.output
+    assert "--emg-stream" in res.output  # a real device needs the live EMG
+    res = runner.invoke(
+        app,
+        [
+            "threshold",
+            "hunt",
+            "--method",
+            "ml_pest",
+            "--start",
+            "60",
+            "--device",
+            "magstim",
+            "--emg-stream",
+            "EMG",
+            "--emg-channel",
+            "FDI",
+        ],
+    )
+    assert res.exit_code == 2
+    assert "port" in res.output  # ... and its serial port
+    res = runner.invoke(
+        app,
+        [
+            "threshold",
+            "hunt",
+            "--method",
+            "ml_pest",
+            "--start",
+            "60",
+            "--device",
+            "magstym",
+        ],
+    )
+    assert res.exit_code == 2
     res = runner.invoke(
         app, ["threshold", "hunt", "--method", "ml_pst", "--start", "60"]
     )

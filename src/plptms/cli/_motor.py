@@ -39,12 +39,33 @@ def _device(device: str, seed: int | None) -> Any:
         raise _fail(str(exc)) from None
     if device != "sim":
         raise _fail(
-            f"Invalid value for '--device': got {device!r}; the {device} driver is not "
-            "available yet (it comes with the delivery drivers). Use --device sim."
+            f"Invalid value for '--device': got {device!r}; a hotspot search on a "
+            "real stimulator is guided by hand: use `threshold hunt` with --port and "
+            "--emg-stream, or --device sim."
         )
     from ..motor import SimulatedSubject, sample_subject_parameters
 
     return SimulatedSubject(sample_subject_parameters(seed), seed=seed)
+
+
+def _live_responder(
+    device: str, port: str | None, emg_stream: str | None, emg_channel: str | None
+) -> Any:
+    """Return a real stimulator, a live EMG stream (LSL) and the responder class."""
+    if not emg_stream or emg_channel is None:
+        raise _fail(
+            f"Invalid value for '--emg-stream': a hunt on {device!r} needs the live "
+            "EMG: give --emg-stream NAME and --emg-channel LABEL."
+        )
+    from ..delivery import open_stimulator
+    from ..motor import LSLEmgSource, StimulatorResponder
+
+    try:
+        stim = open_stimulator(device, port=port)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    channel: int | str = int(emg_channel) if emg_channel.isdigit() else emg_channel
+    return stim, LSLEmgSource(emg_stream, channel), StimulatorResponder
 
 
 @mep_app.command("analyse")
@@ -118,6 +139,13 @@ def threshold_hunt(
     device: Annotated[
         str, typer.Option("--device", help="sim, magstim, magventure.")
     ] = "sim",
+    port: Annotated[str | None, typer.Option("--port", help="Serial port.")] = None,
+    emg_stream: Annotated[
+        str | None, typer.Option("--emg-stream", help="LSL EMG stream (name/type).")
+    ] = None,
+    emg_channel: Annotated[
+        str | None, typer.Option("--emg-channel", help="EMG channel label or index.")
+    ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", help="Simulated subject seed.")
     ] = None,
@@ -145,13 +173,27 @@ def threshold_hunt(
     """
     from ..motor import hunt_threshold
 
-    responder = _device(device, seed)
-    try:
-        res = hunt_threshold(
-            responder, method, start_intensity_pct_mso=start, max_pulses=max_pulses
-        )
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
+    if device == "sim":
+        responder = _device(device, seed)
+        try:
+            res = hunt_threshold(
+                responder, method, start_intensity_pct_mso=start, max_pulses=max_pulses
+            )
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    else:
+        stim, emg, make = _live_responder(device, port, emg_stream, emg_channel)
+        try:
+            with stim, emg:
+                responder = make(stim, emg)
+                res = hunt_threshold(
+                    responder,
+                    method,
+                    start_intensity_pct_mso=start,
+                    max_pulses=max_pulses,
+                )
+        except (ValueError, RuntimeError) as exc:
+            raise _fail(f"Hunt stopped, no RMT recorded: {exc}", code=1) from None
     if as_json:
         typer.echo(res.model_dump_json(indent=2))
     else:

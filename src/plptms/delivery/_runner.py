@@ -763,8 +763,8 @@ class SessionRunner:
                         if now >= target or self._stop is not None:
                             break
                         rest = target - now
-                        # sleep most of the wait, then spin on short sleeps
-                        self._sleep(rest - 0.001 if rest > 0.002 else 0.0)
+                        # sleep most of the wait, then the short rest exactly
+                        self._sleep(rest - 0.001 if rest > 0.002 else rest)
                     if self._stop is not None:
                         break
                     self.log.append("pulse_intent", train_index=t.index, pulse_index=k)
@@ -806,6 +806,12 @@ class SessionRunner:
             except StimulatorFault:
                 pass
             self.log.append("fault", detail=f"{type(exc).__name__}: {exc}")
+            # a pulse issued just before the fault may or may not have left the
+            # device: settle it now, with the device's count when it keeps one
+            try:
+                total = self._settle(replay_events(self.log.events())).total
+            except StimulatorFault:
+                pass
             return RunOutcome(
                 status="faulted",
                 pulses_delivered=total,

@@ -13,6 +13,15 @@ from ._hotspot import (
     next_hotspot_position,
     search_hotspot,
 )
+from ._live import (
+    EmgSource,
+    EmgStreamError,
+    EmgWindow,
+    LiveTrial,
+    LSLEmgSource,
+    MepRejectedError,
+    StimulatorResponder,
+)
 from ._mep import (
     EmgTrace,
     MepAnalysis,
@@ -56,13 +65,19 @@ from ._threshold import (
 
 __all__ = [
     "CoilPosition",
+    "EmgSource",
+    "EmgStreamError",
     "EmgTrace",
+    "EmgWindow",
     "HotspotGrid",
     "HotspotResult",
     "HotspotStrategy",
+    "LSLEmgSource",
+    "LiveTrial",
     "MepAnalysis",
     "MepDataError",
     "MepParams",
+    "MepRejectedError",
     "MepSummary",
     "MepTrial",
     "Muscle",
@@ -76,6 +91,7 @@ __all__ = [
     "SamplingRateTooLowError",
     "SimulatedPopulation",
     "SimulatedSubject",
+    "StimulatorResponder",
     "StopReason",
     "SubjectParameters",
     "ThresholdMethod",
