@@ -74,6 +74,10 @@ def db(tmp_path: Path) -> str:
         )
         proto = Protocol.model_validate(SMALL)
         reg.assign_protocol("S1", "P001", proto, check_protocol(proto), actor="dr1")
+        sham = Protocol.model_validate(
+            {**SMALL, "id": "small-sham", "condition": "sham"}
+        )
+        reg.assign_protocol("S1", "P001", sham, check_protocol(sham), actor="dr1")
     return url
 
 
@@ -147,3 +151,52 @@ def test_session_run_show(db: str) -> None:
     )
     assert res.exit_code == 2
     assert "not assigned" in res.output
+
+
+@pytest.mark.slow
+def test_sham_session_is_blinded(db: str) -> None:
+    res = runner.invoke(
+        app,
+        [
+            "session",
+            "run",
+            "S1/P001",
+            "--protocol",
+            "small-sham",
+            "--number",
+            "1",
+            "--actor",
+            "tech1",
+            "--ae-reviewed",
+            "--blinded",
+            "--db",
+            db,
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "sham" not in res.output.lower()  # the operator never sees the condition
+    assert "blinded" in res.output
+    res = runner.invoke(app, ["session", "show", "1", "--db", db])
+    assert "condition blinded" in res.output
+    res = runner.invoke(
+        app,
+        [
+            "session",
+            "run",
+            "S1/P001",
+            "--protocol",
+            "small-sham",
+            "--number",
+            "2",
+            "--actor",
+            "tech1",
+            "--ae-reviewed",
+            "--device",
+            "magstim",
+            "--port",
+            "/dev/null",
+            "--db",
+            db,
+        ],
+    )
+    assert res.exit_code == 2

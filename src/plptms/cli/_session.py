@@ -89,7 +89,16 @@ def _deliver(
     from ..delivery._runner import RegistryDeliveryLog, SessionRunner
 
     console = Console(width=140)
-    stim = open_stimulator(device, port=port)
+    options: dict[str, Any] = {}
+    if plan.condition.value == "sham":
+        if device != "sim":
+            raise _fail(
+                f"Invalid value for '--device': got {device!r}; sham sessions on a "
+                "real device need its sham coil, which plptms cannot confirm yet: "
+                "use the simulator or deliver sham by hand."
+            )
+        options["sham"] = True
+    stim = open_stimulator(device, port=port, **options)
     log = RegistryDeliveryLog(reg, session_id)
     live = Live(console=console, refresh_per_second=4, transient=False)
     runner = SessionRunner(
@@ -100,14 +109,6 @@ def _deliver(
             _progress_table(p, blinded, plan.condition.value)
         ),
     )
-    if plan.condition.value == "sham":
-        set_sham = getattr(stim, "set_sham", None)
-        if set_sham is None:
-            raise _fail(
-                f"Invalid value for '--device': {device!r} cannot deliver "
-                "sham stimulation."
-            )
-        set_sham(True)
     previous = signal.signal(signal.SIGINT, lambda *_: runner.emergency_stop())
     stop_keys = threading.Event()
     if interactive and sys.stdin.isatty():
@@ -191,6 +192,11 @@ def session_run(
             assert rmt is not None
             assert verdict is not None
             plan = build_session_plan(proto, verdict, rmt[0])
+            if plan.condition.value == "sham" and device != "sim":
+                raise _fail(
+                    f"Invalid value for '--device': got {device!r}; sham sessions on a "
+                    "real device need its sham coil, which plptms cannot confirm yet."
+                )
             sid = reg.start_delivery(
                 aid,
                 number,
