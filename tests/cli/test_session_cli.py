@@ -114,12 +114,14 @@ def test_session_run_show(db: str) -> None:
             "--actor",
             "tech1",
             "--ae-reviewed",
+            "--lsl-markers",
             "--db",
             db,
         ],
     )
     assert res.exit_code == 0, res.output
     assert "completed" in res.output
+    assert "plptms-pulses" in res.output
     assert "10/10 pulses" in res.output
     with Registry(db) as reg:
         events = reg.delivery_events(1)

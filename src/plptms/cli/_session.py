@@ -84,6 +84,7 @@ def _deliver(
     blinded: bool,
     actor: str,
     interactive: bool,
+    lsl_markers: bool = False,
 ) -> int:
     from ..delivery import open_stimulator
     from ..delivery._runner import RegistryDeliveryLog, SessionRunner
@@ -99,6 +100,11 @@ def _deliver(
             )
         options["sham"] = True
     stim = open_stimulator(device, port=port, **options)
+    if lsl_markers:
+        from ..delivery import LSLMarkerOutlet, MarkedStimulator
+
+        stim = MarkedStimulator(stim, LSLMarkerOutlet())
+        console.print("Pulse markers on the LSL stream 'plptms-pulses'.")
     log = RegistryDeliveryLog(reg, session_id)
     live = Live(console=console, refresh_per_second=4, transient=False)
     runner = SessionRunner(
@@ -156,6 +162,9 @@ def session_run(
     blinded: Annotated[
         bool, typer.Option("--blinded", help="Hide the condition.")
     ] = False,
+    lsl_markers: Annotated[
+        bool, typer.Option("--lsl-markers", help="Send one LSL marker per pulse.")
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Check, then deliver one session train by train (every pulse logged)."""
@@ -210,7 +219,9 @@ def session_run(
                 f"{len(plan.trains)} trains at {plan.trains[0].intensity_pct_mso:.1f}"
                 " % MSO."
             )
-            code_ = _deliver(reg, sid, plan, device, port, blinded, actor, True)
+            code_ = _deliver(
+                reg, sid, plan, device, port, blinded, actor, True, lsl_markers
+            )
     except ValueError as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code_)

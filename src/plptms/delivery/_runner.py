@@ -647,7 +647,9 @@ class SessionRunner:
 
     def _device_timed(self, frequency_hz: float) -> bool:
         """Whether the device must time this train itself (host limit exceeded)."""
-        settings = getattr(self.stimulator, "settings", None)
+        settings = getattr(self.stimulator, "settings", None) or getattr(
+            getattr(self.stimulator, "inner", None), "settings", None
+        )
         limit = getattr(settings, "host_max_frequency_hz", None)
         return limit is not None and frequency_hz > float(limit)
 
