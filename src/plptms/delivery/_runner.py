@@ -497,6 +497,7 @@ class SessionRunner:
         self._lock = threading.Lock()
         self._paused = threading.Event()
         self._stop: str | None = None
+        self._coil_temperature_c: float | None = None
 
     # ---------------------------------------------------------------- controls
     def pause(self) -> None:
@@ -610,10 +611,14 @@ class SessionRunner:
     def _report(self, ti: int, st_total: int, state: str, left: float) -> None:
         if self._progress is None:
             return
-        try:
-            temp = self.stimulator.status().coil_temperature_c
-        except StimulatorFault:
-            temp = None
+        if state != "stimulating":
+            # read the coil temperature between trains only: on a real device each
+            # status query is a serial round trip, too slow to make between pulses
+            try:
+                self._coil_temperature_c = self.stimulator.status().coil_temperature_c
+            except StimulatorFault:
+                self._coil_temperature_c = None
+        temp = self._coil_temperature_c
         self._progress(
             Progress(
                 train_index=ti,

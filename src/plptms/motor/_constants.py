@@ -201,3 +201,11 @@ MAX_STEP_PCT_MSO: Final[float] = 10.0
 
 #: Largest pulse budget accepted by any hunt. [design]
 MAX_PULSES_LIMIT: Final[int] = 2000
+
+#: Default interval between single pulses of a live hunt, s: the middle of the
+#: 4-6 s range commonly used for single-pulse MEP measurements. [design]
+DEFAULT_INTER_PULSE_S: Final[float] = 5.0
+
+#: Shortest interval between single pulses that a live hunt accepts, s: the lower
+#: end of the 4-6 s commonly used, so a hunt never becomes ~1 Hz rTMS. [design]
+MIN_INTER_PULSE_S: Final[float] = 4.0

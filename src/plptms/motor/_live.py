@@ -38,6 +38,7 @@ import numpy as np
 from ..delivery._checks import check_intensity
 from ..delivery._interface import DeviceNotReadyError
 from ..utils._checks import check_range, check_type
+from ._constants import DEFAULT_INTER_PULSE_S, MIN_INTER_PULSE_S
 from ._mep import (
     MepParams,
     MepTrial,
@@ -70,13 +71,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Default interval between single pulses of a live hunt, s: the middle of the
-#: 4-6 s range commonly used for single-pulse MEP measurements. [design]
-DEFAULT_INTER_PULSE_S: Final[float] = 5.0
-
-#: Shortest interval between single pulses that a live hunt accepts, s: the lower
-#: end of the 4-6 s commonly used, so a hunt never becomes ~1 Hz rTMS. [design]
-MIN_INTER_PULSE_S: Final[float] = 4.0
 
 #: Default wait for the EMG after a pulse to arrive, s (stream latency). [design]
 DEFAULT_EMG_TIMEOUT_S: Final[float] = 2.0

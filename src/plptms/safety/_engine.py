@@ -369,6 +369,32 @@ def _session_pulse_rule(
     )
 
 
+def _pattern_limit(
+    out: _Collector,
+    rule_id: str,
+    field: str,
+    value: float,
+    limit: float,
+    *,
+    at_most: bool,
+    subject: str,
+) -> None:
+    """Add a studied-pattern limit (Huang et al., 2005), overridable when broken."""
+    ok = _le(value, limit) if at_most else _ge(value, limit)
+    out.add(
+        rule_id,
+        field,
+        RuleStatus.PASSED if ok else RuleStatus.FAILED,
+        f"{subject}; allowed: {'<=' if at_most else '>='} {limit:g} s ({_CIT_HUANG})"
+        + ("." if ok else "; refused unless an override reason is recorded."),
+        value=value,
+        limit=limit,
+        unit="s",
+        citation=_CIT_HUANG,
+        overridable=not ok,
+    )
+
+
 def _tbs_rules(d: StimulationDose, out: _Collector) -> None:
     """Theta-burst parameters (Huang et al., 2005; Rossi et al., 2009, 2021)."""
     ppb = d.pulses_per_burst
@@ -447,20 +473,15 @@ def _tbs_rules(d: StimulationDose, out: _Collector) -> None:
         if train is None:
             out.missing("itbs_train", "pulses_per_train", "the iTBS train", _CIT_HUANG)
         else:
-            ok = _le(train, C.ITBS_MAX_TRAIN_S)
-            out.add(
+            _pattern_limit(
+                out,
                 "itbs_train",
                 "pulses_per_train",
-                RuleStatus.PASSED if ok else RuleStatus.FAILED,
-                f"'pulses_per_train' = {d.pulses_per_train} gives an iTBS train of "
-                f"{train:g} s; allowed: <= {C.ITBS_MAX_TRAIN_S:g} s "
-                f"({_CIT_HUANG})"
-                + ("." if ok else "; refused unless an override reason is recorded."),
-                value=train,
-                limit=C.ITBS_MAX_TRAIN_S,
-                unit="s",
-                citation=_CIT_HUANG,
-                overridable=not ok,
+                train,
+                C.ITBS_MAX_TRAIN_S,
+                at_most=True,
+                subject=f"'pulses_per_train' = {d.pulses_per_train} gives an iTBS "
+                f"train of {train:g} s",
             )
         iti = d.inter_train_interval_s
         if d.trains_per_session == 1:
@@ -470,40 +491,28 @@ def _tbs_rules(d: StimulationDose, out: _Collector) -> None:
                 "itbs_pause", "inter_train_interval_s", "the iTBS pause", _CIT_HUANG
             )
         else:
-            ok = _ge(iti, C.ITBS_MIN_ITI_S)
-            out.add(
+            _pattern_limit(
+                out,
                 "itbs_pause",
                 "inter_train_interval_s",
-                RuleStatus.PASSED if ok else RuleStatus.FAILED,
-                f"'inter_train_interval_s' = {iti:g} s (iTBS pause); allowed: >= "
-                f"{C.ITBS_MIN_ITI_S:g} s "
-                f"({_CIT_HUANG})"
-                + ("." if ok else "; refused unless an override reason is recorded."),
-                value=iti,
-                limit=C.ITBS_MIN_ITI_S,
-                unit="s",
-                citation=_CIT_HUANG,
-                overridable=not ok,
+                iti,
+                C.ITBS_MIN_ITI_S,
+                at_most=False,
+                subject=f"'inter_train_interval_s' = {iti:g} s (iTBS pause)",
             )
+    elif train is None:
+        out.missing("ctbs_train", "pulses_per_train", "the cTBS train", _CIT_HUANG)
     else:
-        if train is None:
-            out.missing("ctbs_train", "pulses_per_train", "the cTBS train", _CIT_HUANG)
-        else:
-            ok = _le(train, C.CTBS_MAX_TRAIN_S)
-            out.add(
-                "ctbs_train",
-                "pulses_per_train",
-                RuleStatus.PASSED if ok else RuleStatus.FAILED,
-                f"'pulses_per_train' = {d.pulses_per_train} gives a cTBS train of "
-                f"{train:g} s; allowed: <= {C.CTBS_MAX_TRAIN_S:g} s "
-                f"({_CIT_HUANG})"
-                + ("." if ok else "; refused unless an override reason is recorded."),
-                value=train,
-                limit=C.CTBS_MAX_TRAIN_S,
-                unit="s",
-                citation=_CIT_HUANG,
-                overridable=not ok,
-            )
+        _pattern_limit(
+            out,
+            "ctbs_train",
+            "pulses_per_train",
+            train,
+            C.CTBS_MAX_TRAIN_S,
+            at_most=True,
+            subject=f"'pulses_per_train' = {d.pulses_per_train} gives a cTBS train "
+            f"of {train:g} s",
+        )
     i = d.intensity_pct_rmt
     if i is None:
         out.missing(
