@@ -14,36 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from plptms.delivery._runner import MemoryDeliveryLog
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
 N_TRAINS = int(os.environ.get("PLPTMS_BENCH_TRAINS", "10"))
 PULSES = 40  # 2 s at 20 Hz
-
-
-class _MemoryLog:
-    def __init__(self) -> None:
-        self.rows: list[Any] = []
-
-    def append(self, kind: str, **fields: Any) -> int:
-        from plptms.registry import DeliveryEvent
-
-        self.rows.append(
-            DeliveryEvent(
-                seq=len(self.rows) + 1,
-                kind=kind,
-                train_index=fields.get("train_index"),
-                pulse_index=fields.get("pulse_index"),
-                t_monotonic_s=fields.get("t_monotonic_s"),
-                at="",
-                intensity_pct_mso=fields.get("intensity_pct_mso"),
-                detail=fields.get("detail", ""),
-            )
-        )
-        return len(self.rows)
-
-    def events(self) -> Sequence[Any]:
-        return list(self.rows)
 
 
 def _plan() -> Any:
@@ -103,7 +80,7 @@ def run() -> list[str]:
     from plptms.registry import Registry
     from plptms.safety import check_protocol
 
-    mem_j, mem_wall = _run(_MemoryLog())
+    mem_j, mem_wall = _run(MemoryDeliveryLog())
     with tempfile.TemporaryDirectory() as tmp:
         reg = Registry(f"sqlite:///{tmp}/bench.sqlite3")
         reg.add_patient("S1", "B1", history=None, actor="bench")

@@ -18,7 +18,15 @@ from rich.markup import escape
 
 from .. import __version__
 from ..utils._logging import set_log_level
-from . import _dose, _evidence, _motor, _registry, _session, _targeting
+from . import (
+    _closedloop,
+    _dose,
+    _evidence,
+    _motor,
+    _registry,
+    _session,
+    _targeting,
+)
 
 app = typer.Typer(
     name="plptms",
@@ -42,6 +50,7 @@ app.add_typer(_targeting.target_app, name="target")
 app.add_typer(_session.session_app, name="session")
 app.add_typer(_evidence.evidence_app, name="evidence")
 app.add_typer(_dose.dose_app, name="dose")
+app.add_typer(_closedloop.closedloop_app, name="closedloop")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -1,14 +1,18 @@
 """Closed loop: EEG phase-triggered stimulation (signal processing and measurement).
 
-Synthetic EEG with a known mu phase, the Hjorth spatial filter, the individual mu
-peak, two real-time phase estimators (autoregressive forward prediction and
-educated temporal prediction), the trigger decision with its signal-quality guard
-and safety gate, and the offline ground truth and accuracy measures.
+Synthetic EEG with a known mu phase and shipped real recordings, the Hjorth
+spatial filter, the individual mu peak, two real-time phase estimators
+(autoregressive forward prediction and educated temporal prediction), the trigger
+decision with its signal-quality guard and safety gate, EEG sources (LSL through
+mne-lsl, or a recording in virtual time), the session that wires them to a
+stimulator with every pulse logged, session biomarkers, and the offline ground
+truth and accuracy measures.
 
 Importing this package loads neither SciPy, MNE, neurodsp nor pylsl: they are
 imported by the functions that need them.
 """
 
+from ._biomarkers import SessionBiomarkers, band_power, session_biomarkers
 from ._circular import (
     PhaseAccuracy,
     circular_mean,
@@ -16,6 +20,7 @@ from ._circular import (
     phase_accuracy,
     wrap_phase,
 )
+from ._datasets import RECORDINGS, read_recording, recording_path
 from ._errors import (
     PulseRefusedError,
     SignalQualityError,
@@ -33,7 +38,15 @@ from ._estimators import (
 from ._evaluate import ReplayResult, polar_histogram, replay
 from ._gate import GateVerdict, SafetyGate
 from ._offline import OfflinePhase, offline_phase
+from ._session import ClosedLoopOutcome, ClosedLoopProgress, ClosedLoopSession
 from ._simulate import SimulatedEEG, simulate_mu_eeg
+from ._source import (
+    ArraySource,
+    EEGSource,
+    LSLSource,
+    play_recording,
+    recording_source,
+)
 from ._spatial import HjorthFilter, default_neighbours
 from ._spectral import MuPeak, bandpass_fir, individual_peak_frequency
 from ._trigger import (
@@ -48,12 +61,19 @@ from ._trigger import (
 )
 
 __all__ = [
+    "RECORDINGS",
     "ARPhaseEstimator",
+    "ArraySource",
     "Calibration",
+    "ClosedLoopOutcome",
+    "ClosedLoopProgress",
+    "ClosedLoopSession",
+    "EEGSource",
     "ETPModel",
     "ETPPhaseEstimator",
     "GateVerdict",
     "HjorthFilter",
+    "LSLSource",
     "MuPeak",
     "OfflinePhase",
     "PhaseAccuracy",
@@ -63,6 +83,7 @@ __all__ = [
     "PulseRefusedError",
     "ReplayResult",
     "SafetyGate",
+    "SessionBiomarkers",
     "SignalQualityError",
     "SimulatedEEG",
     "StreamLostError",
@@ -71,6 +92,7 @@ __all__ = [
     "TriggerDecision",
     "TriggerPolicy",
     "TriggerStatus",
+    "band_power",
     "bandpass_fir",
     "calibrate",
     "circular_mean",
@@ -81,8 +103,13 @@ __all__ = [
     "make_estimator",
     "offline_phase",
     "phase_accuracy",
+    "play_recording",
     "polar_histogram",
+    "read_recording",
+    "recording_path",
+    "recording_source",
     "replay",
+    "session_biomarkers",
     "simulate_mu_eeg",
     "wrap_phase",
 ]

@@ -151,3 +151,21 @@ MU_TROUGH_RAD: Final[float] = 3.141592653589793
 #: default a trigger needs the amplitude above the 50th percentile of baseline.
 #: [zrenner2020]
 AMPLITUDE_PERCENTILE: Final[float] = 50.0
+
+# ----------------------------------------------------------------- biomarkers
+
+#: Theta band, Hz: 4-8 Hz, as recommended for resting-state EEG by the IFCN
+#: EEG research workgroup (Babiloni et al., 2020). [babiloni2020]
+THETA_BAND_HZ: Final[tuple[float, float]] = (4.0, 8.0)
+
+#: Alpha band, Hz: 8-13 Hz (Babiloni et al., 2020; the sensorimotor mu band of
+#: Shirinpour et al., 2020, is the same range). [babiloni2020] [shirinpour2020]
+ALPHA_BAND_HZ: Final[tuple[float, float]] = (8.0, 13.0)
+
+#: Beta band, Hz: 13-30 Hz (Babiloni et al., 2020). [babiloni2020]
+BETA_BAND_HZ: Final[tuple[float, float]] = (13.0, 30.0)
+
+#: Shortest recording, s, from which band power is reported: ten 2 s Welch
+#: segments (project choice, so that each band power averages >= 10 segments;
+#: Welch, 1967). [design] [welch1967]
+MIN_BIOMARKER_S: Final[float] = 20.0

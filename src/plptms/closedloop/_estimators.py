@@ -238,11 +238,15 @@ class ARPhaseEstimator:
     edge_s : float, s
         Trimmed at each end of the filtered window, 64 ms (searched 30-120 ms
         :footcite:`zrenner2020`; 32 samples at 500 Hz :footcite:`shirinpour2020`).
-    ar_order : int
-        Yule-Walker model order, 30 :footcite:`zrenner2018,shirinpour2020`.
-    filter_order : int
-        FIR order by the window method, 192 (searched 100-250
+    ar_order : int | None
+        Yule-Walker model order, 30 at 1 kHz
+        :footcite:`zrenner2018,shirinpour2020`. ``None``: the same 30 ms of
+        history at ``sfreq_hz`` (at least 4), so that a slower stream (e.g. a
+        160 Hz recording) keeps the published time scales.
+    filter_order : int | None
+        FIR order by the window method, 192 at 1 kHz (searched 100-250
         :footcite:`zrenner2020`; 128 at 500 Hz in :footcite:`shirinpour2020`).
+        ``None``: the same 192 ms at ``sfreq_hz`` (at least 8).
     passband_half_width_hz : float, Hz
         Half-width of the pass-band around the peak, 1 Hz :footcite:`zrenner2020`.
     hilbert_window_s : float, s
@@ -276,8 +280,8 @@ class ARPhaseEstimator:
         *,
         window_s: float = AR_WINDOW_S,
         edge_s: float = AR_EDGE_S,
-        ar_order: int = AR_ORDER,
-        filter_order: int = AR_FILTER_ORDER,
+        ar_order: int | None = None,
+        filter_order: int | None = None,
         passband_half_width_hz: float = AR_PASSBAND_HALF_WIDTH_HZ,
         hilbert_window_s: float = HILBERT_WINDOW_S,
         horizon_s: float = 0.0,
@@ -286,6 +290,11 @@ class ARPhaseEstimator:
         check_range(peak_hz, "peak_hz", 1.0, sfreq_hz / 4.0, unit="Hz")
         check_range(window_s, "window_s", 0.1, 5.0, unit="s")
         check_range(edge_s, "edge_s", 0.0, window_s / 4.0, unit="s")
+        scale = float(sfreq_hz) / SFREQ_HZ
+        if ar_order is None:
+            ar_order = max(4, round(AR_ORDER * scale))
+        if filter_order is None:
+            filter_order = max(8, round(AR_FILTER_ORDER * scale))
         check_range(ar_order, "ar_order", 2, 200)
         check_range(filter_order, "filter_order", 2, 2000)
         check_range(

@@ -27,7 +27,7 @@ import logging
 import math
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
@@ -187,7 +187,9 @@ class TriggerPolicy(BaseModel):
         choice: 100 ms, one mu cycle).
     max_sample_gap_s : float, s
         A gap between consecutive sample timestamps larger than this means dropped
-        samples: the window is refilled, in (0, 1] s (design choice: 5 ms).
+        samples: the window is refilled, in (0, 1] s (design choice: 5 ms). The
+        trigger uses at least 1.5 sample periods, so a slow stream (160 Hz: 6.25
+        ms per sample) is not read as one gap after another.
     horizon_s : float, s
         Latency compensation: estimate the phase this long after the newest
         sample, in [0, 0.1] s.
@@ -329,6 +331,73 @@ class Calibration:
     amplitude_percentile: float
     method: Literal["ar", "etp"]
     etp: ETPModel | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the calibration as a JSON-ready dict (see :meth:`from_dict`)."""
+        from dataclasses import asdict
+
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Calibration:
+        """Rebuild a calibration written by :meth:`to_dict`.
+
+        Parameters
+        ----------
+        values : dict
+            As written by :meth:`to_dict` (e.g. read back from JSON).
+
+        Returns
+        -------
+        calibration : Calibration
+            The same calibration.
+
+        Raises
+        ------
+        ValueError
+            If a field is missing, unknown or of the wrong kind.
+        """
+        try:
+            peak = dict(values["peak"])
+            peak["band_hz"] = tuple(peak["band_hz"])
+            etp = values.get("etp")
+            model = None
+            if etp is not None:
+                etp = dict(etp)
+                etp["band_hz"] = tuple(etp["band_hz"])
+                model = ETPModel(**etp)
+            method = values["method"]
+            if method not in ("ar", "etp"):
+                raise ValueError(
+                    f"Invalid value for 'method': got {method!r}; allowed values "
+                    "are 'ar', 'etp'."
+                )
+            threshold = float(values["amplitude_threshold"])
+            check_range(threshold, "amplitude_threshold", 0.0, None)
+            extra = set(values) - {
+                "peak",
+                "amplitude_threshold",
+                "amplitude_percentile",
+                "method",
+                "etp",
+            }
+            if extra:
+                raise ValueError(
+                    f"Invalid value for 'calibration': unknown fields "
+                    f"{', '.join(sorted(extra))}."
+                )
+            return cls(
+                MuPeak(**peak),
+                threshold,
+                float(values["amplitude_percentile"]),
+                method,
+                model,
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(
+                f"Invalid value for 'calibration': {exc!s} (expected the fields "
+                "written by Calibration.to_dict)."
+            ) from None
 
 
 def make_estimator(
@@ -512,6 +581,9 @@ class PhaseTrigger:
         self.gate = gate
         self.amplitude_threshold = float(amplitude_threshold)
         self.sfreq_hz = float(estimator.sfreq_hz)
+        # one missing sample is a gap whatever the policy says (a 5 ms limit is
+        # shorter than the sample period of a 160 Hz stream)
+        self.gap_limit_s = max(self.policy.max_sample_gap_s, 1.5 / self.sfreq_hz)
         self._last_ts: float | None = None
         self._last_fire: float | None = None
         self._prev_err: float | None = None
@@ -663,13 +735,14 @@ class PhaseTrigger:
         worst_gap = max(first_gap, float(gaps.max()) if gaps.size else 0.0)
         bad = ~np.isfinite(sig)
         pol = self.policy
-        if worst_gap > pol.max_sample_gap_s or bad.any():
+        gap_limit = self.gap_limit_s
+        if worst_gap > gap_limit or bad.any():
             # keep only what follows the last problem, then refill
             self.estimator.reset()
             self._prev_err = None
             cut = int(np.flatnonzero(bad)[-1]) + 1 if bad.any() else 0
-            if gaps.size and float(gaps.max()) > pol.max_sample_gap_s:
-                cut = max(cut, int(np.flatnonzero(gaps > pol.max_sample_gap_s)[-1]) + 1)
+            if gaps.size and float(gaps.max()) > gap_limit:
+                cut = max(cut, int(np.flatnonzero(gaps > gap_limit)[-1]) + 1)
             self.estimator.update(sig[cut:])
             what = (
                 "non-finite samples"
@@ -717,7 +790,7 @@ class PhaseTrigger:
             return self._decide(
                 TriggerStatus.POOR_SIGNAL,
                 t_now,
-                f"Signal too poor to estimate the phase (confidence {conf:.2f} < "
+                f"Signal too poor to estimate the phase (confidence {conf:.3f} < "
                 f"{pol.min_confidence:g}): not firing.",
                 est,
             )

@@ -11,6 +11,7 @@ and the settlement is logged.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from ._interface import Stimulator, StimulatorFault, TrainRequest
 from ._runner_defaults import RMT_MAX_AGE_DAYS, SCREENING_MAX_AGE_DAYS
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Callable, Sequence
 
     from ..protocol import Protocol
@@ -369,6 +369,40 @@ class RegistryDeliveryLog:
     def events(self) -> Sequence[DeliveryEvent]:
         """Return the session's events."""
         return self.registry.delivery_events(self.session_id)
+
+
+class MemoryDeliveryLog:
+    """A :class:`DeliveryLog` in memory (simulations, dry runs, benchmarks).
+
+    Nothing survives the process: use :class:`RegistryDeliveryLog` for a real
+    session.
+    """
+
+    def __init__(self) -> None:
+        self._events: list[DeliveryEvent] = []
+
+    def append(self, kind: str, **fields: Any) -> int:
+        """Append one event; return its sequence number."""
+        from ..registry import DeliveryEvent
+
+        seq = len(self._events) + 1
+        self._events.append(
+            DeliveryEvent(
+                seq=seq,
+                kind=kind,
+                train_index=fields.get("train_index"),
+                pulse_index=fields.get("pulse_index"),
+                t_monotonic_s=fields.get("t_monotonic_s"),
+                at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
+                intensity_pct_mso=fields.get("intensity_pct_mso"),
+                detail=fields.get("detail", ""),
+            )
+        )
+        return seq
+
+    def events(self) -> Sequence[DeliveryEvent]:
+        """Return the events so far."""
+        return list(self._events)
 
 
 @dataclass

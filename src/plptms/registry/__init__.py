@@ -6,6 +6,8 @@ SQLAlchemy 2 + Alembic; SQLite (WAL) by default, PostgreSQL by URL.
 from ._audit import AuditReport
 from ._models import (
     AssessmentOut,
+    AssignmentOut,
+    BiomarkerOut,
     DeliveryEvent,
     DeliveryOut,
     DuplicateRecordError,
@@ -13,6 +15,7 @@ from ._models import (
     RecordNotFoundError,
     RegistryError,
     SessionStatus,
+    TreatmentSessionOut,
     VisitIn,
     VisitKind,
     VisitOut,
@@ -21,7 +24,9 @@ from ._service import Registry
 
 __all__ = [
     "AssessmentOut",
+    "AssignmentOut",
     "AuditReport",
+    "BiomarkerOut",
     "DeliveryEvent",
     "DeliveryOut",
     "DuplicateRecordError",
@@ -30,6 +35,7 @@ __all__ = [
     "Registry",
     "RegistryError",
     "SessionStatus",
+    "TreatmentSessionOut",
     "VisitIn",
     "VisitKind",
     "VisitOut",

@@ -11,12 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "AssessmentOut",
+    "AssignmentOut",
+    "BiomarkerOut",
     "DeliveryEvent",
     "DeliveryOut",
     "DuplicateRecordError",
     "PatientOut",
     "RecordNotFoundError",
     "RegistryError",
+    "TreatmentSessionOut",
     "VisitKind",
     "VisitOut",
     "check_code",
@@ -139,6 +142,55 @@ class DeliveryOut(BaseModel):
     detail: str
 
 
+class BiomarkerOut(BaseModel):
+    """Session biomarkers as stored.
+
+    Attributes
+    ----------
+    id : int
+        Row id.
+    patient_id : int
+        The patient.
+    delivery_session_id : int | None
+        The closed-loop delivery session they come from, if any.
+    measured_on : datetime.date
+        Day of the recording.
+    source : str
+        ``closedloop`` or ``resting``.
+    derivation : str
+        The analysed signal (e.g. ``C3 Hjorth``).
+    duration_s : float
+        Length of the analysed EEG, s.
+    theta_power, alpha_power, beta_power : float
+        Band power, signal unit squared.
+    mu_peak_hz : float | None
+        Individual mu peak, Hz.
+    n_triggers : int
+        Pulses fired.
+    true_circular_sd_deg : float | None
+        Circular SD of the true phase at the triggers, deg.
+    values : dict
+        Every value (see :class:`plptms.closedloop.SessionBiomarkers`).
+    """
+
+    model_config = _FROZEN
+
+    id: int
+    patient_id: int
+    delivery_session_id: int | None
+    measured_on: dt.date
+    source: str
+    derivation: str
+    duration_s: float
+    theta_power: float
+    alpha_power: float
+    beta_power: float
+    mu_peak_hz: float | None
+    n_triggers: int
+    true_circular_sd_deg: float | None
+    values: dict[str, Any]
+
+
 class PatientOut(BaseModel):
     """A stored patient."""
 
@@ -151,6 +203,57 @@ class PatientOut(BaseModel):
     history: dict[str, Any]
     created_at: dt.datetime
     deleted: bool
+
+
+class AssignmentOut(BaseModel):
+    """A stored protocol assignment.
+
+    Attributes
+    ----------
+    id : int
+        Assignment id.
+    protocol_id : str
+        Protocol assigned.
+    protocol : dict
+        The protocol as it was assigned (JSON data).
+    decision : str
+        Safety decision at assignment (``accepted`` or ``incomplete``).
+    assigned_on : datetime.date
+        Date of the assignment.
+    """
+
+    model_config = _FROZEN
+
+    id: int
+    protocol_id: str
+    protocol: dict[str, Any]
+    decision: str
+    assigned_on: dt.date
+
+
+class TreatmentSessionOut(BaseModel):
+    """A stored treatment session of an assigned protocol.
+
+    Attributes
+    ----------
+    id, assignment_id, number : int
+        Row id, assignment and session number in the course (from 1).
+    session_date : datetime.date
+        Date.
+    status : SessionStatus
+        Completed, partial, aborted or missed.
+    note : str
+        Free text.
+    """
+
+    model_config = _FROZEN
+
+    id: int
+    assignment_id: int
+    number: int
+    session_date: dt.date
+    status: SessionStatus
+    note: str
 
 
 class VisitOut(BaseModel):

@@ -12,6 +12,8 @@ from .._version import __version__
 from ._audit import AuditChain, AuditReport, append_audit, row_state, verify_chain
 from ._models import (
     AssessmentOut,
+    AssignmentOut,
+    BiomarkerOut,
     DeliveryEvent,
     DeliveryOut,
     DuplicateRecordError,
@@ -19,6 +21,7 @@ from ._models import (
     RecordNotFoundError,
     RegistryError,
     SessionStatus,
+    TreatmentSessionOut,
     VisitIn,
     VisitKind,
     VisitOut,
@@ -63,6 +66,7 @@ def _check_reason(reason: str | None, what: str) -> str:
 def _tables() -> dict[str, Any]:
     from .db._schema import (
         AssessmentRow,
+        BiomarkerRow,
         DeliverySessionRow,
         MotorThresholdRow,
         PatientRow,
@@ -81,6 +85,7 @@ def _tables() -> dict[str, Any]:
         "treatment_sessions": TreatmentSessionRow,
         "motor_thresholds": MotorThresholdRow,
         "delivery_sessions": DeliverySessionRow,
+        "session_biomarkers": BiomarkerRow,
     }
 
 
@@ -1303,6 +1308,87 @@ class Registry:
                 )
             return int(row.id), Protocol.model_validate(row.protocol)
 
+    def list_assignments(self, site: str, code: str) -> list[AssignmentOut]:
+        """List a patient's protocol assignments, oldest first.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+
+        Returns
+        -------
+        assignments : list of AssignmentOut
+            Not deleted, ordered by date and id.
+
+        Raises
+        ------
+        RecordNotFoundError
+            If there is no such patient.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import ProtocolAssignmentRow
+
+        with self._read() as s:
+            p = self._patient_row(s, site, code)
+            rows = s.execute(
+                select(ProtocolAssignmentRow)
+                .where(
+                    ProtocolAssignmentRow.patient_id == p.id,
+                    ProtocolAssignmentRow.deleted_at.is_(None),
+                )
+                .order_by(ProtocolAssignmentRow.assigned_on, ProtocolAssignmentRow.id)
+            ).scalars()
+            return [
+                AssignmentOut(
+                    id=r.id,
+                    protocol_id=r.protocol_id,
+                    protocol=r.protocol,
+                    decision=r.decision,
+                    assigned_on=r.assigned_on,
+                )
+                for r in rows
+            ]
+
+    def list_sessions(self, assignment_id: int) -> list[TreatmentSessionOut]:
+        """List the recorded treatment sessions of an assignment by number.
+
+        Parameters
+        ----------
+        assignment_id : int
+            The protocol assignment.
+
+        Returns
+        -------
+        sessions : list of TreatmentSessionOut
+            Not deleted, ordered by session number.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import TreatmentSessionRow
+
+        with self._read() as s:
+            rows = s.execute(
+                select(TreatmentSessionRow)
+                .where(
+                    TreatmentSessionRow.assignment_id == assignment_id,
+                    TreatmentSessionRow.deleted_at.is_(None),
+                )
+                .order_by(TreatmentSessionRow.number)
+            ).scalars()
+            return [
+                TreatmentSessionOut(
+                    id=r.id,
+                    assignment_id=r.assignment_id,
+                    number=r.number,
+                    session_date=r.session_date,
+                    status=SessionStatus(r.status),
+                    note=r.note,
+                )
+                for r in rows
+            ]
+
     # ------------------------------------------------------------ delivery
     def start_delivery(
         self,
@@ -1552,6 +1638,162 @@ class Registry:
                 .order_by(DeliverySessionRow.number)
             ).scalars()
             return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
+
+    # ------------------------------------------------------------ biomarkers
+    def record_biomarkers(
+        self,
+        site: str,
+        code: str,
+        biomarkers: Mapping[str, Any],
+        *,
+        source: str,
+        delivery_session_id: int | None = None,
+        measured_on: dt.date | None = None,
+        actor: str,
+    ) -> int:
+        """Store the EEG biomarkers of one session (audited).
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        biomarkers : mapping
+            :meth:`plptms.closedloop.SessionBiomarkers.to_dict` output: at least
+            ``derivation``, ``duration_s``, ``theta_power``, ``alpha_power``,
+            ``beta_power``, ``mu_peak_hz``, ``n_triggers`` and
+            ``true_circular_sd_deg``; every value is kept.
+        source : str
+            ``closedloop`` or ``resting``.
+        delivery_session_id : int | None
+            The delivery session they come from (must belong to the patient).
+        measured_on : datetime.date | None
+            Day of the recording (today when ``None``).
+        actor : str
+            Who records them.
+
+        Returns
+        -------
+        id : int
+            Row id.
+
+        Raises
+        ------
+        RegistryError
+            If a field is missing or not finite, the power is negative, or the
+            delivery session is not the patient's.
+        """
+        import math
+
+        from ..utils._checks import check_option
+        from .db._schema import (
+            BiomarkerRow,
+            DeliverySessionRow,
+            ProtocolAssignmentRow,
+        )
+
+        actor = _check_actor(actor)
+        check_option(source, "source", ("closedloop", "resting"))
+        values = dict(biomarkers)
+        need = (
+            "derivation",
+            "duration_s",
+            "theta_power",
+            "alpha_power",
+            "beta_power",
+            "mu_peak_hz",
+            "n_triggers",
+            "true_circular_sd_deg",
+        )
+        missing = [k for k in need if k not in values]
+        if missing:
+            raise RegistryError(
+                f"Invalid value for 'biomarkers': missing {', '.join(missing)}."
+            )
+        for k in ("duration_s", "theta_power", "alpha_power", "beta_power"):
+            v = values[k]
+            if not isinstance(v, int | float) or not math.isfinite(v) or v < 0:
+                raise RegistryError(
+                    f"Invalid value for 'biomarkers.{k}': got {v!r}; allowed: a "
+                    "finite number >= 0."
+                )
+        for k in ("mu_peak_hz", "true_circular_sd_deg"):
+            v = values[k]
+            if v is not None and (
+                not isinstance(v, int | float) or not math.isfinite(v)
+            ):
+                raise RegistryError(
+                    f"Invalid value for 'biomarkers.{k}': got {v!r}; allowed: a "
+                    "finite number or None."
+                )
+        n = values["n_triggers"]
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            raise RegistryError(
+                f"Invalid value for 'biomarkers.n_triggers': got {n!r}; allowed: an "
+                "integer >= 0."
+            )
+        # JSON cannot hold nan: store missing values as null
+        clean = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in values.items()
+        }
+        at = _now()
+        day = measured_on or at.date()
+        with self._write() as s:
+            p = self._patient_row(s, site, code)
+            if delivery_session_id is not None:
+                d = s.get(DeliverySessionRow, delivery_session_id)
+                a = None if d is None else s.get(ProtocolAssignmentRow, d.assignment_id)
+                if a is None or a.patient_id != p.id:
+                    raise RecordNotFoundError(
+                        f"Invalid value for 'delivery_session_id': got "
+                        f"{delivery_session_id!r}; no delivery session of "
+                        f"{site}/{code} has that id."
+                    )
+            row = BiomarkerRow(
+                patient_id=p.id,
+                delivery_session_id=delivery_session_id,
+                measured_on=day,
+                source=source,
+                derivation=str(values["derivation"])[:32],
+                duration_s=float(values["duration_s"]),
+                theta_power=float(values["theta_power"]),
+                alpha_power=float(values["alpha_power"]),
+                beta_power=float(values["beta_power"]),
+                mu_peak_hz=values["mu_peak_hz"],
+                n_triggers=n,
+                true_circular_sd_deg=values["true_circular_sd_deg"],
+                values=clean,
+                created_at=at,
+            )
+            s.add(row)
+            self._audit(s, actor, "insert", "session_biomarkers", row, None, None, at)
+            return int(row.id)
+
+    def list_biomarkers(self, site: str, code: str) -> list[BiomarkerOut]:
+        """Return a patient's session biomarkers, oldest first.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+
+        Returns
+        -------
+        biomarkers : list of BiomarkerOut
+            Ordered by day, then id.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import BiomarkerRow
+
+        with self._read() as s:
+            p = self._patient_row(s, site, code)
+            rows = s.execute(
+                select(BiomarkerRow)
+                .where(BiomarkerRow.patient_id == p.id)
+                .order_by(BiomarkerRow.measured_on, BiomarkerRow.id)
+            ).scalars()
+            return [BiomarkerOut.model_validate(r, from_attributes=True) for r in rows]
 
     # ------------------------------------------------------------ audit, export
     def verify_audit(self) -> AuditReport:

@@ -226,6 +226,30 @@ class DeliveryEventRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class BiomarkerRow(Base):
+    """EEG biomarkers of one session (band power, mu peak, trigger phase)."""
+
+    __tablename__ = "session_biomarkers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    delivery_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery_sessions.id"), index=True
+    )
+    measured_on: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(32))
+    derivation: Mapped[str] = mapped_column(String(32))
+    duration_s: Mapped[float] = mapped_column(Float)
+    theta_power: Mapped[float] = mapped_column(Float)
+    alpha_power: Mapped[float] = mapped_column(Float)
+    beta_power: Mapped[float] = mapped_column(Float)
+    mu_peak_hz: Mapped[float | None] = mapped_column(Float)
+    n_triggers: Mapped[int] = mapped_column(Integer)
+    true_circular_sd_deg: Mapped[float | None] = mapped_column(Float)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class AuditRow(Base):
     """One audit entry; rows chain by hash and are never updated or deleted."""
 
