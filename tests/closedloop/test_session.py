@@ -62,9 +62,20 @@ def test_real_eeg_session_logs_every_pulse_with_its_phase(s001: Any) -> None:
     # the device, the log and the outcome agree on every pulse
     assert count == out.pulses == replay_events(log.events()).total
     events = log.events()
-    intents = [e for e in events if e.kind == "pulse_intent"]
     pulses = [e for e in events if e.kind == "pulse"]
-    assert len(intents) == len(pulses) == out.pulses
+    assert len(pulses) == out.pulses
+    # every pulse was armed (its intent logged) before it fired, and the one
+    # armed when the recording ended is closed as not delivered
+    for e in pulses:
+        (intent,) = [
+            i
+            for i in events
+            if i.kind == "pulse_intent" and i.pulse_index == e.pulse_index
+        ]
+        assert intent.seq < e.seq
+    assert events[-2].kind == "reconciled_not_delivered"
+    assert events[-2].pulse_index == out.pulses
+    assert replay_events(events).uncertain == []
     for e, ph in zip(pulses, out.estimated_phase_rad, strict=True):
         logged = float(e.detail.split("phase_deg=")[1].split()[0])
         assert logged == pytest.approx(math.degrees(ph), abs=0.06)

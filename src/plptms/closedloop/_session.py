@@ -5,9 +5,14 @@
 power and phase decision, safety gate) and, for each decision that fires, calls
 the stimulator through the delivery interface (simulator or real driver). Every
 pulse is written to the durable delivery log twice, as in the open-loop runner:
-a ``pulse_intent`` before the device is told to fire and a ``pulse`` after it
-confirmed, the latter with the estimated phase, amplitude, confidence and the
-measured latency from the newest sample to the pulse.
+a ``pulse_intent`` and a ``pulse`` after the device confirmed, the latter with
+the estimated phase, amplitude, confidence and the measured latency from the
+newest sample to the pulse. The intent is written ahead, when the pulse is
+armed (at the start, and right after the previous pulse was logged), so that no
+disk write stands between a phase decision and its pulse; an armed pulse that
+never fires is closed with ``reconciled_not_delivered`` when the session ends,
+and after a crash an armed intent without a pulse is reconciled with the
+device's pulse count like any other.
 
 It never fires blind: a stream that does not match is refused before the first
 sample; a lost stream, a gap, an artefact or a signal too poor to estimate the
@@ -273,10 +278,13 @@ class ClosedLoopSession:
         message = ""
         status, detail = "completed", ""
         perf = time.perf_counter
+        armed: int | None = None
+        in_fire = False
         try:
             self.stimulator.set_intensity(self.intensity_pct_mso)
             self.stimulator.arm()
             self._wait_ready()
+            armed = self._arm(0)
             while True:
                 if self._stop is not None:
                     status = self._stop
@@ -334,13 +342,10 @@ class ClosedLoopSession:
                 last_status = d.status
                 if d.fire:
                     k = len(fire_samples)
-                    self.log.append(
-                        "pulse_intent",
-                        train_index=0,
-                        pulse_index=k,
-                        detail=f"phase_deg={math.degrees(d.phase_rad):.1f}",
-                    )
+                    in_fire = True
                     rec = self.stimulator.fire()
+                    in_fire = False
+                    armed = None
                     # live: newest sample's LSL timestamp to the confirmation;
                     # virtual time: the wall time from the push to the confirmation
                     latency = perf() - t0 if src.virtual else src.now() - float(ts[-1])
@@ -364,6 +369,7 @@ class ClosedLoopSession:
                     if len(fire_samples) >= self.max_pulses:
                         detail = f"{self.max_pulses} pulses delivered"
                         break
+                    armed = self._arm(k + 1)
                 elapsed = last_sample_t - t_first
                 if self.max_duration_s is not None and elapsed >= self.max_duration_s:
                     detail = f"{self.max_duration_s:g} s of EEG"
@@ -383,6 +389,14 @@ class ClosedLoopSession:
                 self.stimulator.disarm()
             except StimulatorFault:
                 pass
+        if armed is not None and not in_fire:
+            # the armed pulse never went to the device: close its intent
+            self.log.append(
+                "reconciled_not_delivered",
+                train_index=0,
+                pulse_index=armed,
+                detail="armed, not fired: the session ended first",
+            )
         if status in ("aborted", "emergency_stop"):
             self.log.append(status)
         elif status == "completed":
@@ -416,6 +430,16 @@ class ClosedLoopSession:
                 )
             )
         return outcome
+
+    def _arm(self, k: int) -> int:
+        """Log the intent of pulse ``k`` before it can fire (off the fast path)."""
+        self.log.append(
+            "pulse_intent",
+            train_index=0,
+            pulse_index=k,
+            detail="armed: fires at the next target-phase crossing",
+        )
+        return k
 
     def _biomarkers(self, outcome: ClosedLoopOutcome) -> SessionBiomarkers | None:
         from ._biomarkers import session_biomarkers
