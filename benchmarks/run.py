@@ -172,8 +172,10 @@ def main() -> None:
     os.environ.setdefault("PLPTMS_BENCH_FIGURES", str(Path("docs/figures").resolve()))
     import bench_closedloop
     import bench_delivery
+    import bench_meta
 
     lines += bench_closedloop.run()
+    lines += bench_meta.run()
     lines += bench_delivery.run()
     if not args.skip_registry:
         import bench_registry

@@ -23,7 +23,9 @@ from . import (
     _dose,
     _evidence,
     _motor,
+    _plan,
     _registry,
+    _report,
     _session,
     _targeting,
 )
@@ -51,6 +53,8 @@ app.add_typer(_session.session_app, name="session")
 app.add_typer(_evidence.evidence_app, name="evidence")
 app.add_typer(_dose.dose_app, name="dose")
 app.add_typer(_closedloop.closedloop_app, name="closedloop")
+app.add_typer(_plan.plan_app, name="plan")
+app.command("report")(_report.report_cmd)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -5,8 +5,8 @@ only what the review reports; :func:`collect_effects` turns them into effects (o
 says why an effect is not estimable), and the engine pools them
 (:func:`meta_analysis`, :func:`meta_regression`, :func:`subgroup_analysis`,
 :func:`leave_one_out`, :func:`tau2_confint`, :func:`egger_test`,
-:func:`trim_and_fill`). Importing this package loads neither scipy, statsmodels nor
-matplotlib.
+:func:`trim_and_fill`, :func:`permutation_test`). Importing this package loads
+neither scipy, statsmodels nor matplotlib.
 """
 
 from ._bias import EggerResult, TrimFillResult, egger_test, trim_and_fill
@@ -55,6 +55,11 @@ from ._models import (
     TestDirection,
     Timepoint,
 )
+from ._permutation import (
+    PermutationCoefficient,
+    PermutationResult,
+    permutation_test,
+)
 from ._plots import forest_plot, funnel_plot
 from ._sensitivity import (
     LeaveOneOutRow,
@@ -80,6 +85,8 @@ __all__ = [
     "NotEstimable",
     "OutcomeRecord",
     "OutcomeStudy",
+    "PermutationCoefficient",
+    "PermutationResult",
     "Prediction",
     "ReportedTest",
     "StudyDesign",
@@ -106,6 +113,7 @@ __all__ = [
     "meta_analysis",
     "meta_regression",
     "percent_change_difference",
+    "permutation_test",
     "read_outcome_study",
     "smd_from_test",
     "subgroup_analysis",

@@ -39,6 +39,17 @@ EGGER_MIN_STUDIES: Final[int] = 10
 #: (Viechtbauer, 2010; Duval & Tweedie, 2000). [viechtbauer2010] [duval2000]
 TRIM_FILL_MAX_ITER: Final[int] = 100
 
+# --- Permutation tests ---------------------------------------------------------------
+
+#: Default number of permutations of metafor's ``permutest`` (argument ``iter``;
+#: Viechtbauer, 2010). [viechtbauer2010]
+PERMUTATION_DEFAULT_N: Final[int] = 1000
+
+#: Tolerance of metafor's ``permutest`` when comparing a permuted statistic with
+#: the observed one, ``sqrt(.Machine$double.eps)`` (control ``comptol``;
+#: Viechtbauer, 2010). [viechtbauer2010]
+PERMUTATION_COMPTOL: Final[float] = 2.0**-26
+
 # --- Stimulation frequency classes (moderators) -------------------------------------
 
 #: Low-frequency rTMS is 1 Hz or less (Lefaucheur et al., 2014, section 1).

@@ -27,6 +27,8 @@ _METHOD_NAMES = {
 _FONT = 9.0
 _LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
 _SMALL = 7.5
+# Smallest share of the effect axis on either side of the null (layout, not data).
+_NULL_SIDE_SHARE = 0.25
 
 
 def _fmt(x: float, width: int = 0) -> str:
@@ -44,6 +46,23 @@ def _source_line(result: MetaResult, note: str | None, width: int) -> str:
     base = f"Source: {note}. " if note else ""
     text = f"{base}Pooled with {result.method} ({test} test); {_SOURCE}"
     return "\n".join(textwrap.wrap(text, width=width))
+
+
+def _axis_range(xmin: float, xmax: float) -> tuple[float, float]:
+    """Effect-axis limits (untransformed scale, null effect at 0).
+
+    The data get a 6 % margin, the null is always shown, and each side of the null
+    takes at least ``_NULL_SIDE_SHARE`` of the axis so that the "favours" labels
+    under it fit.
+    """
+    pad = 0.06 * (xmax - xmin if xmax > xmin else 1.0)
+    lo, hi = min(xmin - pad, -pad), max(xmax + pad, pad)
+    share = _NULL_SIDE_SHARE
+    if -lo < share * (hi - lo):
+        lo = -share * hi / (1.0 - share)
+    elif hi < share * (hi - lo):
+        hi = -share * lo / (1.0 - share)
+    return lo, hi
 
 
 def forest_plot(
@@ -137,20 +156,19 @@ def forest_plot(
     null = 1.0 if transform == "exp" else 0.0
     ax.axvline(null, color="0.35", lw=0.8, ls="-", zorder=0)
     ax.axvline(float(tf([est])[0]), color="#1f4e79", lw=0.7, ls=":", zorder=0)
-    xmin, xmax = min(xs), max(xs)
-    pad = 0.06 * (xmax - xmin if xmax > xmin else 1.0)
+    lo_u, hi_u = _axis_range(min(xs), max(xs))
     if transform == "exp":
         from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
         ax.set_xscale("log")
-        left, right = math.exp(xmin - pad), math.exp(xmax + pad)
+        left, right = math.exp(lo_u), math.exp(hi_u)
         ax.set_xlim(left, right)
         ticks = [t for t in _LOG_TICKS if left <= t <= right]
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda t, _pos: f"{t:g}"))
     else:
-        ax.set_xlim(min(xmin - pad, null - pad), max(xmax + pad, null + pad))
+        ax.set_xlim(lo_u, hi_u)
     ax.set_ylim((y_pi if has_pi else y_pool) - 0.8, k + 0.8)
     ax.set_yticks([])
     for side in ("left", "right", "top"):

@@ -5,8 +5,15 @@ protocols with the evidence, the safety verdict, the fit to the patient and the
 2024 consensus (both of its recommendation lines); :func:`make_plan` turns one
 protocol into a calendar with intensities, follow-ups and the safety verdict;
 :func:`sample_size` sizes a new sham-controlled trial from a pooled effect.
+:func:`plan_for_patient` ranks and plans for one patient;
+:func:`context_from_registry` builds the patient from the registry and
+:func:`trial_design` sizes a trial from the pooled evidence; both are loaded on
+first use.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from ._advise import PatientPlan, plan_for_patient
 from ._patient import PatientContext, PriorTreatment, Response
 from ._plan import FollowUpVisit, SessionVisit, TreatmentPlan, make_plan, session_dates
 from ._power import SampleSize, sample_size
@@ -19,6 +26,35 @@ from ._rank import (
     rank_protocols,
 )
 
+if TYPE_CHECKING:
+    from ._from_registry import (
+        LatestScore,
+        RegistryContext,
+        context_from_records,
+        context_from_registry,
+    )
+    from ._trial import TrialDesign, pool_evidence, trial_design
+
+_LAZY = {
+    "LatestScore": "_from_registry",
+    "RegistryContext": "_from_registry",
+    "context_from_records": "_from_registry",
+    "context_from_registry": "_from_registry",
+    "TrialDesign": "_trial",
+    "pool_evidence": "_trial",
+    "trial_design": "_trial",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the registry bridge and the trial designer on first use."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "VARIABILITY_NOTE",
     "CandidateRanking",
@@ -26,14 +62,23 @@ __all__ = [
     "EvidenceSummary",
     "EvidenceTier",
     "FollowUpVisit",
+    "LatestScore",
     "PatientContext",
+    "PatientPlan",
     "PriorTreatment",
+    "RegistryContext",
     "Response",
     "SampleSize",
     "SessionVisit",
     "TreatmentPlan",
+    "TrialDesign",
+    "context_from_records",
+    "context_from_registry",
     "make_plan",
+    "plan_for_patient",
+    "pool_evidence",
     "rank_protocols",
     "sample_size",
     "session_dates",
+    "trial_design",
 ]

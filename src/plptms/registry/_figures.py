@@ -114,24 +114,27 @@ def plot_trajectory(
         b = base[0]
         for pct, ls in ((moderate_pct, "--"), (substantial_pct, "-.")):
             y = b * (1 - pct / 100.0)
-            ax.axhline(y, color="tab:purple", ls=ls, lw=1)
-            ax.annotate(
-                f"\u2265{pct:g} % reduction from baseline (IMMPACT)",
-                xy=(0.995, y),
-                xycoords=("axes fraction", "data"),
-                xytext=(0, 3),
-                textcoords="offset points",
-                ha="right",
-                fontsize=8,
+            # labelled in the legend, outside the axes, so no data point hides it
+            ax.axhline(
+                y,
                 color="tab:purple",
+                ls=ls,
+                lw=1,
+                label=f"\u2265{pct:g} % reduction from baseline (IMMPACT)",
             )
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     ax.xaxis_date()
+    # concise, unrotated date labels: nothing overlaps the axis label
+    locator = AutoDateLocator(minticks=3, maxticks=8)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_xlabel("visit date")
     ax.set_ylabel(f"{scale_id} {measure}")
     ax.set_title(title)
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.autofmt_xdate()
-    fig.text(0.01, 0.005, _DISCLAIMER, fontsize=7, color="0.4")
+    # bottom right, under the legend, clear of the axis label
+    fig.text(0.995, 0.005, _DISCLAIMER, fontsize=7, color="0.4", ha="right")
     return fig

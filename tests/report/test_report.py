@@ -1,0 +1,229 @@
+"""Clinician and patient reports: content, disclaimer on every page, rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plptms.planner import context_from_registry, plan_for_patient
+from plptms.planner._text import MSO_UNKNOWN, mso_text
+from plptms.registry import Registry
+from plptms.report import (
+    DISCLAIMER,
+    collect_report_data,
+    history_rows,
+    pdf_text,
+    render_html,
+    render_png,
+    write_reports,
+)
+from plptms.report._plain import long_date
+
+from ._patients import HISTORY, add_patient
+
+START = dt.date(2026, 3, 2)
+TODAY = dt.date(2026, 2, 20)
+PHRASE = "research software, not a certified medical device"
+
+
+def _flat(text: str) -> str:
+    """Visible text: no styles or tags, every run of whitespace as one space."""
+    text = re.sub(r"<style>.*?</style>", " ", text, flags=re.DOTALL)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return re.sub(r"\s+", " ", html.unescape(text))
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    db = tmp_path_factory.mktemp("rep") / "r.sqlite3"
+    u = f"sqlite:///{db}"
+    add_patient(u, "FULL", course=True)
+    add_patient(u, "NORMT", rmt_pct_mso=None, screening="needs_physician_review")
+    add_patient(u, "HIGHRMT", rmt_pct_mso=92.0)
+    add_patient(u, "EXCL", screening="excluded")
+    return u
+
+
+def _data(url: str, code: str, **kw: Any) -> Any:
+    with Registry(url) as reg:
+        return collect_report_data(reg, "S1", code, start_date=START, today=TODAY, **kw)
+
+
+@pytest.fixture(scope="module")
+def full(url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    data = _data(url, "FULL")
+    out = tmp_path_factory.mktemp("full")
+    paths = write_reports(data, out)
+    return {"data": data, "paths": {p.name: p for p in paths}, "out": out}
+
+
+def test_all_four_files_written(full: dict[str, Any]) -> None:
+    assert sorted(full["paths"]) == [
+        "S1-FULL-clinician.html",
+        "S1-FULL-clinician.pdf",
+        "S1-FULL-patient.html",
+        "S1-FULL-patient.pdf",
+    ]
+    for p in full["paths"].values():
+        assert p.stat().st_size > 1000
+    for name in ("S1-FULL-clinician.pdf", "S1-FULL-patient.pdf"):
+        assert full["paths"][name].read_bytes().startswith(b"%PDF-")
+
+
+@pytest.mark.parametrize("kind", ["clinician", "patient"])
+def test_disclaimer_and_page_number_on_every_pdf_page(
+    full: dict[str, Any], kind: str
+) -> None:
+    pages = pdf_text(full["paths"][f"S1-FULL-{kind}.pdf"])
+    assert pages
+    for k, text in enumerate(pages, start=1):
+        flat = _flat(text)
+        assert PHRASE in flat, f"page {k} lacks the disclaimer"
+        assert f"Page {k} of {len(pages)}" in flat
+
+
+def test_clinician_plan_values_equal_planner_output(
+    full: dict[str, Any], url: str
+) -> None:
+    data = full["data"]
+    with Registry(url) as reg:
+        ctx = context_from_registry(reg, "S1", "FULL", as_of=TODAY)
+    expected = plan_for_patient(ctx.context, start_date=START)
+    assert data.result == expected
+    plan = expected.plan
+    assert plan is not None
+    page = _flat(full["paths"]["S1-FULL-clinician.html"].read_text())
+    assert f"Planned: {expected.protocol_id}" in page
+    for b in plan.blocks:
+        assert mso_text(b) in page
+        assert f"{b.intensity_pct_rmt:g} % RMT" in page
+    for s in plan.sessions:
+        assert f"#{s.number} {s.date.strftime('%a %d %b')}" in page
+    for f in plan.follow_ups:
+        assert f.date.isoformat() in page
+    assert plan.maintenance in page
+    # both consensus lines, never one silently
+    for c in expected.rankings[0].consensus:
+        assert c.first_line in page
+        assert c.second_line in page
+
+
+def test_clinician_sections(full: dict[str, Any]) -> None:
+    data = full["data"]
+    raw = full["paths"]["S1-FULL-clinician.html"].read_text()
+    page = _flat(raw)
+    # figures embedded, nothing fetched from elsewhere
+    assert raw.count('src="data:image/png;base64,') == 2
+    assert 'src="http' not in raw
+    assert DISCLAIMER in page
+    for label, text in history_rows(HISTORY):
+        assert f"{label}" in page
+        assert text in page
+    # every study: an effect or "not estimable" with its reason
+    assert data.evidence
+    for e in data.evidence:
+        if e.estimate is None:
+            assert e.not_estimable
+            assert f"not estimable: {e.not_estimable}" in page
+        else:
+            assert f"{e.estimate:.2f}" in page
+    assert data.pooled is not None
+    assert "Pooled estimate" in page
+    # sessions delivered: two session records and one delivery log
+    assert [(x.number, x.status, x.source) for x in data.deliveries] == [
+        (1, "completed", "session record"),
+        (2, "aborted", "session record"),
+        (3, "completed", "delivery log (sim)"),
+    ]
+    assert "headache" in page
+    assert "delivery log (sim)" in page
+    # the earlier course's response is not in the registry: said so
+    assert "not recorded in the registry" in page
+
+
+def test_patient_report_plain_language(full: dict[str, Any]) -> None:
+    plan = full["data"].result.plan
+    raw = full["paths"]["S1-FULL-patient.html"].read_text()
+    page = _flat(raw)
+    assert "data:image/png" not in raw
+    assert DISCLAIMER in page
+    assert long_date(plan.sessions[0].date) in page
+    assert long_date(plan.sessions[-1].date) in page
+    for f in plan.follow_ups:
+        assert long_date(f.date) in page
+    assert f"{len(plan.sessions)} treatment sessions" in page
+    assert "Side effects: what to report" in page
+    assert "Get help at once" in page
+    # no dosing jargon for the patient
+    assert "% MSO" not in page
+    assert "% RMT" not in page
+
+
+def test_png_pages_rendered(full: dict[str, Any], tmp_path: Path) -> None:
+    from PIL import Image
+
+    pdf = full["paths"]["S1-FULL-clinician.pdf"]
+    pngs = render_png(pdf, tmp_path, scale=1.0)
+    assert len(pngs) == len(pdf_text(pdf))
+    for p in pngs:
+        with Image.open(p) as im:
+            # A4 is 595 x 842 pt; one pixel per point at scale 1
+            assert abs(im.size[0] - 595) <= 1
+            assert abs(im.size[1] - 842) <= 1
+    with pytest.raises(ValueError, match="scale"):
+        render_png(pdf, tmp_path, scale=0.0)
+
+
+def test_missing_rmt_shows_mso_not_yet_known(url: str, tmp_path: Path) -> None:
+    data = _data(url, "NORMT", protocol_id="consensus2024-example-10hz")
+    assert data.result.plan is not None
+    assert all(b.intensity_pct_mso is None for b in data.result.plan.blocks)
+    paths = write_reports(data, tmp_path, kinds=["clinician"], formats=["pdf"])
+    assert [p.name for p in paths] == ["S1-NORMT-clinician.pdf"]
+    text = _flat(" ".join(pdf_text(paths[0])))
+    assert MSO_UNKNOWN in text
+    assert "needs physician review" in text
+    assert "resting motor threshold: not measured" in text
+
+
+def test_refused_verdict_shown_as_refused(url: str) -> None:
+    data = _data(url, "HIGHRMT", protocol_id="grammer2015-s1-dlpfc")
+    assert data.result.plan is None
+    assert data.result.refused
+    clinician = _flat(render_html(data, "clinician"))
+    assert "safety: refused" in clinician
+    assert "No plan for grammer2015-s1-dlpfc" in clinician
+    assert "allowed: <= 100 % MSO" in clinician
+    patient = _flat(render_html(data, "patient"))
+    assert "No rTMS treatment is planned" in patient
+    assert "safety checks did not allow" in patient
+    assert "Your schedule" not in patient
+
+
+def test_excluded_patient(url: str) -> None:
+    data = _data(url, "EXCL")
+    assert data.result.excluded
+    clinician = _flat(render_html(data, "clinician"))
+    assert "No plan." in clinician
+    assert "screening excluded the patient" in clinician
+    assert "None ranked" in clinician
+    patient = _flat(render_html(data, "patient"))
+    assert "no rTMS treatment is planned" in patient
+
+
+def test_bad_kind_and_format(full: dict[str, Any], tmp_path: Path) -> None:
+    data = full["data"]
+    with pytest.raises(ValueError, match="'kind'"):
+        render_html(data, "nurse")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'format'"):
+        write_reports(data, tmp_path, formats=["docx"])
+    with pytest.raises(ValueError, match="'kind'"):
+        write_reports(data, tmp_path, kinds=[])
+    with pytest.raises(TypeError, match="data"):
+        render_html({}, "clinician")  # type: ignore[arg-type]
+    assert list(tmp_path.iterdir()) == []
