@@ -176,5 +176,17 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "right hemisphere",
         "46.8 % MSO",
         "not a certified medical device",
+        "RMT",
+        "V/m",
+        "1500/1500 pulses",
+        "pulses at the mu trough",
+        "Biomarkers stored",
+        "post_treatment",
+        "Audit trail intact",
+        "Outputs",
     ):
         assert text in res.output
+    reports = tmp_path / "demo" / "reports"
+    for name in ("clinician", "patient"):
+        for ext in ("html", "pdf"):
+            assert (reports / f"DEMO-DEMO-001-{name}.{ext}").stat().st_size > 5_000

@@ -612,7 +612,13 @@ def run_cmd(
                 "emergency_stop": "aborted",
                 "faulted": "faulted",
             }[out.status]
-            reg.finish_delivery(sid, status, actor=actor, detail=out.detail)
+            reg.finish_delivery(
+                sid,
+                status,
+                actor=actor,
+                detail=f"closed loop{' (dry run)' if fast else ''}, {out.pulses} "
+                f"pulses at the mu trough: {out.detail}",
+            )
             if out.biomarkers is not None:
                 reg.record_biomarkers(
                     site,

@@ -57,6 +57,8 @@ class DemoPatient(BaseModel):
         PLP history (see :class:`plptms.scales.PLPHistory`).
     head : dict | None
         Head measurements (see :class:`plptms.targeting.HeadMeasurements`).
+    scalp_cortex_mm : float | None
+        Scalp-to-cortex distance under the coil, mm (from the patient's MRI).
     assessments : tuple of DemoAssessment
         Fictional outcomes to store and plot.
     """
@@ -70,6 +72,7 @@ class DemoPatient(BaseModel):
     protocol: str
     history: dict[str, Any] | None = None
     head: dict[str, float] | None = None
+    scalp_cortex_mm: float | None = Field(default=None, gt=0.0, le=60.0)
     assessments: tuple[DemoAssessment, ...] = ()
 
 
@@ -95,3 +98,313 @@ def load_demo_patient(path: str | Path | None = None) -> DemoPatient:
         data = load_data(path)
         source = str(path)
     return validate_model(DemoPatient, data, source)
+
+
+def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[Path]:
+    """Assess, measure, dose, plan, deliver, follow up and report (steps 5-11).
+
+    Everything goes into a fresh SQLite registry under ``out``: the fictional
+    patient is assessed at baseline, the RMT is hunted on a simulated subject,
+    the dose is modelled, the planner ranks and plans from the registry, session 1
+    is delivered on the simulated stimulator (virtual time, every pulse logged), a
+    closed-loop session is dry-run on a shipped EEG recording, the follow-up
+    visits are recorded and the clinician and patient reports are written.
+
+    Parameters
+    ----------
+    console : rich.console.Console
+        Where to print.
+    pat : DemoPatient
+        The demo patient.
+    report : ScreeningReport
+        Its screening.
+    out : Path
+        Output folder (the registry is recreated).
+
+    Returns
+    -------
+    outputs : list of Path
+        Files written.
+    """
+    import datetime as dt
+
+    from rich.markup import escape
+
+    from ..registry import Registry, VisitIn
+
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "registry.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    site, code = "DEMO", pat.patient
+    today = dt.date.today()
+    baseline_day = today - dt.timedelta(days=120)
+    outputs: list[Path] = [db]
+    with Registry(f"sqlite:///{db}") as reg:
+        console.rule("5. Assessment at baseline (fictional data)")
+        reg.add_patient(site, code, history=pat.history, actor="demo")
+        for a in pat.assessments:
+            if a.day == 0:
+                visit = VisitIn(visit_date=baseline_day, kind=a.kind)
+                reg.record_assessment(site, code, visit, a.scale, a.items, actor="demo")
+        reg.record_screening(site, code, report, actor="demo")
+        for row in reg.list_assessments(site, code):
+            console.print(
+                f"  {row.scale_id}: total {row.total:g} ({row.visit_kind.value})"
+            )
+
+        console.rule("6. Resting motor threshold (simulated subject, ML-PEST)")
+        rmt = _demo_rmt(reg, site, code, pat, baseline_day)
+        console.print(f"  RMT {rmt:.1f} % MSO stored.")
+
+        console.rule("7. Dose at the target (E-field, sphere head model)")
+        _demo_dose(console, rmt, pat)
+
+        console.rule("8. Plan from the pooled evidence (planner, from the registry)")
+        start = baseline_day + dt.timedelta(days=3)
+        plan = _demo_plan(console, reg, site, code, pat.protocol, start)
+
+        console.rule("9. Session 1 on the simulated stimulator (virtual time)")
+        aid = _demo_deliver(console, reg, site, code, pat, plan, rmt)
+
+        console.rule("10. Closed loop: dry run on a shipped EEG recording (S001R04)")
+        _demo_closed_loop(console, reg, site, code, aid, rmt)
+
+        console.rule("11. Follow-up visits")
+        for a in pat.assessments:
+            if a.day > 0:
+                visit = VisitIn(
+                    visit_date=baseline_day + dt.timedelta(days=a.day), kind=a.kind
+                )
+                reg.record_assessment(site, code, visit, a.scale, a.items, actor="demo")
+        for r, res in reg.responses(site, code, "nrs_phantom_average"):
+            if r.visit_kind.value in ("post_treatment", "follow_up"):
+                console.print(
+                    f"  {r.visit_date.isoformat()} {r.visit_kind.value}: "
+                    f"{res.percent_change:.0f} % reduction from baseline -> "
+                    f"{res.responder_class.value.replace('_', ' ')} (IMMPACT)"
+                )
+        audit = reg.verify_audit()
+        state = "intact" if audit.ok else "TAMPERED"
+        console.print(f"  Audit trail {state} ({audit.entries} entries).")
+
+        console.rule("12. Reports (clinician and patient, HTML and PDF)")
+        from ..report import collect_report_data, write_reports
+
+        data = collect_report_data(
+            reg, site, code, start_date=start, protocol_id=pat.protocol
+        )
+        paths = write_reports(data, out / "reports")
+        for p in paths:
+            console.print(f"  {escape(str(p))}")
+        outputs += paths
+    return outputs
+
+
+def _demo_rmt(reg: Any, site: str, code: str, pat: DemoPatient, day: Any) -> float:
+    from ..motor import SimulatedSubject, SubjectParameters, hunt_ml_pest
+
+    true = pat.rmt_pct_mso if pat.rmt_pct_mso is not None else 50.0
+    hunt = hunt_ml_pest(
+        SimulatedSubject(SubjectParameters(threshold_pct_mso=true), seed=1),
+        start_intensity_pct_mso=min(100.0, true + 10.0),
+    )
+    hemisphere = "right" if pat.amputation.side.value == "left" else "left"
+    rmt = reg.record_rmt(
+        site,
+        code,
+        hunt,
+        hemisphere=hemisphere,
+        muscle="FDI",
+        stimulator="sim",
+        measured_on=None,
+        actor="demo",
+    )
+    return float(rmt)
+
+
+def _demo_dose(console: Any, rmt: float, pat: DemoPatient) -> None:
+    from ..efield import DoseRefusedError, standard_coil, transfer_dose
+    from ..protocol import load_library
+
+    pct_rmt = load_library().protocol(pat.protocol).blocks[0].dose.intensity_pct_rmt
+    pct_rmt = 100.0 if pct_rmt is None else float(pct_rmt)
+    scd = pat.scalp_cortex_mm
+    if scd is None:
+        console.print("  No scalp-to-cortex distance in the patient file: skipped.")
+        return
+    try:
+        res = transfer_dose(
+            standard_coil("magstim_70mm_fig8"),
+            "magstim_rapid/d70",
+            rmt_pct_mso=rmt,
+            hotspot_scd_mm=scd,
+            target_scd_mm=scd,
+            intensity_pct_rmt=pct_rmt,
+        )
+    except DoseRefusedError as exc:
+        console.print(f"  Refused: {exc}")
+        return
+    for name, thr, pct, field in res.table():
+        console.print(
+            f"  {name}: threshold {thr:.1f} % MSO, {pct_rmt:g} % RMT = "
+            f"{pct:.1f} % MSO, "
+            f"{field:.0f} V/m at {scd:g} mm depth"
+        )
+
+
+def _demo_plan(
+    console: Any, reg: Any, site: str, code: str, protocol_id: str, start: Any
+) -> Any:
+    from ..planner import context_from_registry, plan_for_patient
+
+    ctx = context_from_registry(reg, site, code)
+    result = plan_for_patient(ctx.context, start_date=start, protocol_id=protocol_id)
+    for r in result.rankings[:3]:
+        console.print(
+            f"  rank {r.rank}: {r.protocol_id} (evidence: "
+            f"{r.evidence.tier.name.lower().replace('_', ' ')}; safety "
+            f"{r.verdict.decision.value})"
+        )
+    if result.plan is None:
+        console.print(f"  No plan: {result.problem}")
+        return None
+    p = result.plan
+    console.print(
+        f"  Plan: {p.protocol_id}, {len(p.sessions)} sessions from "
+        f"{p.sessions[0].date.isoformat()} to {p.sessions[-1].date.isoformat()}, "
+        f"{len(p.follow_ups)} follow-up visits; safety "
+        f"{result.verdict.decision.value if result.verdict else 'not checked'}."
+    )
+    return result
+
+
+def _demo_deliver(
+    console: Any,
+    reg: Any,
+    site: str,
+    code: str,
+    pat: DemoPatient,
+    plan: Any,
+    rmt: float,
+) -> int:
+    from ..delivery import SimulatedStimulator, VirtualClock
+    from ..delivery._runner import (
+        RegistryDeliveryLog,
+        SessionRunner,
+        build_session_plan,
+    )
+    from ..protocol import load_library
+    from ..safety import check_protocol
+
+    protocol = load_library().protocol(pat.protocol)
+    verdict = check_protocol(protocol, rmt_pct_mso=rmt)
+    aid = reg.assign_protocol(site, code, protocol, verdict, actor="demo")
+    splan = build_session_plan(protocol, verdict, rmt)
+    sid = reg.start_delivery(
+        aid,
+        1,
+        device="sim",
+        plan=splan.model_dump(mode="json"),
+        blinded=False,
+        actor="demo",
+    )
+    clock = VirtualClock()
+    stim = SimulatedStimulator(clock=clock.now, sleep=clock.sleep)
+    with stim:
+        outcome = SessionRunner(
+            stim,
+            splan,
+            RegistryDeliveryLog(reg, sid),
+            clock=clock.now,
+            sleep=clock.sleep,
+        ).run()
+    reg.finish_delivery(
+        sid, "completed" if outcome.status == "completed" else "faulted", actor="demo"
+    )
+    console.print(
+        f"  Delivery session {sid}: {outcome.status}, {outcome.pulses_delivered}/"
+        f"{outcome.pulses_total} pulses in {len(splan.trains)} trains at "
+        f"{splan.trains[0].intensity_pct_mso:.1f} % MSO (each pulse logged twice); "
+        f"device count {stim.device_pulse_count()}."
+    )
+    return int(aid)
+
+
+def _demo_closed_loop(
+    console: Any, reg: Any, site: str, code: str, aid: int, rmt: float
+) -> None:
+    from ..closedloop import (
+        ClosedLoopSession,
+        HjorthFilter,
+        PhaseTrigger,
+        SafetyGate,
+        calibrate,
+        make_estimator,
+        read_recording,
+        recording_source,
+    )
+    from ..delivery import SimulatedStimulator
+    from ..delivery._runner import RegistryDeliveryLog
+    from ..protocol import StimulationDose
+
+    rest, task = read_recording("S001R01"), read_recording("S001R04")
+    fs = float(rest.info["sfreq"])
+    hj = HjorthFilter(rest.ch_names, "C3")
+    cal = calibrate(hj.apply(rest.get_data().T), fs)
+    dose = StimulationDose(
+        pattern="single_pulse",
+        target="m1_hand",
+        laterality="contralateral",
+        frequency_hz=0.5,
+        intensity_pct_rmt=110.0,
+        pulses_per_train=1,
+        trains_per_session=40,
+        inter_train_interval_s=2.0,
+    )
+    trig = PhaseTrigger(
+        hj,
+        make_estimator(cal, fs),
+        SafetyGate(dose, rmt_pct_mso=rmt),
+        cal.amplitude_threshold,
+    )
+    sid = reg.start_delivery(
+        aid,
+        2,
+        device="sim",
+        plan={
+            "mode": "closedloop",
+            "dose": dose.model_dump(mode="json"),
+            "dry_run": True,
+        },
+        blinded=False,
+        actor="demo",
+    )
+    with SimulatedStimulator(arm_delay_s=0.0) as stim:
+        res = ClosedLoopSession(
+            recording_source(task), trig, stim, 1.1 * rmt, RegistryDeliveryLog(reg, sid)
+        ).run()
+    reg.finish_delivery(
+        sid,
+        "completed" if res.status == "completed" else "interrupted",
+        actor="demo",
+        detail=f"closed loop (dry run on S001R04), {res.pulses} pulses at the mu "
+        f"trough: {res.detail}",
+    )
+    b = res.biomarkers
+    if b is not None:
+        reg.record_biomarkers(
+            site,
+            code,
+            b.to_dict(),
+            source="closedloop",
+            delivery_session_id=sid,
+            actor="demo",
+        )
+        console.print(
+            f"  Delivery session {sid}: {res.pulses} pulses at the mu trough "
+            f"(mu {cal.peak.peak_hz:.1f} Hz); true phase at the triggers: mean "
+            f"error {b.true_mean_error_deg:+.0f} deg, {b.true_within_45:.0%} within "
+            f"+/-45 deg; alpha {b.alpha_rel:.0%} of 4-30 Hz power. Biomarkers "
+            "stored."
+        )

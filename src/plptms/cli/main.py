@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -330,7 +330,7 @@ def demo(
         ),
     ] = Path("plptms-demo"),
 ) -> None:
-    """Run the end-to-end demonstration: screen, pick, check, plan."""
+    """Run the whole path on a fictional patient, from assessment to report."""
     from ..protocol import ProtocolFileError, load_library, plan_blocks
     from ..safety import ScreeningStatus, check_protocol, screen
     from ._demo import load_demo_patient
@@ -415,61 +415,19 @@ def demo(
             else "."
         )
     )
-    _demo_registry(console, pat, protocol, report, verdict, out)
-    console.print(f"[italic]{DISCLAIMER}[/italic]")
+    import time
 
+    from ._demo import run_course
 
-def _demo_registry(
-    console: Console, pat: Any, protocol: Any, report: Any, verdict: Any, out: Path
-) -> None:
-    """Store the demo patient in a fresh SQLite registry and plot the outcome."""
-    import datetime as dt
-
-    from ..registry import Registry, VisitIn
-    from ..registry._figures import plot_trajectory
-    from ..scales._constants import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
-    from ._registry import _assessment_table
-
-    console.rule("5. Registry and outcomes (fictional data)")
-    out.mkdir(parents=True, exist_ok=True)
-    db = out / "registry.sqlite3"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
-    site, code = "DEMO", pat.patient
-    baseline_day = dt.date.today() - dt.timedelta(days=120)
-    with Registry(f"sqlite:///{db}") as reg:
-        reg.add_patient(site, code, history=pat.history, actor="demo")
-        reg.record_screening(site, code, report, actor="demo")
-        reg.assign_protocol(
-            site, code, protocol, verdict, actor="demo", assigned_on=baseline_day
-        )
-        for a in pat.assessments:
-            visit = VisitIn(
-                visit_date=baseline_day + dt.timedelta(days=a.day), kind=a.kind
-            )
-            reg.record_assessment(site, code, visit, a.scale, a.items, actor="demo")
-        rows = reg.list_assessments(site, code)
-        responses = reg.responses(site, code, "nrs_phantom_average")
-        audit = reg.verify_audit()
-    console.print(_assessment_table(rows, f"Assessments of {site}/{code}"))
-    for r, res in responses:
-        if r.visit_kind.value in ("post_treatment", "follow_up"):
-            console.print(
-                f"  {r.visit_date.isoformat()} {r.visit_kind.value}: "
-                f"{res.percent_change:.0f} % reduction from baseline -> "
-                f"{res.responder_class.value.replace('_', ' ')} (IMMPACT)"
-            )
-    fig = plot_trajectory(
-        rows,
-        scale_id="nrs_phantom_average",
-        title=f"{site}/{code} (fictional demonstration data)",
-        moderate_pct=IMMPACT_MODERATE_PCT,
-        substantial_pct=IMMPACT_SUBSTANTIAL_PCT,
-    )
-    png = out / "trajectory.png"
-    fig.savefig(png, dpi=120)
-    state = "intact" if audit.ok else "TAMPERED"
+    t0 = time.perf_counter()
+    outputs = run_course(console, pat, report, out)
+    if pat.head is not None:
+        outputs.insert(1, out / "targeting_sheet.png")
+    console.rule("Outputs")
+    for path in outputs:
+        console.print(f"  {escape(str(path))}")
     console.print(
-        f"Registry {db}: audit trail {state} ({audit.entries} entries). "
-        f"Trajectory figure: {png}"
+        f"Demonstration finished in {time.perf_counter() - t0:.0f} s (steps 5-12). "
+        "Open the reports first; `plptms --help` lists every command."
     )
+    console.print(f"[italic]{DISCLAIMER}[/italic]")
