@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -17,13 +16,13 @@ from plptms.delivery._interface import (
     TrainResult,
 )
 from plptms.delivery._runner import (
+    MemoryDeliveryLog,
     SessionRunner,
     build_session_plan,
     pre_session_checks,
     replay_events,
 )
 from plptms.protocol import load_library
-from plptms.registry import DeliveryEvent
 from plptms.safety import (
     SafetyCheckIncompleteError,
     ScreeningAnswers,
@@ -105,32 +104,18 @@ class FakeStimulator(Stimulator):
         return self.fired if self.counter else None
 
 
-class MemoryLog:
+class MemoryLog(MemoryDeliveryLog):
+    """The in-memory log, able to simulate a crash at one event kind."""
+
     def __init__(self) -> None:
-        self._events: list[DeliveryEvent] = []
+        super().__init__()
         self.fail_on: str | None = None
 
     def append(self, kind: str, **fields: Any) -> int:
         if self.fail_on == kind:
             self.fail_on = None
             raise KeyboardInterrupt("simulated crash")
-        seq = len(self._events) + 1
-        self._events.append(
-            DeliveryEvent(
-                seq=seq,
-                kind=kind,
-                train_index=fields.get("train_index"),
-                pulse_index=fields.get("pulse_index"),
-                t_monotonic_s=fields.get("t_monotonic_s"),
-                at=f"t{seq}",
-                intensity_pct_mso=fields.get("intensity_pct_mso"),
-                detail=fields.get("detail", ""),
-            )
-        )
-        return seq
-
-    def events(self) -> Sequence[DeliveryEvent]:
-        return list(self._events)
+        return super().append(kind, **fields)
 
 
 def _plan(n_trains: int | None = None):  # type: ignore[no-untyped-def]
