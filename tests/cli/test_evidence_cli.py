@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from plptms.cli.main import app
@@ -104,7 +107,9 @@ def test_pool_forest_funnel_many_studies(
 ) -> None:
     import plptms.meta
 
-    monkeypatch.setattr(plptms.meta, "collect_effects", lambda measure: _fake_table(12))
+    monkeypatch.setattr(
+        plptms.meta, "collect_effects", lambda measure, extra: _fake_table(12)
+    )
     res = runner.invoke(
         app, ["evidence", "pool", "--permutations", "500", "--seed", "4"]
     )
@@ -119,3 +124,137 @@ def test_pool_forest_funnel_many_studies(
         assert "12 of 12 studies" in res.output
         assert ("Trim and fill (" in res.output) == (cmd == "funnel")
         assert out.stat().st_size > 20_000
+
+
+# --------------------------------------------------------------------------------------
+# User study files (--studies)
+
+#: The fictional example study shipped for the docs and tests.
+EXAMPLE = Path(__file__).parents[1] / "data" / "evidence_user_study_example.yaml"
+
+
+def _example() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    return data
+
+
+def test_studies_option_adds_user_studies(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["evidence", "effects", "--studies", str(EXAMPLE)])
+    assert res.exit_code == 0, res.output
+    assert "fictional2031" in res.output
+    assert "-0.093" in res.output
+    assert "-0.598" in res.output  # the shipped studies are still there
+    # A directory of study files; the default model is REML with Hartung-Knapp.
+    # metafor 3.8-1 on the same two effects (tests/meta/test_evidence.py,
+    # POOLED_REML_KNHA): rma(yi, vi, method="REML", test="knha") gives estimate
+    # -0.3665, CI [-3.5655, 2.8324], p 0.3831, tau^2 0.0419.
+    (tmp_path / "example.yaml").write_text(EXAMPLE.read_text("utf-8"), "utf-8")
+    res = runner.invoke(app, ["evidence", "pool", "--studies", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert (
+        "REML (knha), k = 2: estimate -0.367 [-3.566, 2.832], p = 0.383, "
+        "tau^2 = 0.0419" in res.output
+    )
+    assert "2 estimable of 9 studies" in res.output
+    assert "nothing to pool" not in res.output
+    # Repeatable: a second directory adds its studies too.
+    other = _example()
+    other["id"] = "fictional2032"
+    (tmp_path / "more").mkdir()
+    (tmp_path / "more" / "s.json").write_text(json.dumps(other), encoding="utf-8")
+    for cmd, extra in (("forest", []), ("funnel", ["--trim-fill"])):
+        out = tmp_path / f"{cmd}.png"
+        res = runner.invoke(
+            app,
+            [
+                "evidence",
+                cmd,
+                "--out",
+                str(out),
+                "--studies",
+                str(tmp_path),
+                "--studies",
+                str(tmp_path / "more"),
+                *extra,
+            ],
+        )
+        assert res.exit_code == 0, res.output
+        assert "3 of 10 studies" in res.output
+        assert out.stat().st_size > 10_000
+
+
+def _bad(kind: str) -> dict[str, Any]:
+    data = _example()
+    if kind == "missing_field":
+        del data["outcomes"][0]["source"]
+    elif kind == "negative_sd":
+        data["outcomes"][0]["treatment"]["sd"] = -2.0
+    elif kind == "unknown_key":
+        data["outcomes"][0]["control"]["sdd"] = 2.2
+    else:
+        data["id"] = "malavera2016"
+    return data
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("missing_field", "outcomes.0.source: required field is missing"),
+        ("negative_sd", "outcomes.0.treatment.sd: Invalid value for 'sd': got -2.0"),
+        ("unknown_key", "outcomes.0.control.sdd: unknown field"),
+        ("duplicate_id", "Invalid value for 'id': got 'malavera2016'"),
+    ],
+)
+def test_bad_study_file_exits_2_and_pools_nothing(
+    tmp_path: Path, kind: str, words: str
+) -> None:
+    good = _example()
+    good["id"] = "fictional2032"
+    (tmp_path / "a_good.yaml").write_text(yaml.safe_dump(good), encoding="utf-8")
+    bad = tmp_path / f"b_{kind}.yaml"
+    bad.write_text(yaml.safe_dump(_bad(kind)), encoding="utf-8")
+    out = tmp_path / "plot.png"
+    for cmd in (
+        ["effects"],
+        ["pool", "--forest", str(out)],
+        ["forest", "--out", str(out)],
+        ["funnel", "--out", str(out)],
+    ):
+        res = runner.invoke(app, ["evidence", *cmd, "--studies", str(tmp_path)])
+        assert res.exit_code == 2, res.output
+        assert str(bad) in res.output
+        assert words in res.output
+        assert "nothing was loaded" in res.output
+        if kind == "duplicate_id":
+            assert "malavera2016.yaml (shipped) already has it" in res.output
+        for pooled in ("estimate", "Wrote", "fictional2032", "Effects ("):
+            assert pooled not in res.output
+        assert not out.exists()
+
+
+def test_missing_studies_path_exits_2(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["evidence", "pool", "--studies", str(tmp_path / "nope")])
+    assert res.exit_code == 2
+    assert "which does not exist" in res.output
+
+
+def test_reml_non_convergence_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """REML Fisher scoring that oscillates (as in metafor) is an error, not a crash."""
+    import plptms.meta
+
+    y = (1.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    v = (0.11486202, 0.63682835, 0.38662003, 0.728041, 0.65732735, 0.43691448)
+    table = SimpleNamespace(
+        effects=y,
+        estimates=y,
+        variances=v,
+        labels=tuple(f"S{i}" for i in range(6)),
+        not_estimable=(),
+    )
+    monkeypatch.setattr(plptms.meta, "collect_effects", lambda **kw: table)
+    res = runner.invoke(app, ["evidence", "pool"])
+    assert res.exit_code == 2
+    assert "did not converge" in res.output
+    assert "method='PM' or 'DL'" in res.output
+    res = runner.invoke(app, ["evidence", "pool", "--method", "PM"])
+    assert res.exit_code == 0, res.output

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plptms.meta import (
     EffectMeasure,
@@ -22,7 +25,7 @@ from plptms.meta import (
 )
 from plptms.protocol import load_library
 
-from .conftest import RTOL, assert_close
+from .conftest import DATA, RTOL, assert_close
 from .test_models import STUDY
 
 TABLE2 = {
@@ -173,3 +176,217 @@ def read_outcome_study_from(data: dict[str, Any]) -> Any:
     from plptms.meta import validate_outcome_study
 
     return validate_outcome_study(data)
+
+
+# --------------------------------------------------------------------------------------
+# User study files added to the shipped ones (load_evidence(extra=...))
+
+#: The fictional example study file shipped for the docs and tests.
+EXAMPLE = DATA / "evidence_user_study_example.yaml"
+
+#: metafor 3.8-1 on the example's arms, in the variance of Borenstein et al. (2009)
+#: that plptms uses:
+#: escalc("SMD", m1i=5.1, sd1i=2.0, n1i=20, m2i=5.3, sd2i=2.2, n2i=20, vtype="LS2")
+EXAMPLE_G = (-0.093238195441989802, 0.096170307050145301)
+
+#: metafor 3.8-1 on the example's and Malavera's Hedges' g (escalc(..., vtype="LS2");
+#: Malavera from ti = -qt(0.985, 52), n 27/27):
+#: rma(yi, vi, method="REML", test="knha", control=list(threshold=1e-12)) gives
+#: b, se, tau2, ci.lb, ci.ub, pval, QE, I2 as below.
+POOLED_REML_KNHA = {
+    "estimate": -0.36654919712878165,
+    "se": 0.2517650205442214,
+    "tau2": 0.041914222162524467,
+    "ci_lower": -3.56552709357089,
+    "ci_upper": 2.8324286993133265,
+    "pvalue": 0.38314778848492442,
+    "q": 1.4890023904973915,
+    "i2_pct": 32.840940593389071,
+}
+
+
+def _write(path: Path, data: Any) -> Path:
+    if path.suffix == ".json":
+        path.write_text(json.dumps(data), encoding="utf-8")
+    else:
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def _example() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    return data
+
+
+def test_example_study_file_is_fictional_and_estimable() -> None:
+    s = read_outcome_study(EXAMPLE)
+    assert "FICTIONAL" in s.citation
+    assert "no such trial" in s.source
+    assert "FICTIONAL STUDY" in EXAMPLE.read_text(encoding="utf-8")
+    assert s.id not in TABLE2
+    for measure in ("smd", "md", "rom"):
+        assert not isinstance(estimate_effect(s, "nrs-end", measure), NotEstimable)
+    g = estimate_effect(s, "nrs-end", "smd")
+    assert not isinstance(g, NotEstimable)
+    assert_close([g.estimate, g.variance], EXAMPLE_G, rtol=RTOL)
+
+
+def test_load_evidence_with_extra_files_and_directories(tmp_path: Path) -> None:
+    shipped = load_evidence()
+    for extra in (EXAMPLE, str(EXAMPLE), [EXAMPLE], (EXAMPLE, EXAMPLE)):
+        studies = load_evidence(extra=extra)  # a file given twice is read once
+        assert [s.id for s in studies] == sorted([*TABLE2, "fictional2031"])
+    # A directory: every .yaml/.yml/.json file in it, sorted by id in the result.
+    other = _example()
+    other["id"] = "fictional2032"
+    _write(tmp_path / "b.json", other)
+    (tmp_path / "a.yml").write_text(EXAMPLE.read_text(encoding="utf-8"), "utf-8")
+    (tmp_path / "notes.txt").write_text("not a study", encoding="utf-8")
+    (tmp_path / ".hidden.yaml").write_text("id: [", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.yaml").write_text("id: [", encoding="utf-8")
+    studies = load_evidence(extra=[tmp_path])
+    assert [s.id for s in studies][:2] == ["ahmed2011", "dirollo2011"]
+    assert {"fictional2031", "fictional2032"} <= {s.id for s in studies}
+    assert len(studies) == len(TABLE2) + 2
+    # The shipped set is unchanged and still cached.
+    assert load_evidence() is shipped
+    assert load_evidence(extra=[]) == shipped
+
+
+def test_collect_effects_with_extra_pools_as_metafor() -> None:
+    table = collect_effects(extra=[EXAMPLE])
+    assert [e.study_id for e in table.effects] == ["fictional2031", "malavera2016"]
+    assert len(table.not_estimable) == 7
+    assert table.labels[0] == "Fictional et al., 2031 (FICTIONAL EXAMPLE)"
+    res = meta_analysis(table.estimates, table.variances, test="knha")
+    for attr, value in POOLED_REML_KNHA.items():
+        assert_close(getattr(res, attr), value, rtol=RTOL)
+    # The pooled estimate moves from Malavera's effect alone (k = 1).
+    alone = collect_effects()
+    assert_close(alone.estimates[0], -0.59846677519346092, rtol=RTOL)
+    assert abs(res.estimate - alone.estimates[0]) > 0.2
+    # DerSimonian-Laird by hand: Q, C = sum w - sum w^2 / sum w, tau^2 = (Q - 1) / C.
+    y, v = np.array(table.estimates), np.array(table.variances)
+    w = 1 / v
+    q = float(np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2))
+    tau2 = max(0.0, (q - 1) / (w.sum() - np.sum(w**2) / w.sum()))
+    w_re = 1 / (v + tau2)
+    est = float(np.sum(w_re * y) / np.sum(w_re))
+    se = float(np.sqrt(1 / np.sum(w_re)))
+    dl = meta_analysis(y, v, method="DL")
+    assert tau2 > 0
+    assert_close([dl.q, dl.tau2, dl.estimate, dl.se], [q, tau2, est, se], rtol=RTOL)
+    assert_close(dl.ci_lower, est - 1.959963984540054 * se, rtol=RTOL)
+
+
+def test_collect_effects_extra_adds_to_given_studies(tmp_path: Path) -> None:
+    malavera = [s for s in load_evidence() if s.id == "malavera2016"]
+    table = collect_effects(malavera, extra=EXAMPLE)
+    assert [e.study_id for e in table.effects] == ["malavera2016", "fictional2031"]
+    clash = _example()
+    clash["id"] = "malavera2016"
+    p = _write(tmp_path / "clash.yaml", clash)
+    with pytest.raises(EvidenceFileError, match="'studies' argument") as err:
+        collect_effects(malavera, extra=p)
+    assert str(p) in str(err.value)
+
+
+def _mutate(data: dict[str, Any], kind: str) -> dict[str, Any]:
+    if kind == "missing_field":
+        del data["outcomes"][0]["source"]
+    elif kind == "negative_sd":
+        data["outcomes"][0]["treatment"]["sd"] = -2.0
+    elif kind == "unknown_key":
+        data["outcomes"][0]["control"]["sdd"] = 2.2
+    elif kind == "duplicate_id":
+        data["id"] = "malavera2016"
+    return data
+
+
+#: What each bad file's message must hold: the field, the value, what is allowed.
+BAD_FILES = {
+    "missing_field": ("outcomes.0.source", "required field is missing"),
+    "negative_sd": ("outcomes.0.treatment.sd", "got -2.0; allowed range is (0, inf)"),
+    "unknown_key": ("outcomes.0.control.sdd", "unknown field (got 2.2)"),
+    "duplicate_id": (
+        "Invalid value for 'id': got 'malavera2016'",
+        "plptms/meta/data/malavera2016.yaml (shipped) already has it",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_FILES))
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_bad_user_file_refuses_the_whole_set(
+    tmp_path: Path, kind: str, suffix: str
+) -> None:
+    good = _example()
+    good["id"] = "fictional2032"
+    _write(tmp_path / "a_good.yaml", good)
+    bad = _write(tmp_path / f"b_{kind}{suffix}", _mutate(_example(), kind))
+    for extra in ([tmp_path], [bad], [tmp_path / "a_good.yaml", bad]):
+        with pytest.raises(EvidenceFileError) as err:
+            load_evidence(extra=extra)
+        msg = str(err.value)
+        assert str(bad) in msg
+        for words in BAD_FILES[kind]:
+            assert words in msg
+        assert "nothing was loaded (1 problem)" in msg
+        with pytest.raises(EvidenceFileError):
+            collect_effects(extra=extra)
+    assert load_evidence(extra=[tmp_path / "a_good.yaml"])  # the good file alone
+
+
+def test_duplicate_id_between_user_files_names_both(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a.yaml", _example())
+    b = _write(tmp_path / "b.json", _example())
+    with pytest.raises(EvidenceFileError, match="'id'") as err:
+        load_evidence(extra=[tmp_path])
+    assert f"{b}: Invalid value for 'id': got 'fictional2031'" in str(err.value)
+    assert f"({a} already has it)" in str(err.value)
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    bad = [
+        _write(tmp_path / f"{k}.yaml", _mutate(_example(), k))
+        for k in ("missing_field", "negative_sd")
+    ]
+    (tmp_path / "broken.yaml").write_text("id: [unclosed", encoding="utf-8")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    missing = tmp_path / "nope"
+    txt = tmp_path / "study.txt"
+    txt.write_text("id: x", encoding="utf-8")
+    with pytest.raises(EvidenceFileError) as err:
+        load_evidence(extra=[tmp_path, empty, missing, txt])
+    msg = str(err.value)
+    assert "nothing was loaded (6 problems)" in msg
+    for p in (*bad, tmp_path / "broken.yaml", txt):
+        assert str(p) in msg
+    assert f"got {str(empty)!r}, a directory without study files" in msg
+    assert f"got {str(missing)!r}, which does not exist" in msg
+    assert "allowed suffixes are" in msg
+    with pytest.raises(TypeError, match="'extra'"):
+        load_evidence(extra=[3])  # type: ignore[list-item]
+
+
+@settings(max_examples=25, deadline=None)
+@given(sd=st.floats(-10.0, 10.0, allow_nan=False))
+def test_user_file_sd_checked_on_load(sd: float) -> None:
+    data = _example()
+    data["outcomes"][0]["control"]["sd"] = sd
+    with tempfile.TemporaryDirectory() as d:
+        p = _write(Path(d) / "study.yaml", data)
+        for _ in range(2):  # the check is idempotent
+            if sd > 0:
+                (study,) = [
+                    s for s in load_evidence(extra=p) if s.id == "fictional2031"
+                ]
+                assert study.outcomes[0].control is not None
+                assert_close(study.outcomes[0].control.sd, sd, rtol=0.0)
+            else:
+                with pytest.raises(EvidenceFileError, match=r"control\.sd") as err:
+                    load_evidence(extra=p)
+                assert str(p) in str(err.value)
+                assert f"got {sd!r}" in str(err.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plptms.meta import MetaResult, meta_analysis, meta_regression
+from plptms.meta import ConvergenceError, MetaResult, meta_analysis, meta_regression
 
 from .conftest import ATOL_4DP, RTOL, assert_close
 
@@ -343,3 +344,180 @@ def test_bcg_data_are_log_risk_ratios(
     assert_close(yi, bcg[0], rtol=1e-12)
     assert_close(vi, bcg[1], rtol=1e-12)
     assert len(yi) == 13
+
+
+# --------------------------------------------------------------------------------------
+# Edge cases, checked against metafor 3.8-1
+
+
+@pytest.mark.parametrize("method", ["FE", "DL", "REML", "PM"])
+def test_knha_without_residual_is_degenerate_as_in_metafor(method: str) -> None:
+    """Equal effects leave no residual: Knapp-Hartung SE 0, as in metafor.
+
+    metafor 3.8-1, ``rma(yi=c(.5,.5,.5), vi=c(.1,.2,.3), method=m, test="knha")``
+    (``m`` = REML, DL, PM; FE warns that KnHa is not meant for FE models and gives the
+    same): b = 0.5, se = 0, zval = Inf, pval = 0, ci.lb = ci.ub = 0.5, tau2 = 0,
+    QE = 0, I2 = 0, s2w = 0, pi.lb = pi.ub = 0.5 (H2 = 1; FE: 0). With
+    ``yi=c(0,0,0)``: b = 0, se = 0, zval = NaN, pval = NaN, ci.lb = ci.ub = 0.
+    """
+    res = meta_analysis([0.5] * 3, [0.1, 0.2, 0.3], method=method, test="knha")  # type: ignore[arg-type]
+    assert_close(res.estimate, 0.5, rtol=1e-12)
+    assert res.se == 0.0
+    assert res.statistic == math.inf
+    assert res.pvalue == 0.0
+    assert_close([res.ci_lower, res.ci_upper], [0.5, 0.5], rtol=1e-12)
+    assert res.tau2 == 0.0
+    assert_close([res.q, res.i2_pct], [0.0, 0.0], atol=1e-20)
+    assert_close(res.h2, 0.0 if method == "FE" else 1.0, atol=1e-20)
+    if method != "FE":
+        assert_close([res.pi_lower, res.pi_upper], [0.5, 0.5], rtol=1e-12)
+    neg = meta_analysis([-0.5] * 3, [0.1, 0.2, 0.3], method=method, test="knha")  # type: ignore[arg-type]
+    assert neg.statistic == -math.inf
+    zero = meta_analysis([0.0] * 3, [0.1, 0.2, 0.3], method=method, test="knha")  # type: ignore[arg-type]
+    assert zero.se == 0.0
+    assert math.isnan(zero.statistic)
+    assert math.isnan(zero.pvalue)
+    assert_close([zero.ci_lower, zero.ci_upper], [0.0, 0.0], atol=0.0)
+    # The z test is unaffected: the SE comes from the sampling variances.
+    z = meta_analysis([0.5] * 3, [0.1, 0.2, 0.3], method=method, test="z")  # type: ignore[arg-type]
+    assert_close(z.se, (1 / 0.1 + 1 / 0.2 + 1 / 0.3) ** -0.5, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "y", [[0.0, 0.0, 0.0, 0.0], [0.5, 0.5, 0.5, 0.5], [1.0, 2.0, 3.0, 4.0]]
+)
+@pytest.mark.parametrize("method", ["DL", "REML"])
+def test_metaregression_knha_without_residual_as_in_metafor(
+    y: list[float], method: str
+) -> None:
+    """A moderator that fits the effects exactly: SE 0 and QM undefined.
+
+    metafor 3.8-1, ``rma(yi, vi=c(.1,.2,.3,.1), mods=~c(1,2,3,4), method=m,
+    test="knha")`` for ``yi`` = (0, 0, 0, 0), (.5, .5, .5, .5) and (1, 2, 3, 4):
+    se = 0 for both coefficients, ci.lb = ci.ub = b, tau2 = 0, s2w = 0, QM = NA,
+    QMp = NA (zval and pval Inf/0, or NaN/NaN for a zero coefficient); with two
+    moderators, ``anova(r, btt=2)`` gives F = NA, p-val = NA.
+    """
+    v, x = [0.1, 0.2, 0.3, 0.1], [1.0, 2.0, 3.0, 4.0]
+    res = meta_regression(y, v, x, names=["m"], method=method, test="knha")  # type: ignore[arg-type]
+    assert res.tau2 == 0.0
+    slope = y[1] - y[0]
+    assert_close(
+        [c.estimate for c in res.coefficients], [y[0] - slope, slope], atol=1e-12
+    )
+    for c in res.coefficients:
+        assert c.se == 0.0
+        assert_close([c.ci_lower, c.ci_upper], [c.estimate] * 2, rtol=0.0)
+    assert math.isnan(res.qm)
+    assert math.isnan(res.qm_pvalue)
+    stat, df, p = res.test_coefficients(["m"])
+    assert math.isnan(stat)
+    assert df == 1
+    assert math.isnan(p)
+    pred = res.predict([2.5])
+    assert pred.se == 0.0
+    assert_close(pred.estimate, (y[1] + y[2]) / 2, atol=1e-12)
+    z = meta_regression(y, v, x, names=["m"], method=method, test="z")  # type: ignore[arg-type]
+    assert all(c.se > 0 for c in z.coefficients)
+    assert np.isfinite(z.qm)
+
+
+#: A data set on which REML Fisher scoring oscillates (tau^2 between about 0.09 and
+#: 0.13 from the third iteration on). metafor 3.8-1, ``rma(yi, vi, method="REML")``
+#: (and with ``control=list(maxiter=1000)``): "Error: Fisher scoring algorithm did not
+#: converge. See 'help(rma)' for possible remedies."; ``method="PM"`` and ``"DL"``
+#: give tau2 = 0.
+OSCILLATING_Y = [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+OSCILLATING_V = [0.11486202, 0.63682835, 0.38662003, 0.728041, 0.65732735, 0.43691448]
+
+
+def test_reml_non_convergence_raises_a_clear_error() -> None:
+    with pytest.raises(ConvergenceError, match="did not converge") as err:
+        meta_analysis(OSCILLATING_Y, OSCILLATING_V, method="REML")
+    msg = str(err.value)
+    assert "method='PM' or 'DL'" in msg
+    assert "metafor" in msg
+    assert issubclass(ConvergenceError, RuntimeError)
+    for method in ("PM", "DL"):
+        res = meta_analysis(OSCILLATING_Y, OSCILLATING_V, method=method)
+        assert res.tau2 == 0.0
+
+
+@pytest.mark.parametrize(
+    ("x", "tau2", "beta"),
+    [
+        (
+            [0, 1, 0, 1, 0, 1],
+            0.042007412406635539,
+            [0.62881486085288418, -0.62881486085288407],
+        ),
+        ([1, 2, 3, 4, 5, 6], 0.0, [1.05868634386926841, -0.22393637604249461]),
+    ],
+)
+def test_metaregression_r2_when_reml_without_moderators_fails(
+    x: list[float], tau2: float, beta: list[float]
+) -> None:
+    """The regression fits; R^2 is not given, as metafor's R2 = NA.
+
+    metafor 3.8-1, ``rma(yi, vi, mods=~x, method="REML", control=list(threshold=1e-12,
+    maxiter=1000))`` on the oscillating data: tau2 and b as given, R2 = NA, because
+    the fit without moderators, which R^2 compares with, does not converge.
+    """
+    res = meta_regression(OSCILLATING_Y, OSCILLATING_V, x, method="REML")
+    assert_close(res.tau2, tau2, rtol=RTOL, atol=1e-12)
+    assert_close([c.estimate for c in res.coefficients], beta, rtol=RTOL)
+    assert res.r2_pct is None
+
+
+#: Effects in the tens and hundreds (tau^2 in the thousands and millions) with
+#: metafor 3.8-1's tau2, b and se: first ``rma(yi, vi, method="REML",
+#: control=list(threshold=1e-12, maxiter=1000))``, then ``rma(yi, vi,
+#: method="REML")`` (its default threshold 1e-5 is 1e-11 relative on a tau^2 of 1e6;
+#: with threshold=1e-12 metafor does not converge there: tau^2 cannot move by less
+#: than its rounding).
+LARGE_TAU2 = [
+    (
+        [
+            69.6754474,
+            -10.88386767,
+            -18.22648662,
+            91.6514563,
+            -114.22555662,
+            131.8429275,
+        ],
+        [28.51463923, 53.47892949, 13.16922911, 82.12409749, 39.79185401, 12.18214891],
+        [8046.4585146809659, 24.972190248714213, 36.707391077227982],
+    ),
+    (
+        [
+            962.3749133,
+            -1034.78958528,
+            788.58938236,
+            1455.40247028,
+            -488.90239934,
+            -708.20837983,
+        ],
+        [
+            335.267148,
+            987.92837833,
+            104.75268944,
+            720.56951048,
+            465.7958734,
+            91.11560964,
+        ],
+        [1063138.4213248768, 162.45803168816826, 421.0283498821932],
+    ),
+]
+
+
+@pytest.mark.parametrize(("y", "v", "expected"), LARGE_TAU2)
+def test_reml_converges_for_large_tau2(
+    y: list[float], v: list[float], expected: list[float]
+) -> None:
+    """REML converges to metafor's tau^2 when tau^2 is in the thousands or more.
+
+    A step below 1e-12 cannot be reached there; convergence is declared within a few
+    ulp of tau^2 (as the batched refits of plptms.meta._permutation do).
+    """
+    res = meta_analysis(y, v, method="REML")
+    assert_close([res.tau2, res.estimate, res.se], expected, rtol=RTOL)

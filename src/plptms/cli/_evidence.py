@@ -27,17 +27,31 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+_STUDIES = typer.Option(
+    "--studies",
+    help="User study outcome file (.yaml, .yml, .json; the format of the shipped "
+    "plptms/meta/data/*.yaml) or a directory of them, added to the Table 2 "
+    "studies after validation (one bad file refuses all). Repeatable.",
+)
+
+
+def _extra(studies: list[Path] | None) -> list[Path] | None:
+    """User study paths for ``collect_effects(extra=...)``; None for none."""
+    return list(studies) if studies else None
+
+
 @evidence_app.command("effects")
 def evidence_effects(
     measure: Annotated[
         str, typer.Option("--measure", help="smd, md, rom, ...")
     ] = "smd",
+    studies: Annotated[list[Path] | None, _STUDIES] = None,
 ) -> None:
     """List each study's effect, or why it cannot be estimated."""
     from ..meta import collect_effects
 
     try:
-        table = collect_effects(measure=measure)
+        table = collect_effects(measure=measure, extra=_extra(studies))
     except ValueError as exc:
         raise _fail(str(exc)) from None
     t = Table(title=f"Effects ({measure}), pain intensity, end of treatment vs sham")
@@ -69,13 +83,19 @@ _TITLE = "rTMS for phantom limb pain vs sham, end of treatment"
 _SOURCE_NOTE = "Data: Table 2 of the source review"
 
 
-def _pooled(measure: str, method: str, test: str) -> tuple[MetaResult, int, int]:
+def _source_note(studies: list[Path] | None) -> str:
+    return f"{_SOURCE_NOTE} and user study files" if studies else _SOURCE_NOTE
+
+
+def _pooled(
+    measure: str, method: str, test: str, studies: list[Path] | None = None
+) -> tuple[MetaResult, int, int]:
     """Pool the estimable effects: (result, k estimable, n studies in all)."""
-    from ..meta import collect_effects, meta_analysis
+    from ..meta import ConvergenceError, collect_effects, meta_analysis
     from ..utils._checks import check_option
 
     try:
-        table = collect_effects(measure=measure)
+        table = collect_effects(measure=measure, extra=_extra(studies))
         if not table.effects:
             raise _fail("No estimable effect to pool.")
         k = len(table.effects)
@@ -90,7 +110,7 @@ def _pooled(measure: str, method: str, test: str) -> tuple[MetaResult, int, int]
             test=tst if k > 1 else "z",
             labels=list(table.labels),
         )
-    except ValueError as exc:
+    except (ValueError, ConvergenceError) as exc:
         raise _fail(str(exc)) from None
     return res, k, k + len(table.not_estimable)
 
@@ -124,11 +144,12 @@ def evidence_pool(
         int | None,
         typer.Option("--seed", min=0, help="Seed of a random permutation test."),
     ] = None,
+    studies: Annotated[list[Path] | None, _STUDIES] = None,
 ) -> None:
     """Pool the estimable effects (random effects by default, Hartung-Knapp)."""
     from ..meta import forest_plot, permutation_test
 
-    res, k, n_all = _pooled(measure, method, test)
+    res, k, n_all = _pooled(measure, method, test, studies)
     c = Console(width=150)
     _single_study_note(c, k, n_all)
     c.print(
@@ -157,7 +178,7 @@ def evidence_pool(
             res,
             xlabel=f"{measure} (negative favours active)",
             title="rTMS for phantom limb pain vs sham",
-            source_note="Data: Table 2 of the source review",
+            source_note=_source_note(studies),
         )
         fig.savefig(forest, dpi=120)
         c.print(f"Wrote {forest}")
@@ -184,11 +205,12 @@ def evidence_forest(
     method: Annotated[str, _METHOD] = "REML",
     test: Annotated[str, _TEST] = "knha",
     dpi: Annotated[int, _DPI] = 200,
+    studies: Annotated[list[Path] | None, _STUDIES] = None,
 ) -> None:
     """Draw a forest plot of the estimable effects and their pooled estimate."""
     from ..meta import forest_plot
 
-    res, k, n_all = _pooled(measure, method, test)
+    res, k, n_all = _pooled(measure, method, test, studies)
     label, transform = _AXES[measure]
     fig = forest_plot(
         res,
@@ -196,7 +218,7 @@ def evidence_forest(
         title=_TITLE,
         transform=transform,
         favours=_FAVOURS,
-        source_note=_SOURCE_NOTE,
+        source_note=_source_note(studies),
     )
     _save(fig, out, dpi)
     c = Console(width=150)
@@ -217,12 +239,13 @@ def evidence_funnel(
         ),
     ] = False,
     dpi: Annotated[int, _DPI] = 200,
+    studies: Annotated[list[Path] | None, _STUDIES] = None,
 ) -> None:
     """Draw a funnel plot (effect against standard error) of the estimable effects."""
     from ..meta import funnel_plot, trim_and_fill
     from ..meta._constants import EGGER_MIN_STUDIES
 
-    res, k, n_all = _pooled(measure, method, test)
+    res, k, n_all = _pooled(measure, method, test, studies)
     tf = None
     if trim_fill:
         try:
@@ -233,7 +256,11 @@ def evidence_funnel(
     if measure == "rom":
         label = "Log ratio of means, pain intensity"
     fig = funnel_plot(
-        res, trim_fill=tf, xlabel=label, title=_TITLE, source_note=_SOURCE_NOTE
+        res,
+        trim_fill=tf,
+        xlabel=label,
+        title=_TITLE,
+        source_note=_source_note(studies),
     )
     _save(fig, out, dpi)
     c = Console(width=150)

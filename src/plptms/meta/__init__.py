@@ -1,7 +1,8 @@
 """Evidence synthesis: effect sizes, meta-analysis, meta-regression and plots.
 
 The Table 2 studies of the source review ship as data (:func:`load_evidence`) with
-only what the review reports; :func:`collect_effects` turns them into effects (or
+only what the review reports, and users add studies as validated data files
+(``load_evidence(extra=...)``); :func:`collect_effects` turns them into effects (or
 says why an effect is not estimable), and the engine pools them
 (:func:`meta_analysis`, :func:`meta_regression`, :func:`subgroup_analysis`,
 :func:`leave_one_out`, :func:`tau2_confint`, :func:`egger_test`,
@@ -34,6 +35,7 @@ from ._evidence import (
 )
 from ._fit import (
     Coefficient,
+    ConvergenceError,
     MetaRegressionResult,
     MetaResult,
     Prediction,
@@ -72,6 +74,7 @@ __all__ = [
     "ArmSummary",
     "Coefficient",
     "Comparison",
+    "ConvergenceError",
     "EffectMeasure",
     "EffectSize",
     "EffectTable",

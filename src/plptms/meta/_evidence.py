@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -16,7 +19,9 @@ from ._models import Comparison, OutcomeStudy, Timepoint
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from pathlib import Path
+
+    #: User study files or directories: one path or several.
+    StudyPathsT: TypeAlias = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 
 __all__ = [
     "EffectTable",
@@ -26,6 +31,8 @@ __all__ = [
     "read_outcome_study",
     "validate_outcome_study",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Moderators that :meth:`EffectTable.moderator_matrix` can build.
 ModeratorName = Literal[
@@ -96,34 +103,152 @@ def read_outcome_study(path: str | Path) -> OutcomeStudy:
     return validate_outcome_study(load_data(path), str(path))
 
 
+#: Suffixes of study outcome files (a directory contributes every such file).
+_STUDY_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
+
+
 @functools.cache
-def load_evidence() -> tuple[OutcomeStudy, ...]:
-    """Load the study outcome data shipped with plptms (cached).
+def _shipped() -> tuple[tuple[OutcomeStudy, str], ...]:
+    """Return the shipped studies with their files, sorted by id (cached)."""
+    import yaml
+
+    root = resources.files("plptms.meta") / "data"
+    entries: list[tuple[OutcomeStudy, str]] = []
+    taken: dict[str, str] = {}
+    for f in sorted(root.iterdir(), key=lambda f: f.name):
+        if not f.name.endswith(".yaml"):
+            continue
+        source = f"plptms/meta/data/{f.name} (shipped)"
+        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        study = validate_outcome_study(data, source)
+        if study.id in taken:
+            raise EvidenceFileError(_duplicate_message(study.id, source, taken))
+        taken[study.id] = source
+        entries.append((study, source))
+    return tuple(sorted(entries, key=lambda e: e[0].id))
+
+
+@functools.cache
+def _shipped_studies() -> tuple[OutcomeStudy, ...]:
+    return tuple(study for study, _ in _shipped())
+
+
+def _duplicate_message(study_id: str, source: str, taken: dict[str, str]) -> str:
+    return (
+        f"{source}: Invalid value for 'id': got {study_id!r}; allowed: an id no "
+        f"other study uses ({taken[study_id]} already has it)."
+    )
+
+
+def _study_files(extra: StudyPathsT) -> tuple[list[Path], list[str]]:
+    """Expand files and directories into study files: (files, problems)."""
+    items: Iterable[Any] = [extra] if isinstance(extra, str | os.PathLike) else extra
+    files: list[Path] = []
+    problems: list[str] = []
+    seen: set[Path] = set()
+    allowed = (
+        "allowed: study files ("
+        + ", ".join(_STUDY_SUFFIXES)
+        + ") or directories holding them."
+    )
+    for item in items:
+        check_type(item, (str, os.PathLike), "extra")
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(
+                f
+                for f in path.iterdir()
+                if f.is_file()
+                and not f.name.startswith(".")
+                and f.suffix.lower() in _STUDY_SUFFIXES
+            )
+            if not found:
+                problems.append(
+                    f"Invalid value for 'extra': got {str(path)!r}, a directory "
+                    f"without study files; {allowed}"
+                )
+        elif path.exists():
+            found = [path]
+        else:
+            problems.append(
+                f"Invalid value for 'extra': got {str(path)!r}, which does not "
+                f"exist; {allowed}"
+            )
+            found = []
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                files.append(f)
+    return files, problems
+
+
+def _read_extra(extra: StudyPathsT, taken: dict[str, str]) -> tuple[OutcomeStudy, ...]:
+    """Read and validate user study files; all or nothing.
+
+    ``taken`` maps the ids already present to where they come from; it is not
+    modified. Every file is read before anything is refused, so that one error lists
+    every bad file.
+    """
+    files, problems = _study_files(extra)
+    taken = dict(taken)
+    studies: list[OutcomeStudy] = []
+    for f in files:
+        try:
+            study = read_outcome_study(f)
+        except ProtocolFileError as exc:
+            problems.append(str(exc))
+            continue
+        if study.id in taken:
+            problems.append(_duplicate_message(study.id, str(f), taken))
+            continue
+        taken[study.id] = str(f)
+        studies.append(study)
+    if problems:
+        n = len(problems)
+        raise EvidenceFileError(
+            f"Refused the study files, nothing was loaded ({n} "
+            f"problem{'s' if n > 1 else ''}):\n" + "\n".join(problems)
+        )
+    logger.debug("Read %d user study files: %s", len(files), [str(f) for f in files])
+    return tuple(sorted(studies, key=lambda s: s.id))
+
+
+def load_evidence(extra: StudyPathsT | None = None) -> tuple[OutcomeStudy, ...]:
+    """Load the shipped study outcome data and, optionally, user study files.
+
+    Parameters
+    ----------
+    extra : str | os.PathLike | iterable of str or os.PathLike | None
+        User study files (``.yaml``, ``.yml`` or ``.json``, in the format of the
+        shipped files in ``plptms/meta/data``; see :func:`read_outcome_study`) or
+        directories: every such file directly in a directory is read (not its
+        subdirectories; names starting with ``.`` are skipped).
 
     Returns
     -------
     studies : tuple of OutcomeStudy
-        The Table 2 studies of the source review, sorted by id, with only what the
-        review reports.
+        The Table 2 studies of the source review (with only what the review
+        reports) and the user studies, sorted by id. Without ``extra`` the shipped
+        studies are read once and cached.
 
     Raises
     ------
     EvidenceFileError
-        If a shipped file is invalid or two share an id.
+        If a path does not exist, a directory holds no study file, a file cannot be
+        read or parsed, a file is invalid (each line names the file, the field, the
+        value and what is allowed), or a study id is used twice (naming both
+        files). Every file is checked first and the message lists every problem;
+        nothing is loaded unless every file is valid.
+    TypeError
+        If an entry of ``extra`` is not a path.
     """
-    import yaml
-
-    root = resources.files("plptms.meta") / "data"
-    studies: dict[str, OutcomeStudy] = {}
-    for f in sorted(root.iterdir(), key=lambda f: f.name):
-        if not f.name.endswith(".yaml"):
-            continue
-        data = yaml.safe_load(f.read_text(encoding="utf-8"))
-        study = validate_outcome_study(data, f"meta/data/{f.name}")
-        if study.id in studies:
-            raise EvidenceFileError(f"meta/data/{f.name}: duplicate id {study.id!r}.")
-        studies[study.id] = study
-    return tuple(studies[k] for k in sorted(studies))
+    shipped = _shipped_studies()
+    if extra is None:
+        return shipped
+    taken = {s.id: source for s, source in _shipped()}
+    added = _read_extra(extra, taken)
+    return tuple(sorted((*shipped, *added), key=lambda s: s.id))
 
 
 class EffectTable(BaseModel):
@@ -240,13 +365,14 @@ def collect_effects(
     outcome: str = "pain_intensity",
     timepoint: Timepoint | str = "end_of_treatment",
     comparison: Comparison | str = "sham",
+    extra: StudyPathsT | None = None,
 ) -> EffectTable:
     """Compute one effect per study for an outcome and time point.
 
     Parameters
     ----------
     studies : iterable of OutcomeStudy | None
-        Studies; default :func:`load_evidence`.
+        Studies; default :func:`load_evidence` (the shipped studies).
     measure : EffectMeasure | str
         ``"smd"`` (Hedges' g), ``"md"``, ``"rom"`` or ``"pct_change"``.
     outcome : str
@@ -255,6 +381,10 @@ def collect_effects(
         ``"end_of_treatment"`` or ``"follow_up"``.
     comparison : Comparison | str
         Comparator the pooled studies must share (``"sham"`` by default).
+    extra : str | os.PathLike | iterable of str or os.PathLike | None
+        User study files or directories of them, added to ``studies`` after being
+        validated as in :func:`load_evidence` (all or nothing; an id already among
+        ``studies`` is refused).
 
     Returns
     -------
@@ -265,6 +395,8 @@ def collect_effects(
     ------
     ValueError
         If an option is unknown.
+    EvidenceFileError
+        If a file of ``extra`` is missing or invalid, or repeats a study id.
 
     Notes
     -----
@@ -277,7 +409,15 @@ def collect_effects(
     meas = EffectMeasure(str(measure))
     tp = Timepoint(str(timepoint))
     comp = Comparison(str(comparison))
-    pool = load_evidence() if studies is None else tuple(studies)
+    if studies is None:
+        pool = load_evidence(extra)
+    else:
+        pool = tuple(studies)
+        if extra is not None:
+            for s in pool:
+                check_type(s, OutcomeStudy, "studies")
+            taken = {s.id: "the 'studies' argument" for s in pool}
+            pool = (*pool, *_read_extra(extra, taken))
     effects: list[EffectSize] = []
     used: list[OutcomeStudy] = []
     skipped: list[NotEstimable] = []

@@ -22,7 +22,11 @@ uses the z (or, with the Knapp-Hartung adjustment, the t with k - p df) quantile
 ``sqrt(se^2 + tau^2)``; I^2 of a random-effects model is
 ``100 tau^2 / (tau^2 + v~)`` with the typical within-study variance
 ``v~ = (k - p) / tr(P)``; the Knapp-Hartung factor is not truncated at 1
-:footcite:`hartung2001,sidik2002`.
+:footcite:`hartung2001,sidik2002`, and is 0 when the weighted residual sum of squares
+is at most the machine epsilon (no residual at all: e.g. equal effects), which makes
+the standard errors 0, the statistics infinite (NaN for a zero estimate) and the
+moderator test undefined (NaN), as metafor 3.8 reports them (``se = 0``,
+``zval = Inf``, ``QM = NA``).
 
 References
 ----------
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Coefficient",
+    "ConvergenceError",
     "MetaRegressionResult",
     "MetaResult",
     "Prediction",
@@ -65,14 +70,21 @@ TestType = Literal["z", "knha"]
 
 _METHODS: tuple[str, ...] = ("FE", "DL", "REML", "PM")
 _TESTS: tuple[str, ...] = ("z", "knha")
-# Numerical settings (not literature values): convergence of tau^2 to 1e-12 absolute.
+# Numerical settings (not literature values): convergence of tau^2 to 1e-12 absolute
+# (or 8 ulp of tau^2 for REML, when larger); _EPS is R's .Machine$double.eps, below
+# which metafor takes the Knapp-Hartung residual sum of squares as 0.
 _TAU2_TOL = 1e-12
 _MAXITER = 1000
+_EPS = float(np.finfo(float).eps)
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 _STATSMODELS_HINT = (
     "plptms.meta needs statsmodels for pooling and Egger's test; install it with "
     "'pip install statsmodels'."
 )
+
+
+class ConvergenceError(RuntimeError):
+    """An iterative estimator (REML Fisher scoring) that did not converge."""
 
 
 class MetaResult(BaseModel):
@@ -232,7 +244,9 @@ class MetaRegressionResult(BaseModel):
     i2_pct, h2 : float
         Residual I^2 (%) and H^2.
     r2_pct : float | None
-        % of tau^2 accounted for by the moderators (random effects only).
+        % of tau^2 accounted for by the moderators (random effects with an
+        intercept, when tau^2 without moderators is positive and, with REML, its
+        estimate converged).
     moderator_names : tuple of str
         Names of the moderators.
     effects, variances, labels : tuple
@@ -305,7 +319,8 @@ class MetaRegressionResult(BaseModel):
         -------
         statistic : float
             Chi^2 statistic (``test="z"``) or F statistic (``test="knha"``, with
-            ``df`` denominator degrees of freedom).
+            ``df`` denominator degrees of freedom); NaN when the covariance matrix
+            is singular (Knapp-Hartung without residual), as metafor's NA.
         df : int
             Number of coefficients tested.
         pvalue : float
@@ -327,7 +342,7 @@ class MetaRegressionResult(BaseModel):
         idx = [all_names.index(nm) for nm in names]
         beta = np.array([self.coefficients[i].estimate for i in idx])
         vb = np.array(self.vcov)[np.ix_(idx, idx)]
-        wald = float(beta @ np.linalg.solve(vb, beta))
+        wald = _wald(beta, vb)
         m = len(idx)
         if self.df is not None:
             from scipy import stats  # type: ignore[import-untyped]
@@ -445,6 +460,42 @@ def _crit(level_pct: float, df: int | None) -> float:
     return float(stats.t.isf(alpha / 2.0, df))
 
 
+def _ratio(num: float, den: float) -> float:
+    """Return ``num / den``; for ``den = 0`` R's values: +-inf, or NaN for 0 / 0."""
+    if den != 0.0:
+        return num / den
+    return math.copysign(math.inf, num) if num != 0.0 else math.nan
+
+
+def _wald(beta: NDArray[np.float64], vb: NDArray[np.float64]) -> float:
+    """Return ``beta' vb^-1 beta``; NaN unless ``vb`` is positive definite.
+
+    metafor computes its QM through a Cholesky factor and reports NA when that fails
+    (e.g. a zero covariance matrix under Knapp-Hartung with no residual).
+    """
+    try:
+        np.linalg.cholesky(vb)
+    except np.linalg.LinAlgError:
+        return math.nan
+    return float(beta @ np.linalg.solve(vb, beta))
+
+
+def _knha_factor(rss: float, df: int) -> float:
+    """Knapp-Hartung factor ``s^2 = RSS / df``, 0 for no residual (as metafor).
+
+    metafor 3.8 sets it to 0 when the weighted residual sum of squares is at most
+    ``.Machine$double.eps``; the standard errors are then 0.
+    """
+    if rss <= _EPS:
+        logger.warning(
+            "Knapp-Hartung: no residual (weighted RSS %g <= machine epsilon), so the "
+            "standard errors are 0 and the tests are degenerate (as in metafor)",
+            rss,
+        )
+        return 0.0
+    return rss / df
+
+
 def _two_sided_p(stat: float, df: int | None) -> float:
     from scipy import stats
 
@@ -546,8 +597,14 @@ def _reml_loglik(
 def _tau2_reml(
     y: NDArray[np.float64], v: NDArray[np.float64], x: NDArray[np.float64]
 ) -> float:
-    """REML tau^2 by Fisher scoring with step halving (Viechtbauer, 2005)."""
+    """REML tau^2 by Fisher scoring with step halving (Viechtbauer, 2005).
+
+    Converged when a step is at most ``_TAU2_TOL`` or 8 ulp of tau^2 (large tau^2
+    cannot move by less than its rounding), as the batched refits of
+    :mod:`plptms.meta._permutation`.
+    """
     tau2 = _tau2_dl(y, v, x)
+    adj = 0.0
     for _ in range(_MAXITER):
         pm = _p_matrix(v, x, tau2)
         py = pm @ y
@@ -555,12 +612,16 @@ def _tau2_reml(
         while tau2 + adj < 0.0:
             adj /= 2.0
         tau2 += adj
-        if abs(adj) <= _TAU2_TOL:
+        if abs(adj) <= max(_TAU2_TOL, 8.0 * _EPS * tau2):
             break
     else:
-        raise RuntimeError(
-            "REML Fisher scoring did not converge in "
-            f"{_MAXITER} iterations (tau^2 = {tau2:g})."
+        lo, hi = sorted((tau2 - adj, tau2))
+        raise ConvergenceError(
+            f"REML Fisher scoring did not converge in {_MAXITER} iterations: tau^2 "
+            f"still moves between {lo:.6g} and {hi:.6g} (metafor stops with 'Fisher "
+            "scoring algorithm did not converge' on such data). Use method='PM' or "
+            "'DL', which do not depend on this iteration, or report that REML "
+            "failed."
         )
     # As metafor does: prefer tau^2 = 0 if the restricted likelihood is larger there.
     if tau2 > 0 and _reml_loglik(y, v, x, 0.0) > _reml_loglik(y, v, x, tau2):
@@ -698,11 +759,16 @@ def meta_analysis(
     ------
     ValueError
         If the data or settings are invalid, or ``test="knha"`` with one study.
+    ConvergenceError
+        If REML Fisher scoring does not converge (as metafor, which stops too; use
+        ``method="PM"`` or ``"DL"``).
 
     Notes
     -----
     With a single study tau^2 is 0, Q is 0 with 0 df (p = 1), as in metafor, and no
-    prediction interval is given.
+    prediction interval is given. With ``test="knha"`` and no residual (e.g. equal
+    effects) the standard error is 0, the statistic infinite (NaN for a zero
+    estimate), the p-value 0 (NaN) and the interval a point, as in metafor 3.8.
 
     References
     ----------
@@ -731,12 +797,14 @@ def meta_analysis(
         if method in ("FE", "DL", "PM"):
             engine = "plptms (weighted least squares, root search for PM)"
     tau2, est, var, var_hksj = pooled
+    if test == "knha" and _knha_factor(q_generalised(y, v, x, tau2), k - 1) == 0.0:
+        var_hksj = 0.0
     # Cochran's Q as a weighted residual sum of squares (no cancellation).
     q = q_generalised(y, v, x, 0.0)
     df = k - 1 if test == "knha" else None
     se = math.sqrt(var_hksj if test == "knha" else var)
     crit = _crit(level_pct, df)
-    stat = est / se
+    stat = _ratio(est, se)
     i2, h2 = _heterogeneity(v, x, q, tau2, method)
     pi: tuple[float | None, float | None] = (None, None)
     if method != "FE" and k > 1:
@@ -853,11 +921,16 @@ def meta_regression(
     ValueError
         If the data are invalid, there are not more studies than coefficients, or
         the moderators are collinear.
+    ConvergenceError
+        If REML Fisher scoring does not converge (use ``method="PM"`` or ``"DL"``).
 
     Notes
     -----
     Weighted least squares with weights ``1 / (v_i + tau^2)`` and tau^2 estimated by
-    REML by default, as recommended by :footcite:`thompson1999`.
+    REML by default, as recommended by :footcite:`thompson1999`. With
+    ``test="knha"`` and no residual (the moderators fit the effects exactly) the
+    standard errors are 0 and the omnibus test is NaN, as in metafor 3.8 (``QM =
+    NA``).
 
     References
     ----------
@@ -884,13 +957,13 @@ def meta_regression(
     beta, a_inv, rss, _ = _wls(y, v, x, tau2)
     df_res = k - p
     df = df_res if test == "knha" else None
-    vb = a_inv * (rss / df_res) if test == "knha" else a_inv
+    vb = a_inv * _knha_factor(rss, df_res) if test == "knha" else a_inv
     se = np.sqrt(np.diag(vb))
     crit = _crit(level_pct, df)
     coef_names = (("intercept",) if intercept else ()) + mod_names
     coefs = []
     for i, nm in enumerate(coef_names):
-        stat = float(beta[i] / se[i])
+        stat = _ratio(float(beta[i]), float(se[i]))
         coefs.append(
             Coefficient(
                 name=nm,
@@ -905,7 +978,7 @@ def meta_regression(
     # Omnibus test of the moderators (all coefficients except the intercept).
     idx = np.arange(1 if intercept else 0, p)
     b_m = beta[idx]
-    wald = float(b_m @ np.linalg.solve(vb[np.ix_(idx, idx)], b_m))
+    wald = _wald(b_m, vb[np.ix_(idx, idx)])
     m = idx.size
     if test == "knha":
         from scipy import stats
@@ -918,7 +991,12 @@ def meta_regression(
     i2, h2 = _heterogeneity(v, x, q_res, tau2, method)
     r2: float | None = None
     if method != "FE" and intercept:
-        tau2_0 = _estimate_tau2(y, v, np.ones((k, 1)), method)
+        try:
+            tau2_0 = _estimate_tau2(y, v, np.ones((k, 1)), method)
+        except ConvergenceError:
+            # As metafor, whose R^2 is NA when the model without moderators fails.
+            logger.warning("R^2 not computed: REML without moderators did not converge")
+            tau2_0 = 0.0
         if tau2_0 > 0:
             r2 = max(0.0, 100.0 * (tau2_0 - tau2) / tau2_0)
     return MetaRegressionResult(
