@@ -125,3 +125,12 @@ def test_missing_fields_source_and_foreign_sessions_are_refused(
             actor="t",
         )
     assert registry.list_biomarkers("S1", "P002") == []
+
+
+def test_an_overlong_derivation_is_refused_not_truncated(registry: Registry) -> None:
+    registry.add_patient("S1", "P001", history=None, actor="nurse1")
+    with pytest.raises(RegistryError, match=r"biomarkers\.derivation"):
+        registry.record_biomarkers(
+            "S1", "P001", _values(derivation="C3 " * 20), source="resting", actor="t"
+        )
+    assert registry.list_biomarkers("S1", "P001") == []

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         ClosedLoopProgress,
         EEGSource,
         PhaseTrigger,
+        SafetyGate,
         TriggerPolicy,
     )
 
@@ -97,27 +98,21 @@ def _simulated(seconds: float, snr_db: float, center: str, seed: int) -> Any:
     return mne.io.RawArray(eeg.data.T, info, verbose="error")
 
 
-def _unit(raw: Any) -> str:
-    """Return the unit: uV for the simulation, else V (MNE's unit)."""
-    return "uV" if raw.info.get("description") == "plptms-simulated-uV" else "V"
-
-
 def _load(
     recording: str | None,
     simulate: float | None,
     center: str,
     seconds: float,
     seed: int,
-) -> Any:
+) -> tuple[Any, str]:
+    """Return the EEG as an MNE Raw and its unit (uV simulated, V from MNE)."""
     from ..closedloop import read_recording
 
     if simulate is not None:
-        raw = _simulated(seconds, simulate, center, seed)
-        raw.info["description"] = "plptms-simulated-uV"
-        return raw
+        return _simulated(seconds, simulate, center, seed), "uV"
     assert recording is not None
     try:
-        return read_recording(recording)
+        return read_recording(recording), "V"
     except ValueError as exc:
         raise _fail(str(exc)) from None
 
@@ -164,14 +159,10 @@ def calibrate_cmd(
             data, ch_names, sfreq, unit = _record_stream(stream, seconds, console)
             source = f"LSL stream {stream!r}"
         else:
-            raw = _load(recording, simulate, center, seconds, seed)
+            raw, unit = _load(recording, simulate, center, seconds, seed)
             n = min(raw.n_times, round(seconds * raw.info["sfreq"]))
             data = raw.get_data()[:, :n].T
-            ch_names, sfreq, unit = (
-                list(raw.ch_names),
-                float(raw.info["sfreq"]),
-                _unit(raw),
-            )
+            ch_names, sfreq = list(raw.ch_names), float(raw.info["sfreq"])
             source = (
                 f"simulated EEG, SNR {simulate:g} dB, seed {seed}"
                 if kind == "--simulate"
@@ -280,17 +271,14 @@ def _trigger(
     doc: dict[str, Any],
     cal: Calibration,
     ch_names: list[str],
-    dose: Any,
-    rmt: float | None,
+    gate: SafetyGate,
     policy: TriggerPolicy,
 ) -> PhaseTrigger:
-    from ..closedloop import HjorthFilter, PhaseTrigger, SafetyGate, make_estimator
+    from ..closedloop import HjorthFilter, PhaseTrigger, make_estimator
 
     hj = HjorthFilter(ch_names, doc["center"], doc.get("neighbours"))
     est = make_estimator(cal, float(doc["sfreq_hz"]), horizon_s=policy.horizon_s)
-    return PhaseTrigger(
-        hj, est, SafetyGate(dose, rmt_pct_mso=rmt), cal.amplitude_threshold, policy
-    )
+    return PhaseTrigger(hj, est, gate, cal.amplitude_threshold, policy)
 
 
 def _dose(
@@ -495,6 +483,7 @@ def run_cmd(
     """Deliver a phase-triggered session (mu trough) with every pulse logged."""
     from ..closedloop import (
         LSLSource,
+        SafetyGate,
         StreamLostError,
         StreamMismatchError,
         TriggerPolicy,
@@ -541,8 +530,6 @@ def run_cmd(
                 min_interpulse_interval_s=min_interval,
                 amplitude_percentile=cal.amplitude_percentile,
             )
-            from ..closedloop import SafetyGate
-
             gate = SafetyGate(dose, rmt_pct_mso=rmt[0])
             checks = pre_session_checks(
                 today=dt.date.today(),
@@ -570,7 +557,7 @@ def run_cmd(
                     ctx = play_recording(raw, name=stream_name)
             with ctx:
                 src: Any = recording_source(raw) if fast else LSLSource(stream_name)
-                trig = _trigger(doc, cal, list(src.ch_names), dose, rmt[0], policy)
+                trig = _trigger(doc, cal, list(src.ch_names), gate, policy)
                 trig.check_stream(src.ch_names, src.sfreq_hz)
                 sid = reg.start_delivery(
                     aid,
@@ -676,6 +663,7 @@ def replay_cmd(
     from ..closedloop import (
         HjorthFilter,
         LSLSource,
+        SafetyGate,
         SignalQualityError,
         StreamLostError,
         StreamMismatchError,
@@ -691,7 +679,7 @@ def replay_cmd(
 
     kind = _one_source(None, recording, simulate)
     console = Console(width=120)
-    raw = _load(recording, simulate, center, seconds, seed)
+    raw, _ = _load(recording, simulate, center, seconds, seed)
     fs = float(raw.info["sfreq"])
     label = f"simulated SNR {simulate:g} dB" if kind == "--simulate" else str(recording)
     try:
@@ -719,8 +707,14 @@ def replay_cmd(
             }
             run_raw = raw.copy().crop(tmin=n_cal / fs)
         policy = TriggerPolicy(amplitude_percentile=cal.amplitude_percentile)
-        dose = _dose(
-            10_000, 110.0, policy.min_interpulse_interval_s, "m1_hand", "contralateral"
+        gate = SafetyGate(
+            _dose(
+                10_000,
+                110.0,
+                policy.min_interpulse_interval_s,
+                "m1_hand",
+                "contralateral",
+            )
         )
         console.print(
             f"Replaying {escape(label)}: {run_raw.n_times / fs:.0f} s at {fs:g} Hz, "
@@ -729,7 +723,7 @@ def replay_cmd(
         )
         if fast:
             src: Any = recording_source(run_raw, chunk_size=1)
-            trig = _trigger(doc, cal, list(run_raw.ch_names), dose, None, policy)
+            trig = _trigger(doc, cal, list(run_raw.ch_names), gate, policy)
             out = _run_session(
                 src,
                 trig,
@@ -745,7 +739,7 @@ def replay_cmd(
         else:
             with play_recording(run_raw, name="plptms-replay", chunk_size=1):
                 src = LSLSource("plptms-replay")
-                trig = _trigger(doc, cal, list(src.ch_names), dose, None, policy)
+                trig = _trigger(doc, cal, list(src.ch_names), gate, policy)
                 duration = run_raw.n_times / fs - 0.5
                 out = _run_session(
                     src,

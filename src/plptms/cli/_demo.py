@@ -346,22 +346,14 @@ def _demo_closed_loop(
     )
     from ..delivery import SimulatedStimulator
     from ..delivery._runner import RegistryDeliveryLog
-    from ..protocol import StimulationDose
+    from ._closedloop import _dose
 
     rest, task = read_recording("S001R01"), read_recording("S001R04")
     fs = float(rest.info["sfreq"])
     hj = HjorthFilter(rest.ch_names, "C3")
     cal = calibrate(hj.apply(rest.get_data().T), fs)
-    dose = StimulationDose(
-        pattern="single_pulse",
-        target="m1_hand",
-        laterality="contralateral",
-        frequency_hz=0.5,
-        intensity_pct_rmt=110.0,
-        pulses_per_train=1,
-        trains_per_session=40,
-        inter_train_interval_s=2.0,
-    )
+    # 40 single pulses at 110 % RMT, >= 2 s apart, as `plptms closedloop run`
+    dose = _dose(40, 110.0, 2.0, "m1_hand", "contralateral")
     trig = PhaseTrigger(
         hj,
         make_estimator(cal, fs),

@@ -320,7 +320,7 @@ class ClosedLoopSession:
                 t0 = perf()
                 d = trig.push(x, ts)
                 dt = perf() - t0
-                chunks.append(trig.spatial.apply(x))
+                chunks.append(trig.last_filtered)
                 n_total += x.shape[0]
                 counts[d.status.value] = counts.get(d.status.value, 0) + 1
                 if math.isfinite(d.phase_rad):
@@ -491,14 +491,11 @@ class ClosedLoopSession:
         )
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
-        from ..delivery import DeviceNotReadyError
+        from ..delivery._timing import wait_ready
 
-        end = time.monotonic() + timeout_s
-        while not self.stimulator.status().ready:
-            if time.monotonic() > end:
-                raise DeviceNotReadyError(
-                    f"device not ready {timeout_s:g} s after arming"
-                )
-            if self._stop is not None:
-                return
-            time.sleep(0.01)
+        wait_ready(
+            self.stimulator,
+            timeout_s=timeout_s,
+            poll_s=0.01,
+            stopped=lambda: self._stop is not None,
+        )

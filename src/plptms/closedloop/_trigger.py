@@ -52,7 +52,7 @@ from ._spectral import MuPeak, individual_peak_frequency
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from numpy.typing import ArrayLike
+    from numpy.typing import ArrayLike, NDArray
 
     from ._gate import SafetyGate
     from ._spatial import HjorthFilter
@@ -590,6 +590,8 @@ class PhaseTrigger:
         self._lost = False
         self._lost_msg = ""
         self._status: TriggerStatus | None = None
+        #: The spatially filtered samples of the last chunk pushed.
+        self.last_filtered: NDArray[np.float64] = np.empty(0)
 
     # --------------------------------------------------------------- stream
     @property
@@ -719,6 +721,7 @@ class PhaseTrigger:
         """
         ts = np.asarray(timestamps, dtype=float).ravel()
         sig = self.spatial.apply(samples)
+        self.last_filtered = sig
         if sig.size != ts.size:
             raise StreamMismatchError(
                 f"Invalid value for 'timestamps': got {ts.size} for {sig.size} "

@@ -735,17 +735,15 @@ class SessionRunner:
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
         """Wait for the device to finish charging after arming."""
-        from ._interface import DeviceNotReadyError
+        from ._timing import wait_ready
 
-        end = self._clock() + timeout_s
-        while not self.stimulator.status().ready:
-            if self._clock() > end:
-                raise DeviceNotReadyError(
-                    f"device not ready {timeout_s:g} s after arming"
-                )
-            if self._stop is not None:
-                return
-            self._sleep(0.05)
+        wait_ready(
+            self.stimulator,
+            timeout_s=timeout_s,
+            clock=self._clock,
+            sleep=self._sleep,
+            stopped=lambda: self._stop is not None,
+        )
 
     def run(self) -> RunOutcome:
         """Deliver the rest of the plan (resuming from the log).

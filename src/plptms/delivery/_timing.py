@@ -11,10 +11,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ._constants import SPIN_WINDOW_S
 
-__all__ = ["ClockFn", "SleepFn", "VirtualClock", "wait_until"]
+if TYPE_CHECKING:
+    from ._interface import Stimulator
+
+__all__ = ["ClockFn", "SleepFn", "VirtualClock", "wait_ready", "wait_until"]
 
 #: A clock: returns seconds on a monotonic time base.
 ClockFn = Callable[[], float]
@@ -110,3 +114,46 @@ def wait_until(
             if stop.is_set():
                 return False
         return True
+
+
+def wait_ready(
+    stimulator: Stimulator,
+    *,
+    timeout_s: float,
+    poll_s: float = 0.05,
+    clock: ClockFn = time.monotonic,
+    sleep: SleepFn = time.sleep,
+    stopped: Callable[[], bool] = lambda: False,
+) -> None:
+    """Poll an armed stimulator until it can fire (capacitors charged).
+
+    Parameters
+    ----------
+    stimulator : Stimulator
+        The device, already armed.
+    timeout_s : float, s
+        Longest wait.
+    poll_s : float, s
+        Interval between status queries.
+    clock, sleep : callable
+        Monotonic clock and sleep (injectable for tests and virtual time).
+    stopped : callable
+        Returns ``True`` when the caller was asked to stop: the wait ends early.
+
+    Raises
+    ------
+    DeviceNotReadyError
+        If the device is not ready within ``timeout_s``.
+    """
+    from ._interface import DeviceNotReadyError
+
+    deadline = clock() + timeout_s
+    while not (status := stimulator.status()).ready:
+        if stopped():
+            return
+        if clock() >= deadline:
+            raise DeviceNotReadyError(
+                f"{stimulator.name}: not ready within {timeout_s:g} s after arming "
+                f"({status.detail or 'no detail'})."
+            )
+        sleep(poll_s)

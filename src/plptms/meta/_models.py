@@ -9,20 +9,19 @@ computed later from whatever was reported (see :mod:`plptms.meta._effects`).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     field_validator,
     model_validator,
 )
 
-from ..protocol import UNREPORTED, TargetSite
+from ..protocol import TargetSite
 from ..protocol._constants import MAX_FREQUENCY_HZ, MAX_INTENSITY_PCT_RMT
+from ..protocol._models import ReportedFloat, ReportedInt
 from ..utils._checks import check_range
 from ._constants import HIGH_FREQUENCY_MIN_HZ, LOW_FREQUENCY_MAX_HZ
 
@@ -39,23 +38,6 @@ __all__ = [
     "Timepoint",
 ]
 
-
-def _unreported_to_none(value: Any) -> Any:
-    if isinstance(value, str) and value.strip().lower() == UNREPORTED:
-        return None
-    return value
-
-
-def _none_to_unreported(value: Any) -> Any:
-    return UNREPORTED if value is None else value
-
-
-_Rep = (
-    BeforeValidator(_unreported_to_none),
-    PlainSerializer(_none_to_unreported, when_used="json"),
-)
-_OptFloat = Annotated[float | None, *_Rep]
-_OptInt = Annotated[int | None, *_Rep]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -137,9 +119,9 @@ class StudyModerators(BaseModel):
 
     targets: tuple[TargetSite, ...] = Field(min_length=1)
     frequency_hz: tuple[float, ...] = Field(min_length=1)
-    intensity_pct_rmt: _OptFloat = None
-    pulses_per_session: _OptInt = None
-    sessions: _OptInt = None
+    intensity_pct_rmt: ReportedFloat = None
+    pulses_per_session: ReportedInt = None
+    sessions: ReportedInt = None
 
     @field_validator("frequency_hz")
     @classmethod
@@ -223,14 +205,14 @@ class ArmSummary(BaseModel):
     model_config = _FROZEN
 
     label: str = Field(min_length=1)
-    n: _OptInt = None
-    baseline_mean: _OptFloat = None
-    mean: _OptFloat = None
-    sd: _OptFloat = None
-    percent_change: _OptFloat = None
-    percent_change_sd: _OptFloat = None
-    baseline_median: _OptFloat = None
-    median: _OptFloat = None
+    n: ReportedInt = None
+    baseline_mean: ReportedFloat = None
+    mean: ReportedFloat = None
+    sd: ReportedFloat = None
+    percent_change: ReportedFloat = None
+    percent_change_sd: ReportedFloat = None
+    baseline_median: ReportedFloat = None
+    median: ReportedFloat = None
 
     @field_validator("n")
     @classmethod
@@ -275,7 +257,7 @@ class ReportedTest(BaseModel):
 
     statistic: Literal["t", "f", "p"]
     value: float
-    df: _OptFloat = None
+    df: ReportedFloat = None
     sided: Literal[1, 2] = 2
     direction: TestDirection
     quantity: str = Field(min_length=1)
@@ -340,7 +322,7 @@ class OutcomeRecord(BaseModel):
     instrument: str = Field(min_length=1)
     timepoint: Timepoint
     follow_up: str | None = None
-    follow_up_days: _OptFloat = None
+    follow_up_days: ReportedFloat = None
     lower_is_better: bool = True
     treatment: ArmSummary | None = None
     control: ArmSummary | None = None
@@ -401,7 +383,7 @@ class OutcomeStudy(BaseModel):
     citation: str = Field(min_length=1)
     design: StudyDesign
     comparison: Comparison
-    n_total: _OptInt = None
+    n_total: ReportedInt = None
     protocol_ids: tuple[str, ...] = ()
     moderators: StudyModerators
     outcomes: tuple[OutcomeRecord, ...] = Field(min_length=1)

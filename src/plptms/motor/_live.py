@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol
 import numpy as np
 
 from ..delivery._checks import check_intensity
-from ..delivery._interface import DeviceNotReadyError
+from ..delivery._timing import wait_ready
 from ..utils._checks import check_range, check_type
 from ._constants import DEFAULT_INTER_PULSE_S, MIN_INTER_PULSE_S
 from ._mep import (
@@ -700,14 +700,13 @@ class StimulatorResponder:
         status = self.stimulator.status()
         if not status.armed:
             self.stimulator.arm()
-        deadline = self._clock() + self.ready_timeout_s
-        while not (status := self.stimulator.status()).ready:
-            if self._clock() >= deadline:
-                raise DeviceNotReadyError(
-                    f"{self.stimulator.name}: not ready within ready_timeout_s="
-                    f"{self.ready_timeout_s:g} s ({status.detail or 'no detail'})."
-                )
-            self._sleep(_READY_POLL_S)
+        wait_ready(
+            self.stimulator,
+            timeout_s=self.ready_timeout_s,
+            poll_s=_READY_POLL_S,
+            clock=self._clock,
+            sleep=self._sleep,
+        )
 
     def _one_pulse(self, intensity: float) -> LiveTrial:
         self._wait_interval()

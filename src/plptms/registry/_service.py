@@ -6,7 +6,9 @@ import csv
 import datetime as dt
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
 
 from .._version import __version__
 from ._audit import AuditChain, AuditReport, append_audit, row_state, verify_chain
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from ..scales import ResponseResult
 
 __all__ = ["Registry"]
+
+_Out = TypeVar("_Out", bound=BaseModel)
 
 
 def _now() -> dt.datetime:
@@ -144,6 +148,16 @@ class Registry:
         bind = self.engine.execution_options(plptms_readonly=True)
         with Session(bind) as s, s.begin():
             yield s
+
+    @staticmethod
+    def _rows_out(
+        s: Session, out: type[_Out], model: Any, *where: Any, order_by: Any
+    ) -> list[_Out]:
+        """Select ``model`` rows matching ``where``, ordered, as ``out`` models."""
+        from sqlalchemy import select
+
+        rows = s.execute(select(model).where(*where).order_by(*order_by)).scalars()
+        return [out.model_validate(r, from_attributes=True) for r in rows]
 
     @staticmethod
     def _audit(
@@ -1326,30 +1340,18 @@ class Registry:
         RecordNotFoundError
             If there is no such patient.
         """
-        from sqlalchemy import select
-
-        from .db._schema import ProtocolAssignmentRow
+        from .db._schema import ProtocolAssignmentRow as A
 
         with self._read() as s:
             p = self._patient_row(s, site, code)
-            rows = s.execute(
-                select(ProtocolAssignmentRow)
-                .where(
-                    ProtocolAssignmentRow.patient_id == p.id,
-                    ProtocolAssignmentRow.deleted_at.is_(None),
-                )
-                .order_by(ProtocolAssignmentRow.assigned_on, ProtocolAssignmentRow.id)
-            ).scalars()
-            return [
-                AssignmentOut(
-                    id=r.id,
-                    protocol_id=r.protocol_id,
-                    protocol=r.protocol,
-                    decision=r.decision,
-                    assigned_on=r.assigned_on,
-                )
-                for r in rows
-            ]
+            return self._rows_out(
+                s,
+                AssignmentOut,
+                A,
+                A.patient_id == p.id,
+                A.deleted_at.is_(None),
+                order_by=(A.assigned_on, A.id),
+            )
 
     def list_sessions(self, assignment_id: int) -> list[TreatmentSessionOut]:
         """List the recorded treatment sessions of an assignment by number.
@@ -1364,30 +1366,17 @@ class Registry:
         sessions : list of TreatmentSessionOut
             Not deleted, ordered by session number.
         """
-        from sqlalchemy import select
-
-        from .db._schema import TreatmentSessionRow
+        from .db._schema import TreatmentSessionRow as T
 
         with self._read() as s:
-            rows = s.execute(
-                select(TreatmentSessionRow)
-                .where(
-                    TreatmentSessionRow.assignment_id == assignment_id,
-                    TreatmentSessionRow.deleted_at.is_(None),
-                )
-                .order_by(TreatmentSessionRow.number)
-            ).scalars()
-            return [
-                TreatmentSessionOut(
-                    id=r.id,
-                    assignment_id=r.assignment_id,
-                    number=r.number,
-                    session_date=r.session_date,
-                    status=SessionStatus(r.status),
-                    note=r.note,
-                )
-                for r in rows
-            ]
+            return self._rows_out(
+                s,
+                TreatmentSessionOut,
+                T,
+                T.assignment_id == assignment_id,
+                T.deleted_at.is_(None),
+                order_by=(T.number,),
+            )
 
     # ------------------------------------------------------------ delivery
     def start_delivery(
@@ -1602,17 +1591,12 @@ class Registry:
         events : list of DeliveryEvent
             Ordered by sequence number.
         """
-        from sqlalchemy import select
-
-        from .db._schema import DeliveryEventRow
+        from .db._schema import DeliveryEventRow as E
 
         with self._read() as s:
-            rows = s.execute(
-                select(DeliveryEventRow)
-                .where(DeliveryEventRow.session_id == session_id)
-                .order_by(DeliveryEventRow.seq)
-            ).scalars()
-            return [DeliveryEvent.model_validate(r, from_attributes=True) for r in rows]
+            return self._rows_out(
+                s, DeliveryEvent, E, E.session_id == session_id, order_by=(E.seq,)
+            )
 
     def list_deliveries(self, assignment_id: int) -> list[DeliveryOut]:
         """List the delivery sessions of an assignment by number.
@@ -1627,17 +1611,16 @@ class Registry:
         deliveries : list of DeliveryOut
             Ordered by session number.
         """
-        from sqlalchemy import select
-
-        from .db._schema import DeliverySessionRow
+        from .db._schema import DeliverySessionRow as D
 
         with self._read() as s:
-            rows = s.execute(
-                select(DeliverySessionRow)
-                .where(DeliverySessionRow.assignment_id == assignment_id)
-                .order_by(DeliverySessionRow.number)
-            ).scalars()
-            return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
+            return self._rows_out(
+                s,
+                DeliveryOut,
+                D,
+                D.assignment_id == assignment_id,
+                order_by=(D.number,),
+            )
 
     # ------------------------------------------------------------ biomarkers
     def record_biomarkers(
@@ -1725,6 +1708,12 @@ class Registry:
                     f"Invalid value for 'biomarkers.{k}': got {v!r}; allowed: a "
                     "finite number or None."
                 )
+        derivation = values["derivation"]
+        if not isinstance(derivation, str) or not 0 < len(derivation) <= 32:
+            raise RegistryError(
+                f"Invalid value for 'biomarkers.derivation': got {derivation!r}; "
+                "allowed: text of 1 to 32 characters (e.g. 'C3 Hjorth')."
+            )
         n = values["n_triggers"]
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise RegistryError(
@@ -1754,7 +1743,7 @@ class Registry:
                 delivery_session_id=delivery_session_id,
                 measured_on=day,
                 source=source,
-                derivation=str(values["derivation"])[:32],
+                derivation=derivation,
                 duration_s=float(values["duration_s"]),
                 theta_power=float(values["theta_power"]),
                 alpha_power=float(values["alpha_power"]),
@@ -1782,18 +1771,13 @@ class Registry:
         biomarkers : list of BiomarkerOut
             Ordered by day, then id.
         """
-        from sqlalchemy import select
-
-        from .db._schema import BiomarkerRow
+        from .db._schema import BiomarkerRow as B
 
         with self._read() as s:
             p = self._patient_row(s, site, code)
-            rows = s.execute(
-                select(BiomarkerRow)
-                .where(BiomarkerRow.patient_id == p.id)
-                .order_by(BiomarkerRow.measured_on, BiomarkerRow.id)
-            ).scalars()
-            return [BiomarkerOut.model_validate(r, from_attributes=True) for r in rows]
+            return self._rows_out(
+                s, BiomarkerOut, B, B.patient_id == p.id, order_by=(B.measured_on, B.id)
+            )
 
     # ------------------------------------------------------------ audit, export
     def verify_audit(self) -> AuditReport:
