@@ -71,6 +71,15 @@ def protocol_of(*doses: StimulationDose, pid: str = "test-protocol") -> Protocol
     )
 
 
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    """Keep every test's state and config files (simulator counter, audit key and
+    anchors) out of the user's home and apart from other tests."""
+    base = tmp_path_factory.mktemp("plptms-dirs")
+    monkeypatch.setenv("PLPTMS_STATE_DIR", str(base / "state"))
+    monkeypatch.setenv("PLPTMS_CONFIG_DIR", str(base / "config"))
+
+
 @pytest.fixture(scope="session")
 def library():  # type: ignore[no-untyped-def]
     from plptms.protocol import load_library
