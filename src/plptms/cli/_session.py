@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
@@ -75,46 +76,9 @@ def _keyboard(runner: Any, stop: threading.Event) -> None:
             act()
 
 
-def _deliver(
-    reg: Any,
-    session_id: int,
-    plan: Any,
-    device: str,
-    port: str | None,
-    blinded: bool,
-    actor: str,
-    interactive: bool,
-    lsl_markers: bool = False,
-) -> int:
-    from ..delivery import open_stimulator
-    from ..delivery._runner import RegistryDeliveryLog, SessionRunner
-
-    console = Console(width=140)
-    options: dict[str, Any] = {}
-    if plan.condition.value == "sham":
-        if device != "sim":
-            raise _fail(
-                f"Invalid value for '--device': got {device!r}; sham sessions on a "
-                "real device need its sham coil, which plptms cannot confirm yet: "
-                "use the simulator or deliver sham by hand."
-            )
-        options["sham"] = True
-    stim = open_stimulator(device, port=port, **options)
-    if lsl_markers:
-        from ..delivery import LSLMarkerOutlet, MarkedStimulator
-
-        stim = MarkedStimulator(stim, LSLMarkerOutlet())
-        console.print("Pulse markers on the LSL stream 'plptms-pulses'.")
-    log = RegistryDeliveryLog(reg, session_id)
-    live = Live(console=console, refresh_per_second=4, transient=False)
-    runner = SessionRunner(
-        stim,
-        plan,
-        log,
-        progress=lambda p: live.update(
-            _progress_table(p, blinded, plan.condition.value)
-        ),
-    )
+@contextlib.contextmanager
+def _controls(runner: Any, interactive: bool) -> Iterator[None]:
+    """Ctrl-C is an emergency stop; single-letter keys while the session runs."""
     previous = signal.signal(signal.SIGINT, lambda *_: runner.emergency_stop())
     stop_keys = threading.Event()
     if interactive and sys.stdin.isatty():
@@ -122,32 +86,82 @@ def _deliver(
             target=_keyboard, args=(runner, stop_keys), daemon=True
         ).start()
     try:
-        with stim, live:
-            outcome = runner.run()
+        yield
     finally:
         stop_keys.set()
         signal.signal(signal.SIGINT, previous)
-    status = {
-        "completed": "completed",
-        "aborted": "aborted",
-        "emergency_stop": "aborted",
-        "faulted": "faulted",
-    }[outcome.status]
-    reg.finish_delivery(session_id, status, actor=actor, detail=outcome.detail)
-    colour = "green" if status == "completed" else "bold red"
+
+
+def _print_checks(console: Console, checks: Any) -> None:
+    for c in checks:
+        mark = "[green]ok[/green]" if c.passed else "[bold red]BLOCKED[/bold red]"
+        console.print(f"{mark} {c.check}: {escape(c.message)}")
+
+
+def _deliver(
+    reg: Any,
+    prepared: Any,
+    port: str | None,
+    actor: str,
+    lsl_markers: bool = False,
+) -> int:
+    from ..delivery import open_stimulator
+    from ..delivery.sim import default_pulse_log
+    from ..workflow import run_delivery
+
+    console = Console(width=140)
+    plan = prepared.plan
+    options: dict[str, Any] = {}
+    if prepared.device == "sim":
+        # the simulator keeps its pulse count on disk, as a real device does
+        options["pulse_log"] = default_pulse_log()
+        if plan.condition.value == "sham":
+            options["sham"] = True
+    stim = open_stimulator(prepared.device, port=port, **options)
+    if lsl_markers:
+        from ..delivery import LSLMarkerOutlet, MarkedStimulator
+
+        stim = MarkedStimulator(stim, LSLMarkerOutlet())
+        console.print("Pulse markers on the LSL stream 'plptms-pulses'.")
+    live = Live(console=console, refresh_per_second=4, transient=False)
+    with live:
+        outcome = run_delivery(
+            reg,
+            prepared,
+            stim,
+            actor=actor,
+            progress=lambda p: live.update(
+                _progress_table(p, prepared.blinded, plan.condition.value)
+            ),
+            controls=lambda runner: _controls(runner, True),
+        )
+    ok = outcome.status == "completed"
+    colour = "green" if ok else "bold red"
     console.print(
-        f"[{colour}]Session {session_id} {outcome.status}[/{colour}]: "
+        f"[{colour}]Session {prepared.session_id} {outcome.status}[/{colour}]: "
         f"{outcome.pulses_delivered}/{outcome.pulses_total} pulses. "
         f"{escape(outcome.detail)}"
     )
-    return 0 if status == "completed" else 1
+    return 0 if ok else 1
+
+
+def _refused(console: Console, exc: Exception) -> typer.Exit:
+    checks = getattr(exc, "checks", None)
+    if checks:
+        _print_checks(console, checks)
+    Console(stderr=True, soft_wrap=True).print(
+        f"[bold red]Refused:[/bold red] {escape(str(exc))}", highlight=False
+    )
+    return typer.Exit(1)
 
 
 @session_app.command("run")
 def session_run(
     patient: Annotated[str, typer.Argument(help="SITE/CODE of a registered patient.")],
     protocol: Annotated[str, typer.Option("--protocol", help="Assigned protocol id.")],
-    number: Annotated[int, typer.Option("--number", help="Session number (1...).")],
+    number: Annotated[
+        int, typer.Option("--number", help="Session number (1...).", min=1, max=10_000)
+    ],
     actor: Annotated[str, typer.Option("--actor", help="Operator.")],
     device: Annotated[
         str, typer.Option("--device", help="sim, magstim, magventure.")
@@ -168,9 +182,8 @@ def session_run(
     db: DbOpt = None,
 ) -> None:
     """Check, then deliver one session train by train (every pulse logged)."""
-    from ..delivery._runner import build_session_plan, pre_session_checks
-    from ..registry import Registry
-    from ..safety import check_protocol
+    from ..registry import Registry, SessionLeasedError
+    from ..workflow import SessionRefusedError, prepare_start
 
     if "/" not in patient:
         raise _fail(
@@ -180,48 +193,30 @@ def session_run(
     console = Console(width=140)
     try:
         with Registry(db) as reg:
-            aid, proto = reg.find_assignment(site, code, protocol)
-            rmt = reg.latest_rmt(site, code)
-            screening = reg.latest_screening(site, code)
-            verdict = None if rmt is None else check_protocol(proto, rmt_pct_mso=rmt[0])
-            checks = pre_session_checks(
-                today=dt.date.today(),
-                screening=screening,
-                rmt_measured_on=None if rmt is None else rmt[1],
-                verdict=verdict,
-                adverse_events_reviewed=ae_reviewed,
-            )
-            for c in checks:
-                mark = (
-                    "[green]ok[/green]" if c.passed else "[bold red]BLOCKED[/bold red]"
+            try:
+                prepared = prepare_start(
+                    reg,
+                    site,
+                    code,
+                    protocol,
+                    number,
+                    device=device,
+                    actor=actor,
+                    ae_reviewed=ae_reviewed,
+                    blinded=blinded,
                 )
-                console.print(f"{mark} {c.check}: {escape(c.message)}")
-            if not all(c.passed for c in checks):
-                raise typer.Exit(1)
-            assert rmt is not None
-            assert verdict is not None
-            plan = build_session_plan(proto, verdict, rmt[0])
-            if plan.condition.value == "sham" and device != "sim":
-                raise _fail(
-                    f"Invalid value for '--device': got {device!r}; sham sessions on a "
-                    "real device need its sham coil, which plptms cannot confirm yet."
-                )
-            sid = reg.start_delivery(
-                aid,
-                number,
-                device=device,
-                plan=plan.model_dump(mode="json"),
-                blinded=blinded,
-                actor=actor,
-            )
+            except SessionRefusedError as exc:
+                raise _refused(console, exc) from None
+            _print_checks(console, prepared.checks)
+            plan = prepared.plan
             console.print(
-                f"Delivery session {sid}: {plan.total_pulses} pulses in "
-                f"{len(plan.trains)} trains at {plan.trains[0].intensity_pct_mso:.1f}"
-                " % MSO."
+                f"Delivery session {prepared.session_id}: {plan.total_pulses} pulses "
+                f"in {len(plan.trains)} trains at "
+                f"{plan.trains[0].intensity_pct_mso:.1f} % MSO."
             )
-            code_ = _deliver(
-                reg, sid, plan, device, port, blinded, actor, True, lsl_markers
-            )
+            code_ = _deliver(reg, prepared, port, actor, lsl_markers)
+    except SessionLeasedError as exc:
+        raise _refused(console, exc) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code_)
@@ -229,34 +224,73 @@ def session_run(
 
 @session_app.command("resume")
 def session_resume(
-    session_id: Annotated[int, typer.Argument(help="Delivery session id.")],
+    session_id: Annotated[
+        int, typer.Argument(help="Delivery session id.", min=1, max=2**63 - 1)
+    ],
     actor: Annotated[str, typer.Option("--actor", help="Operator.")],
     device: Annotated[
         str, typer.Option("--device", help="sim, magstim, magventure.")
     ] = "sim",
     port: Annotated[str | None, typer.Option("--port", help="Serial port.")] = None,
+    ae_reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--ae-reviewed", help="Adverse events since the last session were reviewed."
+        ),
+    ] = False,
     db: DbOpt = None,
 ) -> None:
-    """Resume an interrupted session from its log (no pulse repeated or skipped)."""
-    from ..delivery._runner import SessionPlan
+    """Resume an interrupted session: every check again, then no pulse repeated.
+
+    The resume runs the pre-session checks against the registry as it is now,
+    derives the plan again from the assignment (it must equal the session's),
+    keeps the inter-train interval across the interruption and refuses while
+    another runner holds the session.
+    """
+    from ..registry import Registry, SessionLeasedError
+    from ..workflow import SessionRefusedError, prepare_resume
+
+    console = Console(width=140)
+    try:
+        with Registry(db) as reg:
+            try:
+                prepared = prepare_resume(
+                    reg, session_id, device=device, ae_reviewed=ae_reviewed
+                )
+            except SessionRefusedError as exc:
+                raise _refused(console, exc) from None
+            _print_checks(console, prepared.checks)
+            code_ = _deliver(reg, prepared, port, actor)
+    except SessionLeasedError as exc:
+        raise _refused(console, exc) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code_)
+
+
+@session_app.command("authorise-restart")
+def session_authorise_restart(
+    session_id: Annotated[
+        int, typer.Argument(help="Delivery session id.", min=1, max=2**63 - 1)
+    ],
+    physician: Annotated[
+        str, typer.Option("--physician", help="Physician authorising the restart.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why it may continue.")],
+    db: DbOpt = None,
+) -> None:
+    """Record a physician's reasoned restart of a session stopped by an operator."""
     from ..registry import Registry
 
     try:
         with Registry(db) as reg:
-            d = reg.get_delivery(session_id)
-            if d.status == "completed":
-                raise _fail(
-                    f"Invalid value for 'session_id': got {session_id}; it is "
-                    "already completed."
-                )
-            plan = SessionPlan.model_validate(d.plan)
-            reg.finish_delivery(session_id, "running", actor=actor, detail="resumed")
-            code_ = _deliver(
-                reg, session_id, plan, device, port, d.blinded, actor, True
-            )
+            reg.authorise_restart(session_id, physician=physician, reason=reason)
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    raise typer.Exit(code_)
+    Console().print(
+        f"Session {session_id}: restart authorised by {escape(physician)}; resume "
+        "it with plptms session resume (every check runs again)."
+    )
 
 
 @session_app.command("show")

@@ -246,6 +246,20 @@ class Stimulator(abc.ABC):
         """
         return None
 
+    def device_id(self) -> str | None:
+        """Return the identity of the device whose pulse count this is, if known.
+
+        A pulse count only settles a pulse when it comes from the same device as
+        the count it is compared with (a swapped or reset device makes it
+        meaningless).
+
+        Returns
+        -------
+        identity : str | None
+            Serial number or another stable identity; ``None`` when unknown.
+        """
+        return None
+
     def __enter__(self) -> Stimulator:
         self.connect()
         return self

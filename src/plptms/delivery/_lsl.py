@@ -236,6 +236,10 @@ class MarkedStimulator(Stimulator):
         """Return the inner stimulator's own pulse count, if it keeps one."""
         return self.inner.device_pulse_count()
 
+    def device_id(self) -> str | None:
+        """Return the wrapped stimulator's identity."""
+        return self.inner.device_id()
+
     def fire(self) -> PulseRecord:
         """Fire one pulse and mark it (train number ``None``)."""
         self._train = None

@@ -3,10 +3,18 @@
 Every pulse is logged durably so that a crash never loses or repeats one.
 
 For each pulse the runner writes a ``pulse_intent`` event, fires, then writes a
-``pulse`` event, each committed before going on. After a crash, an intent without
-its pulse is settled with the device's own pulse count when the device keeps one;
-otherwise the pulse is counted as delivered (never risk giving more than planned)
-and the settlement is logged.
+``pulse`` event, each committed before going on. The intent of the next pulse is
+written in the gap after the previous one, before the wait, so that the durable
+log never sits between the schedule and the trigger; and a pulse never leaves
+sooner than one period after the previous one: when the host falls behind, the
+train stretches, it never compresses.
+
+After a crash, an intent without its pulse is settled with the device's own pulse
+count when the count is trustworthy (same device, not below what the log already
+holds); otherwise the pulse is counted as delivered (never risk giving more than
+planned) and the settlement is logged. A resumed session keeps the inter-train
+interval across the crash, and a train cut by the crash is delivered as two trains
+with the protocol's inter-train interval between them, checked by the safety rules.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CheckResult",
     "DeliveryLog",
+    "DeliveryLogLostError",
     "PlannedTrain",
     "Progress",
     "RegistryDeliveryLog",
@@ -52,6 +61,14 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 class SessionBlockedError(ValueError):
     """A pre-session check failed: the session must not start."""
+
+
+class DeliveryLogLostError(RuntimeError):
+    """The durable log refused an event (e.g. the runner's lease was taken over).
+
+    The runner stops at once without firing: a pulse it cannot log first is a
+    pulse it must not give.
+    """
 
 
 class PlannedTrain(BaseModel):
@@ -346,6 +363,12 @@ class DeliveryLog(TypingProtocol):
     def events(self) -> Sequence[DeliveryEvent]:
         """Return the events so far, in order."""
 
+    def heartbeat(self) -> None:
+        """Tell the log this runner is alive (renews a lease; may be a no-op)."""
+
+    def may_fire(self) -> bool:
+        """Whether this runner's hold on the session is certain now (no I/O)."""
+
 
 class RegistryDeliveryLog:
     """A :class:`DeliveryLog` on the registry's append-only delivery events.
@@ -356,15 +379,83 @@ class RegistryDeliveryLog:
         The registry.
     session_id : int
         Delivery session.
+    lease : str | None
+        This runner's lease holder id (see :meth:`Registry.acquire_lease`): every
+        event is then refused unless the runner still holds the lease, and the
+        lease is renewed as events are written and on :meth:`heartbeat`.
+    lease_ttl_s : float
+        Lease lifetime, s (renewed every quarter of it).
+    lease_since : float | None
+        ``time.monotonic()`` taken just before the lease was acquired (now when
+        ``None``): the lease is certain until that time plus its lifetime.
+
+    Notes
+    -----
+    Another runner can take a lease over only after it expires, so a runner that
+    fires only while its own lease is certainly live (:meth:`may_fire`: its last
+    renewal, timed from before the request, plus the lifetime, less a margin)
+    never fires after a takeover.
     """
 
-    def __init__(self, registry: Registry, session_id: int) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        session_id: int,
+        *,
+        lease: str | None = None,
+        lease_ttl_s: float = 30.0,
+        lease_since: float | None = None,
+    ) -> None:
         self.registry = registry
         self.session_id = session_id
+        self.lease = lease
+        self.lease_ttl_s = lease_ttl_s
+        self._renewed = time.monotonic() if lease_since is None else lease_since
+
+    def may_fire(self) -> bool:
+        """Whether the lease is certainly still held (a quarter of it to spare)."""
+        if self.lease is None:
+            return True
+        left = self._renewed + self.lease_ttl_s - time.monotonic()
+        return left > self.lease_ttl_s / 4.0
+
+    def _renew_due(self) -> bool:
+        return time.monotonic() - self._renewed >= self.lease_ttl_s / 4.0
 
     def append(self, kind: str, **fields: Any) -> int:
-        """Append one event durably."""
-        return self.registry.append_delivery_event(self.session_id, kind, **fields)
+        """Append one event durably (refused when the lease is lost)."""
+        from ..registry import LeaseLostError
+
+        renew = self.lease is not None and self._renew_due()
+        asked = time.monotonic()
+        try:
+            seq = self.registry.append_delivery_event(
+                self.session_id,
+                kind,
+                lease=self.lease,
+                renew_s=self.lease_ttl_s if renew else None,
+                **fields,
+            )
+        except LeaseLostError as exc:
+            raise DeliveryLogLostError(str(exc)) from exc
+        if renew:
+            self._renewed = asked
+        return seq
+
+    def heartbeat(self) -> None:
+        """Renew the lease when a quarter of its lifetime has passed."""
+        from ..registry import LeaseLostError
+
+        if self.lease is None or not self._renew_due():
+            return
+        asked = time.monotonic()
+        try:
+            self.registry.renew_lease(
+                self.session_id, holder=self.lease, ttl_s=self.lease_ttl_s
+            )
+        except LeaseLostError as exc:
+            raise DeliveryLogLostError(str(exc)) from exc
+        self._renewed = asked
 
     def events(self) -> Sequence[DeliveryEvent]:
         """Return the session's events."""
@@ -404,16 +495,76 @@ class MemoryDeliveryLog:
         """Return the events so far."""
         return list(self._events)
 
+    def heartbeat(self) -> None:
+        """Nothing to renew in memory."""
+
+    def may_fire(self) -> bool:
+        """Return True: nothing else can hold an in-memory log."""
+        return True
+
+
+def detail_fields(detail: str) -> dict[str, str]:
+    """Read the ``key=value`` fields of an event's detail.
+
+    Parameters
+    ----------
+    detail : str
+        The detail text (other words are ignored).
+
+    Returns
+    -------
+    fields : dict of str to str
+        The fields.
+    """
+    out: dict[str, str] = {}
+    for word in detail.split():
+        key, sep, value = word.partition("=")
+        if sep and key and key not in out:
+            out[key] = value
+    return out
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None or value == "none":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
 
 @dataclass
 class DeliveryState:
-    """What the log says was delivered."""
+    """What the log says was delivered.
+
+    Attributes
+    ----------
+    delivered : dict of int to int
+        Pulses delivered per train index.
+    uncertain : list of (int, int)
+        (train, pulse) issued without a recorded outcome.
+    device_count_at_start : int | None
+        The device's pulse count when the current run started (its baseline).
+    device_id : str | None
+        The device that count comes from.
+    total_at_baseline : int
+        Pulses logged as delivered when that baseline was taken.
+    finished : bool
+        The session ended normally.
+    last_wall : str | None
+        Wall-clock time (UTC ISO) of the last pulse recorded as delivered.
+    last_train : int | None
+        Train of that pulse.
+    """
 
     delivered: dict[int, int] = field(default_factory=dict)
     uncertain: list[tuple[int, int]] = field(default_factory=list)
     device_count_at_start: int | None = None
+    device_id: str | None = None
+    total_at_baseline: int = 0
     finished: bool = False
     last_wall: str | None = None
+    last_train: int | None = None
 
     @property
     def total(self) -> int:
@@ -437,14 +588,18 @@ def replay_events(events: Sequence[DeliveryEvent]) -> DeliveryState:
     st = DeliveryState()
     pending: dict[tuple[int, int], bool] = {}
     for ev in events:
-        if ev.kind == "session_start" and "device_count=" in ev.detail:
-            val = ev.detail.split("device_count=", 1)[1].split()[0]
-            st.device_count_at_start = None if val == "none" else int(val)
+        if ev.kind in ("session_start", "resume_session"):
+            # each run records the device's count (and identity) as its baseline
+            f = detail_fields(ev.detail)
+            st.device_count_at_start = _int_or_none(f.get("device_count"))
+            ident = f.get("device_id")
+            st.device_id = None if ident in (None, "none") else ident
+            st.total_at_baseline = st.total
         elif ev.kind == "pulse_intent" and ev.train_index is not None:
             pending[(ev.train_index, ev.pulse_index or 0)] = True
         elif ev.kind == "train_intent" and ev.train_index is not None:
             # a device-timed train: every pulse of it is in flight until reported
-            n = int(ev.detail.split("n=", 1)[1].split()[0]) if "n=" in ev.detail else 0
+            n = _int_or_none(detail_fields(ev.detail).get("n")) or 0
             first = ev.pulse_index or 0
             for k in range(first, first + n):
                 pending[(ev.train_index, k)] = True
@@ -455,10 +610,11 @@ def replay_events(events: Sequence[DeliveryEvent]) -> DeliveryState:
             pending.pop(key, None)
             st.delivered[ev.train_index] = st.delivered.get(ev.train_index, 0) + 1
             st.last_wall = ev.at
+            st.last_train = ev.train_index
         elif ev.kind == "reconciled_not_delivered" and ev.train_index is not None:
             pending.pop((ev.train_index, ev.pulse_index or 0), None)
         elif ev.kind == "reconciled_not_delivered_train" and ev.train_index is not None:
-            n = int(ev.detail.split("n=", 1)[1].split()[0]) if "n=" in ev.detail else 0
+            n = _int_or_none(detail_fields(ev.detail).get("n")) or 0
             first = ev.pulse_index or 0
             for k in range(first, first + n):
                 pending.pop((ev.train_index, k), None)
@@ -571,33 +727,21 @@ class SessionRunner:
         UnsafeProtocolError
             If the new intensity breaks a limit (nothing changes).
         """
-        from ..protocol import StimulationDose
+        from ..safety import UnsafeProtocolError, Verdict
 
         pct_rmt = intensity_pct_mso * 100.0 / self.plan.rmt_pct_mso
         t = self.plan.trains[0]
-        dose = StimulationDose(
-            pattern=self.plan.pattern,
-            target="m1",
-            laterality="left",
-            frequency_hz=t.frequency_hz,
-            intensity_pct_rmt=pct_rmt,
-            pulses_per_train=t.n_pulses if self.plan.pattern is Pattern.RTMS else 1,
-            trains_per_session=len(self.plan.trains),
-            inter_train_interval_s=t.pause_after_s
-            if self.plan.pattern is Pattern.RTMS
-            else None,
+        bad = self._failed_rules(
+            pct_rmt,
+            t.n_pulses if self.plan.pattern is Pattern.RTMS else 1,
+            len(self.plan.trains),
+            t.pause_after_s if self.plan.pattern is Pattern.RTMS else None,
         )
-        from ..safety import UnsafeProtocolError, Verdict
-
-        results = check_dose(
-            dose, block=self.plan.block, rmt_pct_mso=self.plan.rmt_pct_mso
-        )
-        bad = [r for r in results if r.status is RuleStatus.FAILED]
         if bad:
             v = Verdict(
                 protocol_id=self.plan.protocol_id,
                 decision=Decision.REFUSED,
-                rules=tuple(results),
+                rules=tuple(bad),
                 rmt_pct_mso=self.plan.rmt_pct_mso,
             )
             self.log.append(
@@ -613,34 +757,141 @@ class SessionRunner:
         self._intensity = intensity_pct_mso
         self.log.append("intensity_change", intensity_pct_mso=intensity_pct_mso)
 
+    def _failed_rules(
+        self,
+        intensity_pct_rmt: float,
+        pulses_per_train: int,
+        trains_per_session: int,
+        inter_train_interval_s: float | None,
+    ) -> list[Any]:
+        """Check a variant of the plan's dose; return the rules it fails."""
+        from ..protocol import StimulationDose
+
+        t = self.plan.trains[0]
+        dose = StimulationDose(
+            pattern=self.plan.pattern,
+            target="m1",
+            laterality="left",
+            frequency_hz=t.frequency_hz,
+            intensity_pct_rmt=intensity_pct_rmt,
+            pulses_per_train=pulses_per_train,
+            trains_per_session=trains_per_session,
+            inter_train_interval_s=inter_train_interval_s,
+        )
+        results = check_dose(
+            dose, block=self.plan.block, rmt_pct_mso=self.plan.rmt_pct_mso
+        )
+        return [r for r in results if r.status is RuleStatus.FAILED]
+
     # ---------------------------------------------------------------- running
     def _settle(self, st: DeliveryState) -> DeliveryState:
+        """Settle pulses issued without a recorded outcome (after a crash or fault).
+
+        The device's pulse count decides only when it can be trusted: the same
+        device as this run's baseline, not below the pulses the log already holds
+        since then (a reset counter), and not above them by more than the pulses in
+        question (pulses the log cannot place). Otherwise every uncertain pulse is
+        counted delivered: a pulse is never repeated.
+        """
         if not st.uncertain:
             return st
         count = self.stimulator.device_pulse_count()
-        if count is not None and st.device_count_at_start is not None:
+        ident = self.stimulator.device_id()
+        why: str | None = None
+        extra = 0
+        if count is None:
+            why = "device keeps no pulse count"
+        elif st.device_count_at_start is None:
+            why = "no device count was recorded when the run started"
+        elif ident != st.device_id:
+            why = f"device {ident} is not the device {st.device_id} the run started on"
+        else:
             fired = count - st.device_count_at_start
-            extra = fired - st.total
-            for k, (ti, pi) in enumerate(st.uncertain):
+            logged = st.total - st.total_at_baseline
+            extra = fired - logged
+            if fired < logged:
+                why = (
+                    f"device count {count} is below the {logged} pulse(s) logged "
+                    f"since its baseline {st.device_count_at_start} (counter reset?)"
+                )
+            elif extra > len(st.uncertain):
+                why = (
+                    f"device fired {extra} pulse(s) for {len(st.uncertain)} "
+                    "uncertain one(s) (used elsewhere meanwhile?)"
+                )
+        for k, (ti, pi) in enumerate(st.uncertain):
+            if why is None:
                 kind = (
                     "reconciled_delivered" if k < extra else "reconciled_not_delivered"
                 )
-                self.log.append(
-                    kind,
-                    train_index=ti,
-                    pulse_index=pi,
-                    detail=f"device count {count} (start {st.device_count_at_start})",
+                detail = (
+                    f"device_count={count} baseline={st.device_count_at_start} "
+                    f"device_id={ident}"
                 )
-        else:
-            for ti, pi in st.uncertain:
-                self.log.append(
-                    "reconciled_delivered",
-                    train_index=ti,
-                    pulse_index=pi,
-                    detail="device keeps no pulse count: counted as "
-                    "delivered (never give more than planned)",
-                )
+            else:
+                kind = "reconciled_delivered"
+                detail = f"{why}: counted as delivered (never repeated)"
+            self.log.append(kind, train_index=ti, pulse_index=pi, detail=detail)
         return replay_events(self.log.events())
+
+    def _resume_gap(self, st: DeliveryState) -> tuple[float, str]:
+        """Return the pause still owed since the last pulse before a resume, s.
+
+        After a whole train, its inter-train interval (counted from the end of the
+        train, one period after its last pulse). A train cut by the crash is
+        delivered as two trains: the rest waits the protocol's inter-train
+        interval, and that two-train structure must pass the safety rules.
+
+        Raises
+        ------
+        SessionBlockedError
+            If the cut train cannot be delivered as two trains safely.
+        """
+        if st.last_wall is None or st.last_train is None:
+            return 0.0, ""
+        nxt = next(
+            (t for t in self.plan.trains if st.delivered.get(t.index, 0) < t.n_pulses),
+            None,
+        )
+        if nxt is None:
+            return 0.0, ""
+        done = st.delivered.get(nxt.index, 0)
+        last = self.plan.trains[st.last_train]
+        period = 1.0 / last.frequency_hz
+        if done == 0:
+            needed = last.pause_after_s + period
+            why = f"inter-train interval after train {last.index + 1}"
+        else:
+            from ..safety._constants import ITI_SAFE_S
+
+            itis = [t.pause_after_s for t in self.plan.trains if t.pause_after_s > 0]
+            multi = self.plan.pattern is Pattern.RTMS and len(self.plan.trains) > 1
+            pause = max(itis) if multi and itis else ITI_SAFE_S
+            if self.plan.pattern is Pattern.RTMS:
+                bad = self._failed_rules(
+                    self.plan.intensity_pct_rmt,
+                    max(done, nxt.n_pulses - done) if not multi else nxt.n_pulses,
+                    max(2, len(self.plan.trains)),
+                    pause,
+                )
+                if bad:
+                    raise SessionBlockedError(
+                        f"Train {nxt.index + 1} was cut by the interruption after "
+                        f"{done} of {nxt.n_pulses} pulses; delivered as two trains "
+                        f"with {pause:g} s between them it breaks: "
+                        + "; ".join(r.message for r in bad)
+                    )
+            needed = pause + period
+            why = (
+                f"train {nxt.index + 1} cut after {done} pulse(s): the rest is a new "
+                f"train after {pause:g} s"
+            )
+        last_at = dt.datetime.fromisoformat(st.last_wall)
+        if last_at.tzinfo is None:
+            last_at = last_at.replace(tzinfo=dt.UTC)
+        # a wall clock set back makes the elapsed time negative: then wait it all
+        elapsed = max((dt.datetime.now(dt.UTC) - last_at).total_seconds(), 0.0)
+        return max(needed - elapsed, 0.0), why
 
     def _report(self, ti: int, st_total: int, state: str, left: float) -> None:
         if self._progress is None:
@@ -674,15 +925,33 @@ class SessionRunner:
         return left
 
     def _wait(self, seconds: float) -> bool:
-        """Sleep in small steps; return False when stopped."""
+        """Sleep in small steps (renewing the lease); return False when stopped."""
         end = self._clock() + seconds
         while True:
             if self._stop is not None:
                 return False
+            self.log.heartbeat()
             now = self._clock()
             if now >= end and not self._paused.is_set():
                 return True
             self._sleep(min(0.05, max(end - now, 0.001)))
+
+    def _wait_until(self, target: float) -> bool:
+        """Wait for ``target`` on the clock, precisely; return False when stopped."""
+        while True:
+            if self._stop is not None:
+                return False
+            now = self._clock()
+            if now >= target:
+                return True
+            rest = target - now
+            if rest > 0.25:
+                # long waits (slow trains) in steps, keeping the lease alive
+                self.log.heartbeat()
+                self._sleep(0.2)
+            else:
+                # sleep most of the wait, then the short rest exactly
+                self._sleep(rest - 0.001 if rest > 0.002 else rest)
 
     def _device_timed(self, frequency_hz: float) -> bool:
         """Whether the device must time this train itself (host limit exceeded)."""
@@ -745,28 +1014,124 @@ class SessionRunner:
             stopped=lambda: self._stop is not None,
         )
 
+    def _host_train(self, t: PlannedTrain, done: int, total: int) -> tuple[int, float]:
+        """Fire the rest of a train pulse by pulse; return (total, last stamp).
+
+        The intent of each pulse is logged before its wait, in the gap after the
+        previous pulse; pulse ``k`` is due at ``t0 + k / f`` but never sooner than
+        one period after the previous pulse left (its stamp), so a slow log or a
+        busy host stretches the train and never compresses it.
+        """
+        period = 1.0 / t.frequency_hz
+        self.log.append("pulse_intent", train_index=t.index, pulse_index=done)
+        t0 = self._clock()
+        last: float | None = None
+        for k in range(done, t.n_pulses):
+            due = t0 + (k - done) * period
+            if last is not None:
+                due = max(due, last + period)
+            if not self._wait_until(due):
+                # armed but never fired: close the intent as not delivered
+                self.log.append(
+                    "reconciled_not_delivered",
+                    train_index=t.index,
+                    pulse_index=k,
+                    detail=f"stopped before the pulse ({self._stop})",
+                )
+                break
+            if not self.log.may_fire():
+                # the lease is not certainly ours: renew it (or stop) first
+                self.log.heartbeat()
+                if not self.log.may_fire():
+                    raise DeliveryLogLostError(
+                        "the lease could not be renewed in time; stopping without "
+                        "firing"
+                    )
+            rec = self.stimulator.fire()
+            last = rec.t_monotonic_s
+            self.log.append(
+                "pulse",
+                train_index=t.index,
+                pulse_index=k,
+                t_monotonic_s=rec.t_monotonic_s,
+                intensity_pct_mso=rec.intensity_pct_mso,
+            )
+            total += 1
+            if k + 1 < t.n_pulses:
+                self.log.heartbeat()
+                self.log.append("pulse_intent", train_index=t.index, pulse_index=k + 1)
+            self._report(
+                t.index, total, "stimulating", self._seconds_left(t.index, k + 1)
+            )
+        return total, self._clock() if last is None else last
+
+    def _start(self) -> DeliveryState:
+        """Log the start (or resume) of this run with the device's baseline."""
+        events = self.log.events()
+        count = self.stimulator.device_pulse_count()
+        ident = self.stimulator.device_id()
+        base = (
+            f"device_count={'none' if count is None else count} "
+            f"device_id={ident or 'none'}"
+        )
+        if not any(e.kind == "session_start" for e in events):
+            self.log.append("session_start", detail=base)
+            return replay_events(self.log.events())
+        st = self._settle(replay_events(events))
+        # settling fires nothing: the count read above is this run's baseline
+        self.log.append("resume_session", detail=f"{base} delivered={st.total}")
+        return replay_events(self.log.events())
+
     def run(self) -> RunOutcome:
         """Deliver the rest of the plan (resuming from the log).
 
         Returns
         -------
         outcome : RunOutcome
-            ``completed``, ``aborted``, ``emergency_stop`` or ``faulted``.
+            ``completed``, ``aborted``, ``emergency_stop``, ``faulted`` or
+            ``lease_lost`` (another runner took the session over: this one stopped
+            without firing again and logged nothing more).
+
+        Raises
+        ------
+        SessionBlockedError
+            If a train cut by an interruption cannot be delivered as two trains
+            safely (nothing is fired).
         """
-        events = self.log.events()
-        if not any(e.kind == "session_start" for e in events):
-            count = self.stimulator.device_pulse_count()
-            self.log.append(
-                "session_start",
-                detail=f"device_count={'none' if count is None else count}",
+        try:
+            return self._run()
+        except DeliveryLogLostError as exc:
+            self._stop = "lease_lost"
+            self.stimulator.request_stop()
+            try:
+                self.stimulator.disarm()
+            except StimulatorFault:
+                pass
+            try:
+                total = replay_events(self.log.events()).total
+            except Exception:
+                total = -1
+            return RunOutcome(
+                status="lease_lost",
+                pulses_delivered=total,
+                pulses_total=self.plan.total_pulses,
+                detail=str(exc),
             )
-        else:
-            self.log.append("resume_session")
-        st = self._settle(replay_events(self.log.events()))
+
+    def _run(self) -> RunOutcome:
+        st = self._start()
         total = st.total
+        gap, why = self._resume_gap(st)
         try:
             self.stimulator.arm()
             self._wait_ready()
+            if gap > 0:
+                # the pause owed since the last pulse runs on, whatever the crash
+                gap, why = self._resume_gap(st)
+                self.log.append("resume_wait", detail=f"seconds={gap:.3f} {why}")
+                self._report(st.last_train or 0, total, "pause between trains", gap)
+                if gap > 0 and not self._wait(gap):
+                    return self._stopped(total)
             for t in self.plan.trains:
                 done = st.delivered.get(t.index, 0)
                 if done >= t.n_pulses:
@@ -786,46 +1151,16 @@ class SessionRunner:
                     intensity_pct_mso=self._intensity,
                     detail=f"{t.n_pulses - done} pulses at {t.frequency_hz:g} Hz",
                 )
-                t0 = self._clock()
                 period = 1.0 / t.frequency_hz
-                last_pulse = t0
                 if self._device_timed(t.frequency_hz):
                     total += self._device_train(t, done)
                     self.log.append("train_end", train_index=t.index)
-                    if t.pause_after_s > 0 and not self._wait(t.pause_after_s):
-                        break
-                    continue
-                for k in range(done, t.n_pulses):
-                    target = t0 + (k - done) * period
-                    while True:
-                        now = self._clock()
-                        if now >= target or self._stop is not None:
-                            break
-                        rest = target - now
-                        # sleep most of the wait, then the short rest exactly
-                        self._sleep(rest - 0.001 if rest > 0.002 else rest)
+                    last_pulse = self._clock()
+                else:
+                    total, last_pulse = self._host_train(t, done, total)
                     if self._stop is not None:
                         break
-                    self.log.append("pulse_intent", train_index=t.index, pulse_index=k)
-                    rec = self.stimulator.fire()
-                    last_pulse = self._clock()
-                    self.log.append(
-                        "pulse",
-                        train_index=t.index,
-                        pulse_index=k,
-                        t_monotonic_s=rec.t_monotonic_s,
-                        intensity_pct_mso=rec.intensity_pct_mso,
-                    )
-                    total += 1
-                    self._report(
-                        t.index,
-                        total,
-                        "stimulating",
-                        self._seconds_left(t.index, k + 1),
-                    )
-                if self._stop is not None:
-                    break
-                self.log.append("train_end", train_index=t.index)
+                    self.log.append("train_end", train_index=t.index)
                 if t.pause_after_s > 0:
                     self._report(
                         t.index,
@@ -864,13 +1199,7 @@ class SessionRunner:
                 except StimulatorFault:
                     pass
         if self._stop in ("abort", "emergency_stop"):
-            self.log.append(self._stop)
-            return RunOutcome(
-                status="aborted" if self._stop == "abort" else "emergency_stop",
-                pulses_delivered=total,
-                pulses_total=self.plan.total_pulses,
-                detail=f"{self._stop} by the operator",
-            )
+            return self._stopped(total)
         try:
             self.stimulator.disarm()
         except StimulatorFault:
@@ -881,4 +1210,19 @@ class SessionRunner:
             pulses_delivered=total,
             pulses_total=self.plan.total_pulses,
             detail="",
+        )
+
+    def _stopped(self, total: int) -> RunOutcome:
+        """Log and report a stop by the operator."""
+        stop = self._stop or "abort"
+        try:
+            self.stimulator.disarm()
+        except StimulatorFault:
+            pass
+        self.log.append(stop)
+        return RunOutcome(
+            status="aborted" if stop == "abort" else "emergency_stop",
+            pulses_delivered=total,
+            pulses_total=self.plan.total_pulses,
+            detail=f"{stop} by the operator",
         )

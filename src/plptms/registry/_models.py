@@ -16,9 +16,11 @@ __all__ = [
     "DeliveryEvent",
     "DeliveryOut",
     "DuplicateRecordError",
+    "LeaseLostError",
     "PatientOut",
     "RecordNotFoundError",
     "RegistryError",
+    "SessionLeasedError",
     "TreatmentSessionOut",
     "VisitKind",
     "VisitOut",
@@ -39,6 +41,14 @@ class RecordNotFoundError(RegistryError, LookupError):
 
 class DuplicateRecordError(RegistryError):
     """The record already exists."""
+
+
+class SessionLeasedError(RegistryError):
+    """Another runner holds the delivery session's lease: a second is refused."""
+
+
+class LeaseLostError(RegistryError):
+    """The runner no longer holds the session's lease: it must stop at once."""
 
 
 def check_code(value: str, field: str) -> str:

@@ -19,9 +19,11 @@ from ._models import (
     DeliveryEvent,
     DeliveryOut,
     DuplicateRecordError,
+    LeaseLostError,
     PatientOut,
     RecordNotFoundError,
     RegistryError,
+    SessionLeasedError,
     SessionStatus,
     TreatmentSessionOut,
     VisitIn,
@@ -47,6 +49,23 @@ _Out = TypeVar("_Out", bound=BaseModel)
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    """Return ``value`` as an aware UTC datetime (SQLite returns naive ones)."""
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+#: Statuses a delivery session can be closed with.
+DELIVERY_STATUSES: tuple[str, ...] = (
+    "completed",
+    "aborted",
+    "emergency_stop",
+    "faulted",
+    "interrupted",
+    "lease_lost",
+    "running",
+)
 
 
 def _check_actor(actor: str) -> str:
@@ -1464,6 +1483,8 @@ class Registry:
         t_monotonic_s: float | None = None,
         intensity_pct_mso: float | None = None,
         detail: str = "",
+        lease: str | None = None,
+        renew_s: float | None = None,
     ) -> int:
         """Append one event durably (committed before returning).
 
@@ -1481,6 +1502,13 @@ class Registry:
             Intensity, % MSO.
         detail : str
             Free text.
+        lease : str | None
+            The runner's lease holder id: the event is refused with
+            :class:`LeaseLostError` (nothing stored) unless this runner still holds
+            the session's lease (fencing: a runner whose lease was taken over can
+            log nothing more, so it fires nothing more).
+        renew_s : float | None
+            Also renew the lease for this many seconds (the heartbeat).
 
         Returns
         -------
@@ -1492,6 +1520,8 @@ class Registry:
         from .db._schema import DeliveryEventRow
 
         with self._write() as s:
+            if lease is not None:
+                self._hold_lease(s, session_id, lease, renew_s)
             last = s.execute(
                 select(func.max(DeliveryEventRow.seq)).where(
                     DeliveryEventRow.session_id == session_id
@@ -1523,7 +1553,7 @@ class Registry:
         session_id : int
             Delivery session.
         status : str
-            ``completed``, ``aborted``, ``faulted`` or ``interrupted``.
+            One of :data:`DELIVERY_STATUSES` (``running`` when it is resumed).
         actor : str
             Who closes it.
         detail : str
@@ -1533,11 +1563,7 @@ class Registry:
         from .db._schema import DeliverySessionRow
 
         actor = _check_actor(actor)
-        check_option(
-            status,
-            "status",
-            ("completed", "aborted", "faulted", "interrupted", "running"),
-        )
+        check_option(status, "status", DELIVERY_STATUSES)
         at = _now()
         with self._write() as s:
             row = s.get(DeliverySessionRow, session_id)
@@ -1552,6 +1578,263 @@ class Registry:
             row.detail = detail
             self._audit(
                 s, actor, "correct", "delivery_sessions", row, old, detail or status, at
+            )
+
+    def delivery_patient(self, session_id: int) -> tuple[str, str, str]:
+        """Return the patient and protocol of a delivery session.
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session.
+
+        Returns
+        -------
+        patient : tuple of (str, str, str)
+            Site, patient code and the assigned protocol's id.
+        """
+        from .db._schema import (
+            DeliverySessionRow,
+            PatientRow,
+            ProtocolAssignmentRow,
+        )
+
+        with self._read() as s:
+            d = s.get(DeliverySessionRow, session_id)
+            if d is None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'session_id': got {session_id!r}; no such "
+                    "delivery session."
+                )
+            a = s.get(ProtocolAssignmentRow, d.assignment_id)
+            p = None if a is None else s.get(PatientRow, a.patient_id)
+            if a is None or p is None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'session_id': got {session_id!r}; its "
+                    "assignment or patient is missing."
+                )
+            return p.site, p.code, a.protocol_id
+
+    def session_record_refs(
+        self, site: str, code: str, assignment_id: int
+    ) -> list[tuple[str, int]]:
+        """Return the records a session relies on, as (table, row id).
+
+        The latest screening and motor threshold of the patient (the ones the
+        pre-session checks read) and the protocol assignment.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+        assignment_id : int
+            The protocol assignment.
+
+        Returns
+        -------
+        refs : list of (str, int)
+            Audited rows whose audit must be verified before stimulating.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import MotorThresholdRow, ScreeningRow
+
+        refs: list[tuple[str, int]] = [("protocol_assignments", assignment_id)]
+        with self._read() as s:
+            p = self._patient_row(s, site, code)
+            for table, model, order in (
+                ("screenings", ScreeningRow, ScreeningRow.screened_on),
+                ("motor_thresholds", MotorThresholdRow, MotorThresholdRow.measured_on),
+            ):
+                rid = s.execute(
+                    select(model.id)
+                    .where(model.patient_id == p.id, model.deleted_at.is_(None))
+                    .order_by(order.desc(), model.id.desc())
+                    .limit(1)
+                ).scalar_one_or_none()
+                if rid is not None:
+                    refs.append((table, int(rid)))
+        return refs
+
+    # ------------------------------------------------------------ leases
+    @staticmethod
+    def _hold_lease(
+        s: Session, session_id: int, holder: str, renew_s: float | None
+    ) -> None:
+        from .db._schema import DeliveryLeaseRow
+
+        row = s.get(DeliveryLeaseRow, session_id)
+        if row is None or row.holder != holder:
+            other = "nobody" if row is None else row.holder
+            raise LeaseLostError(
+                f"Lease lost on delivery session {session_id}: this runner "
+                f"({holder}) no longer holds it (held by {other}); stopping without "
+                "firing."
+            )
+        if renew_s is not None:
+            row.expires_at = _now() + dt.timedelta(seconds=renew_s)
+
+    def acquire_lease(
+        self, session_id: int, *, holder: str, ttl_s: float, actor: str
+    ) -> None:
+        """Take the lease that lets one runner deliver a session.
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session.
+        holder : str
+            This runner's id (host, process and a random part).
+        ttl_s : float
+            Lease lifetime, s; the runner renews it while it runs.
+        actor : str
+            Who runs the session (named in the audit entry of a takeover).
+
+        Raises
+        ------
+        SessionLeasedError
+            If another runner's lease has not expired (nothing changes).
+
+        Notes
+        -----
+        An expired lease of another holder is taken over, with an audit entry
+        (``lease_takeover``) on the delivery session that names both holders.
+        """
+        from .db._schema import DeliveryLeaseRow, DeliverySessionRow
+
+        actor = _check_actor(actor)
+        if not (isinstance(ttl_s, int | float) and 0 < ttl_s <= 3600):
+            raise RegistryError(
+                f"Invalid value for 'ttl_s': got {ttl_s!r}; allowed range is "
+                "(0, 3600] s."
+            )
+        with self._write() as s:
+            d = s.get(DeliverySessionRow, session_id)
+            if d is None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'session_id': got {session_id!r}; no such "
+                    "delivery session."
+                )
+            now = _now()
+            expires = now + dt.timedelta(seconds=ttl_s)
+            row = s.get(DeliveryLeaseRow, session_id)
+            if row is None:
+                s.add(
+                    DeliveryLeaseRow(
+                        session_id=session_id,
+                        holder=holder,
+                        acquired_at=now,
+                        expires_at=expires,
+                    )
+                )
+                return
+            if row.holder == holder:
+                row.expires_at = expires
+                return
+            until = _aware(row.expires_at)
+            if until > now:
+                raise SessionLeasedError(
+                    f"Delivery session {session_id} is being run by {row.holder} "
+                    f"(lease until {until.isoformat(timespec='seconds')}, "
+                    f"{(until - now).total_seconds():.0f} s from now): a second "
+                    "runner is refused. If that runner has died, resume after the "
+                    "lease expires."
+                )
+            previous = row.holder
+            row.holder = holder
+            row.acquired_at = now
+            row.expires_at = expires
+            state = row_state(d)
+            append_audit(
+                s,
+                actor=actor,
+                action="lease_takeover",
+                table="delivery_sessions",
+                row_id=d.id,
+                old=state,
+                new=state,
+                reason=f"lease of {previous} expired at "
+                f"{until.isoformat(timespec='seconds')}; taken over by {holder}",
+                at=now,
+            )
+
+    def renew_lease(self, session_id: int, *, holder: str, ttl_s: float) -> None:
+        """Renew this runner's lease (the heartbeat).
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session.
+        holder : str
+            This runner's id.
+        ttl_s : float
+            New lifetime from now, s.
+
+        Raises
+        ------
+        LeaseLostError
+            If this runner no longer holds the lease (another took it over).
+        """
+        with self._write() as s:
+            self._hold_lease(s, session_id, holder, ttl_s)
+
+    def release_lease(self, session_id: int, *, holder: str) -> None:
+        """Give the lease back (no-op when this runner no longer holds it).
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session.
+        holder : str
+            This runner's id.
+        """
+        from .db._schema import DeliveryLeaseRow
+
+        with self._write() as s:
+            row = s.get(DeliveryLeaseRow, session_id)
+            if row is not None and row.holder == holder:
+                s.delete(row)
+
+    def authorise_restart(
+        self, session_id: int, *, physician: str, reason: str
+    ) -> None:
+        """Record a physician's reasoned restart of a stopped session (audited).
+
+        A session ended by an emergency stop or an abort cannot be resumed until
+        a physician records why it may continue.
+
+        Parameters
+        ----------
+        session_id : int
+            Delivery session (status ``emergency_stop`` or ``aborted``).
+        physician : str
+            The physician authorising the restart.
+        reason : str
+            Why the session may continue (at least 5 characters).
+        """
+        from .db._schema import DeliverySessionRow
+
+        physician = _check_actor(physician)
+        reason = _check_reason(reason, "authorise a restart")
+        at = _now()
+        with self._write() as s:
+            row = s.get(DeliverySessionRow, session_id)
+            if row is None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'session_id': got {session_id!r}; no such "
+                    "delivery session."
+                )
+            if row.status not in ("emergency_stop", "aborted"):
+                raise RegistryError(
+                    f"Invalid value for 'session_id': got {session_id} with status "
+                    f"{row.status!r}; allowed: a session ended by an emergency stop "
+                    "or an abort."
+                )
+            old = row_state(row)
+            row.status = "restart_authorised"
+            row.detail = f"restart authorised by {physician}: {reason}"
+            self._audit(
+                s, physician, "correct", "delivery_sessions", row, old, reason, at
             )
 
     def get_delivery(self, session_id: int) -> DeliveryOut:

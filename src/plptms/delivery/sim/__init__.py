@@ -14,7 +14,7 @@ from ._magventure_emulator import (
     magventure_frame,
 )
 from ._pty import PtyEmulator
-from ._simulator import SimulatedStimulator, SimulatorSettings
+from ._simulator import SimulatedStimulator, SimulatorSettings, default_pulse_log
 
 __all__ = [
     "CoilThermalModel",
@@ -23,6 +23,7 @@ __all__ = [
     "PtyEmulator",
     "SimulatedStimulator",
     "SimulatorSettings",
+    "default_pulse_log",
     "magstim_crc",
     "magventure_crc",
     "magventure_frame",

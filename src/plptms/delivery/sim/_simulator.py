@@ -38,7 +38,7 @@ from ._coil import CoilThermalModel
 if TYPE_CHECKING:
     from .._timing import ClockFn, SleepFn
 
-__all__ = ["SimulatedStimulator", "SimulatorSettings"]
+__all__ = ["SimulatedStimulator", "SimulatorSettings", "default_pulse_log"]
 
 #: How far above the cut-off an injected over-temperature puts the coil, degC.
 _OVERHEAT_MARGIN_C = 1.0
@@ -73,7 +73,12 @@ class SimulatorSettings(BaseModel):
     whole_intensity : bool
         Refuse intensities that are not whole % MSO, like the real devices.
     pulse_log : Path | None
-        Append every fired pulse to this file (JSON lines, fsync'd).
+        Append every fired pulse to this file (JSON lines, fsync'd). The file is
+        the device's own persisted counter: a new simulator on the same file
+        continues the count, as a real stimulator's counter survives a crash of
+        the host software (see :func:`default_pulse_log`).
+    serial : str
+        The simulated device's serial number (its identity for the pulse count).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -90,6 +95,44 @@ class SimulatorSettings(BaseModel):
     max_temperature_c: float = COIL_MAX_TEMPERATURE_C
     whole_intensity: bool = False
     pulse_log: Path | None = None
+    serial: str = Field(default="SIM-0001", pattern=r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def default_pulse_log(serial: str = "SIM-0001") -> Path:
+    """Return where a simulator with this serial keeps its persisted pulse log.
+
+    ``plptms.utils._paths.state_dir() / "simulator" / "<serial>.jsonl"``: outside
+    the registry, so that the count is the device's and not the host's.
+
+    Parameters
+    ----------
+    serial : str
+        The simulated device's serial number.
+
+    Returns
+    -------
+    path : Path
+        The file (its directory is created).
+    """
+    from ...utils._paths import state_dir
+
+    d = state_dir(create=True) / "simulator"
+    d.mkdir(parents=True, exist_ok=True)
+    return d / f"{serial}.jsonl"
+
+
+def _count_and_repair(path: Path) -> int:
+    """Count the complete pulse lines; drop a line cut by a kill mid-write.
+
+    A record the device did not finish writing is not a pulse it counted; removing
+    it keeps the next record on a line of its own.
+    """
+    with path.open("rb+") as f:
+        data = f.read()
+        complete = data.rfind(b"\n") + 1
+        if complete < len(data):
+            f.truncate(complete)
+    return data.count(b"\n", 0, complete)
 
 
 class _Link(enum.Enum):
@@ -157,9 +200,7 @@ class SimulatedStimulator(BaseStimulator):
         )
         if settings.pulse_log is not None and Path(settings.pulse_log).exists():
             # the device's own counter survives a crash of the host software
-            from .._pulselog import read_pulse_log
-
-            self._pulses_fired = len(read_pulse_log(settings.pulse_log))
+            self._pulses_fired = _count_and_repair(Path(settings.pulse_log))
         self._log = (
             PulseLogWriter(settings.pulse_log)
             if settings.pulse_log is not None
@@ -183,6 +224,10 @@ class SimulatedStimulator(BaseStimulator):
             Pulses fired since the simulator was created.
         """
         return self.pulses_fired
+
+    def device_id(self) -> str:
+        """Return the simulated device's serial number."""
+        return self.settings.serial
 
     @property
     def coil(self) -> CoilThermalModel:

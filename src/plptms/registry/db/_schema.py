@@ -31,6 +31,7 @@ __all__ = [
     "AuditRow",
     "Base",
     "DeliveryEventRow",
+    "DeliveryLeaseRow",
     "DeliverySessionRow",
     "MotorThresholdRow",
     "PatientRow",
@@ -266,3 +267,22 @@ class AuditRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class DeliveryLeaseRow(Base):
+    """Who is running a delivery session now (one runner at a time).
+
+    Operational, not clinical: a lease is taken when a runner starts or resumes a
+    session, renewed while it runs (heartbeat) and released when it ends. A
+    second runner is refused while the lease is live; an expired lease is taken
+    over with an audit entry on the delivery session.
+    """
+
+    __tablename__ = "delivery_leases"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_sessions.id"), primary_key=True, autoincrement=False
+    )
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,211 @@
+"""Issue 13: timing that cannot collapse, and pulses settled, never repeated.
+
+A slow or busy durable log once made the runner fire every overdue pulse at once
+(1.4 ms apart in a 20 Hz train); a restarted simulator counter once made a fired
+pulse fire again after a resume. These pin the fixes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Any
+
+import pytest
+
+from plptms.delivery._runner import (
+    MemoryDeliveryLog,
+    PlannedTrain,
+    SessionPlan,
+    SessionRunner,
+    replay_events,
+)
+
+from .test_runner import FakeStimulator, VirtualClock
+
+
+def _plan(frequency_hz: float, n: int, trains: int, pause: float) -> SessionPlan:
+    return SessionPlan(
+        protocol_id="t",
+        block="M1",
+        condition="active",
+        rmt_pct_mso=50.0,
+        intensity_pct_rmt=80.0,
+        pattern="rtms",
+        trains=tuple(
+            PlannedTrain(
+                index=k,
+                block="M1",
+                frequency_hz=frequency_hz,
+                n_pulses=n,
+                intensity_pct_mso=40.0,
+                pause_after_s=pause if k < trains - 1 else 0.0,
+            )
+            for k in range(trains)
+        ),
+    )
+
+
+class SlowLog(MemoryDeliveryLog):
+    """A durable log whose commits take ``delay()`` seconds of the clock."""
+
+    def __init__(self, clock: VirtualClock, delay: Any) -> None:
+        super().__init__()
+        self.clock = clock
+        self.delay = delay
+
+    def append(self, kind: str, **fields: Any) -> int:
+        self.clock.t += self.delay()
+        return super().append(kind, **fields)
+
+
+class TimedStimulator(FakeStimulator):
+    """Records the clock at every pulse."""
+
+    def __init__(self, clock: VirtualClock, **kw: Any) -> None:
+        super().__init__(clock, **kw)
+        self.times: list[float] = []
+        self.on_fire = lambda n: self.times.append(clock())
+
+
+def _intervals(times: list[float]) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+@pytest.mark.parametrize(
+    ("frequency_hz", "delay_s"),
+    [(20.0, 0.08), (20.0, 0.03), (1.0, 1.7), (10.0, 0.0)],
+)
+def test_a_slow_log_stretches_a_train_and_never_compresses_it(
+    frequency_hz: float, delay_s: float
+) -> None:
+    # observed: with 8 writers on the registry, a 20 Hz train fired pulses 1.4 ms
+    # apart and a 1 Hz session two pulses 2 ms apart
+    clock = VirtualClock()
+    stim = TimedStimulator(clock)
+    log = SlowLog(clock, lambda: delay_s)
+    plan = _plan(frequency_hz, 20, 2, 5.0)
+    out = SessionRunner(stim, plan, log, clock=clock, sleep=clock.sleep).run()
+    assert out.status == "completed"
+    assert stim.fired == 40
+    period = 1.0 / frequency_hz
+    within = _intervals(stim.times[:20]) + _intervals(stim.times[20:])
+    assert min(within) >= period - 1e-9
+    # the pause between trains is at least the inter-train interval
+    assert stim.times[20] - stim.times[19] >= 5.0 + period - 1e-9
+
+
+def test_random_commit_stalls_never_shorten_an_interval() -> None:
+    rng = random.Random(13)
+    clock = VirtualClock()
+    stim = TimedStimulator(clock)
+    # stalls up to 4 periods, as a busy disk or database gives
+    log = SlowLog(clock, lambda: rng.choice([0.0, 0.0, 0.001, 0.02, 0.2]))
+    out = SessionRunner(
+        stim, _plan(20.0, 40, 3, 5.0), log, clock=clock, sleep=clock.sleep
+    ).run()
+    assert out.status == "completed"
+    trains = [stim.times[k * 40 : (k + 1) * 40] for k in range(3)]
+    assert min(min(_intervals(t)) for t in trains) >= 0.05 - 1e-9
+
+
+def test_a_fast_log_keeps_the_planned_rate() -> None:
+    # stretching only when late: with a fast log the rate is the planned one
+    clock = VirtualClock()
+    stim = TimedStimulator(clock)
+    log = SlowLog(clock, lambda: 0.002)
+    SessionRunner(
+        stim, _plan(10.0, 50, 1, 0.0), log, clock=clock, sleep=clock.sleep
+    ).run()
+    assert stim.times[-1] - stim.times[0] == pytest.approx(49 * 0.1, abs=1e-3)
+
+
+def _crashed_log(count_at_start: int, device_id: str) -> MemoryDeliveryLog:
+    """A log as a crash leaves it: 5 pulses recorded, the 6th issued unconfirmed."""
+    log = MemoryDeliveryLog()
+    log.append(
+        "session_start", detail=f"device_count={count_at_start} device_id={device_id}"
+    )
+    log.append("train_start", train_index=0)
+    for k in range(5):
+        log.append("pulse_intent", train_index=0, pulse_index=k)
+        log.append("pulse", train_index=0, pulse_index=k)
+    log.append("pulse_intent", train_index=0, pulse_index=5)
+    return log
+
+
+class CountingStimulator(TimedStimulator):
+    def __init__(self, clock: VirtualClock, count: int, ident: str | None) -> None:
+        super().__init__(clock)
+        self.start_count = count
+        self.ident = ident
+
+    def device_pulse_count(self) -> int | None:
+        return self.start_count + self.fired
+
+    def device_id(self) -> str | None:
+        return self.ident
+
+
+@pytest.mark.parametrize(
+    ("count_now", "ident", "expected"),
+    [
+        # the counter restarted (the old simulator, a reset device): count 0 is
+        # below the 5 pulses logged since the baseline 1000 -> unknown -> delivered
+        (0, "SIM-0001", "reconciled_delivered"),
+        (1003, "SIM-0001", "reconciled_delivered"),
+        # another device: its count says nothing about this pulse
+        (1005, "SIM-0002", "reconciled_delivered"),
+        # the same device fired far more than the log can place: unknown
+        (1300, "SIM-0001", "reconciled_delivered"),
+        # the same device, count consistent: it decides both ways
+        (1006, "SIM-0001", "reconciled_delivered"),
+        (1005, "SIM-0001", "reconciled_not_delivered"),
+    ],
+)
+def test_an_uncertain_pulse_is_settled_only_by_a_trustworthy_count(
+    count_now: int, ident: str, expected: str
+) -> None:
+    # observed: a pulse fired just before a SIGKILL fired again after the resume
+    log = _crashed_log(1000, "SIM-0001")
+    clock = VirtualClock()
+    stim = CountingStimulator(clock, count_now, ident)
+    plan = _plan(10.0, 10, 1, 0.0)
+    out = SessionRunner(stim, plan, log, clock=clock, sleep=clock.sleep).run()
+    assert out.status == "completed"
+    settled = [e for e in log.events() if e.kind.startswith("reconciled")]
+    assert [(e.kind, e.pulse_index) for e in settled] == [(expected, 5)]
+    # the uncertain pulse is never given again when it may have been fired
+    assert stim.fired == (4 if expected == "reconciled_delivered" else 5)
+    assert replay_events(log.events()).total == 10
+
+
+def test_resume_baseline_is_the_count_at_the_resume() -> None:
+    # a second crash after a resume is settled against the resume's baseline
+    log = _crashed_log(1000, "SIM-0001")
+    clock = VirtualClock()
+    stim = CountingStimulator(clock, 1006, "SIM-0001")  # the 6th pulse fired
+
+    def crash(n: int) -> None:
+        stim.times.append(clock())
+        if n == 2:
+            raise KeyboardInterrupt("simulated crash")
+
+    stim.on_fire = crash
+    with pytest.raises(KeyboardInterrupt):
+        SessionRunner(
+            stim, _plan(10.0, 10, 1, 0.0), log, clock=clock, sleep=clock.sleep
+        ).run()
+    resume = [e for e in log.events() if e.kind == "resume_session"]
+    assert resume[0].detail.startswith("device_count=1006 device_id=SIM-0001")
+    st = replay_events(log.events())
+    assert st.device_count_at_start == 1006
+    assert st.total_at_baseline == 6
+    # the crash hit during the second pulse of the resumed run: it counts (the
+    # device's count went up), so the next run settles it as delivered
+    stim2 = CountingStimulator(clock, 1006 + 2, "SIM-0001")
+    SessionRunner(
+        stim2, _plan(10.0, 10, 1, 0.0), log, clock=clock, sleep=clock.sleep
+    ).run()
+    assert replay_events(log.events()).total == 10
+    assert stim.fired + stim2.fired + 6 == 10
