@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -113,8 +114,11 @@ def _deliver(
     plan = prepared.plan
     options: dict[str, Any] = {}
     if prepared.device == "sim":
-        # the simulator keeps its pulse count on disk, as a real device does
-        options["pulse_log"] = default_pulse_log()
+        # the simulator keeps its pulse count on disk, as a real device does; a
+        # site with several simulated stimulators names each ($PLPTMS_SIM_SERIAL)
+        serial = os.environ.get("PLPTMS_SIM_SERIAL", "SIM-0001")
+        options["serial"] = serial
+        options["pulse_log"] = default_pulse_log(serial)
         if plan.condition.value == "sham":
             options["sham"] = True
     stim = open_stimulator(prepared.device, port=port, **options)
