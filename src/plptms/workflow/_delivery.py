@@ -149,6 +149,7 @@ def _checked_plan(
     ae_reviewed: bool,
     today: dt.date,
     block: str | None = None,
+    session_id: int | None = None,
 ) -> tuple[int, SessionPlan, list[CheckResult]]:
     """Run every pre-session check now; derive the plan from the assignment."""
     from ..safety import check_protocol
@@ -164,7 +165,10 @@ def _checked_plan(
         verdict=verdict,
         adverse_events_reviewed=ae_reviewed,
     )
-    checks.append(_audit_check(reg, reg.session_record_refs(site, code, aid)))
+    refs = reg.session_record_refs(site, code, aid)
+    if session_id is not None:
+        refs.append(("delivery_sessions", session_id))
+    checks.append(_audit_check(reg, refs))
     if not all(c.passed for c in checks):
         failed = "; ".join(f"{c.check}: {c.message}" for c in checks if not c.passed)
         raise SessionRefusedError(f"Session blocked: {failed}", checks)
@@ -333,6 +337,7 @@ def prepare_resume(
         ae_reviewed=ae_reviewed,
         today=today or dt.date.today(),
         block=block if isinstance(block, str) else None,
+        session_id=session_id,
     )
     if aid != d.assignment_id:
         raise SessionRefusedError(
