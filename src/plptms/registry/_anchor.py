@@ -216,7 +216,7 @@ def database_id(url: str) -> str:
     u = make_url(url)
     if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
         u = u.set(database=str(Path(u.database).resolve()))
-    return u.set(password=None).render_as_string(hide_password=False)
+    return u._replace(password=None).render_as_string(hide_password=False)
 
 
 def anchor_path(url: str) -> Path | None:

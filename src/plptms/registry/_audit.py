@@ -669,8 +669,8 @@ class _Checker:
             )
         if self.unsealed:
             self.notes.append(
-                f"delivery sessions {_ranges(sorted(self.unsealed))}: closed before "
-                "keying (no sealed event count)"
+                f"delivery sessions {_ranges(sorted(self.unsealed))}: no sealed "
+                "event count (status last changed before keying)"
             )
         if entries and self.key is None:
             self.problems.append(
