@@ -4,7 +4,8 @@ Times two paths on a fresh SQLite registry (WAL, ``synchronous=FULL``) in a
 temporary folder: an audited write (``add_patient``: one transaction, one audit
 entry and, since the keyed chain, the head anchor file) and
 ``append_delivery_event`` (the per-pulse path: one durable transaction per
-event). Prints p50 and p99 per call in milliseconds.
+event), and the anchor file write alone with and without fsync. Prints p50 and
+p99 per call in milliseconds.
 
 Run it on two source trees side by side to compare them, e.g.::
 
@@ -76,6 +77,33 @@ def bench(url: str) -> list[str]:
     ]
 
 
+def bench_anchor(folder: str) -> list[str]:
+    """Time the head anchor write alone, with and without fsync (new code only)."""
+    try:
+        from plptms.registry._anchor import AuditHead, write_head_file
+    except ImportError:
+        return []
+    import datetime as dt
+    from pathlib import Path
+
+    head = AuditHead(
+        database="sqlite:////bench",
+        seq=1,
+        hash="a" * 64,
+        mac="b" * 64,
+        at=dt.datetime.now(dt.UTC),
+    )
+    out = []
+    for fsync in (True, False):
+        times = []
+        for _ in range(N_WRITES):
+            t0 = time.perf_counter()
+            write_head_file(Path(folder) / "anchor.json", head, fsync=fsync)
+            times.append(time.perf_counter() - t0)
+        out.append(_summary(f"anchor file write, fsync={fsync}", times))
+    return out
+
+
 def main() -> None:
     """Print the table."""
     import plptms
@@ -86,7 +114,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("PLPTMS_STATE_DIR", os.path.join(tmp, "state"))
         os.environ.setdefault("PLPTMS_CONFIG_DIR", os.path.join(tmp, "config"))
-        for line in bench(f"sqlite:///{tmp}/bench.sqlite3"):
+        for line in [*bench(f"sqlite:///{tmp}/bench.sqlite3"), *bench_anchor(tmp)]:
             print(line)
     sys.stdout.flush()
 

@@ -36,6 +36,7 @@ from ._models import RegistryError
 __all__ = [
     "KEY_ENV",
     "AuditHead",
+    "anchor_name",
     "anchor_path",
     "audit_key_path",
     "create_audit_key",
@@ -219,8 +220,8 @@ def database_id(url: str) -> str:
     return u._replace(password=None).render_as_string(hide_password=False)
 
 
-def anchor_path(url: str) -> Path | None:
-    """Return the head anchor file of a database.
+def anchor_name(url: str) -> str | None:
+    """Return the file name of a database's head anchor.
 
     Parameters
     ----------
@@ -229,19 +230,39 @@ def anchor_path(url: str) -> Path | None:
 
     Returns
     -------
-    path : Path | None
-        ``state_dir()/anchors/<sha256 of the URL without password>.json``;
-        ``None`` for an in-memory SQLite database (nothing outlives it).
+    name : str | None
+        ``<sha256 of the URL without password>.json``; ``None`` for an in-memory
+        SQLite database (nothing outlives it).
     """
     from sqlalchemy.engine import make_url
-
-    from ..utils._paths import state_dir
 
     u = make_url(url)
     if u.get_backend_name() == "sqlite" and u.database in (None, "", ":memory:"):
         return None
-    name = hashlib.sha256(database_id(url).encode("utf-8")).hexdigest()
-    return state_dir() / "anchors" / f"{name}.json"
+    return hashlib.sha256(database_id(url).encode("utf-8")).hexdigest() + ".json"
+
+
+def anchor_path(url: str, name: str | None = "") -> Path | None:
+    """Return the head anchor file of a database.
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL.
+    name : str | None
+        Its :func:`anchor_name`, if already known.
+
+    Returns
+    -------
+    path : Path | None
+        ``state_dir()/anchors/<sha256 of the URL without password>.json``;
+        ``None`` for an in-memory SQLite database.
+    """
+    from ..utils._paths import state_dir
+
+    if name == "":
+        name = anchor_name(url)
+    return None if name is None else state_dir() / "anchors" / name
 
 
 def write_head_file(path: Path, head: AuditHead, *, fsync: bool = True) -> None:
@@ -258,15 +279,19 @@ def write_head_file(path: Path, head: AuditHead, *, fsync: bool = True) -> None:
         leaves an empty or partial file (the folder is not synced: after a crash
         the previous, older anchor may come back, which only weakens the check).
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    data = (head.model_dump_json(indent=2) + "\n").encode("utf-8")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(head.model_dump_json(indent=2))
-            fh.write("\n")
-            fh.flush()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        try:
+            os.write(fd, data)
             if fsync:
-                os.fsync(fh.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

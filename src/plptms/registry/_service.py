@@ -132,11 +132,12 @@ class Registry:
     """
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
-        from ._anchor import database_id
+        from ._anchor import anchor_name, database_id
         from .db._engine import default_url, make_engine
 
         self.url = url or default_url()
         self._database = database_id(self.url)
+        self._anchor_name = anchor_name(self.url)
         self._key: bytes | None = None
         self.engine = make_engine(self.url)
         if migrate:
@@ -211,7 +212,7 @@ class Registry:
         """
         from ._anchor import anchor_path, write_head_file
 
-        path = anchor_path(self.url)
+        path = anchor_path(self.url, self._anchor_name)
         if path is None:
             return
         head = AuditHead(
@@ -1893,7 +1894,7 @@ class Registry:
         from ._anchor import anchor_path, audit_key_path, read_audit_key, read_head_file
 
         key_path = audit_key_path()
-        apath = anchor_path(self.url)
+        apath = anchor_path(self.url, self._anchor_name)
         anchor = None
         if apath is not None and apath.exists():
             anchor = read_head_file(apath)
