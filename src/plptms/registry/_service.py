@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -175,8 +176,6 @@ class Registry:
         """Return the site key, creating it on the first write if missing."""
         if self._key is not None:
             return self._key
-        import os
-
         from sqlalchemy import select
 
         from ._anchor import KEY_ENV, audit_key_path, create_audit_key, read_audit_key
