@@ -157,3 +157,21 @@ def test_empty_chain_has_no_head(registry: Registry, tmp_path: Path) -> None:
     with pytest.raises(RegistryError, match="empty"):
         registry.export_checkpoint(tmp_path / "cp.json")
     assert registry.verify_audit().ok  # nothing to verify, nothing missing
+
+
+def test_unwritable_anchor_does_not_fail_the_write(
+    registry: Registry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("PLPTMS_STATE_DIR", str(blocker / "state"))
+    with caplog.at_level("ERROR", logger="plptms"):
+        p = registry.add_patient("S1", "P001", history=None, actor="nurse1")
+    assert registry.get_patient("S1", "P001").id == p.id  # committed
+    assert "anchor" in caplog.text
+    report = registry.verify_audit()
+    assert not report.ok
+    assert "no head anchor" in "\n".join(report.problems)
