@@ -238,3 +238,37 @@ def test_history_file_and_responses(db: str, tmp_path: Path) -> None:
     )
     assert res.exit_code == 2
     assert "level" in res.output
+
+
+def test_audit_checkpoint_and_verify_against_it(db: str, tmp_path: Path) -> None:
+    from plptms.registry._anchor import anchor_path
+
+    for code in ("P001", "P002"):
+        res = _run(
+            db, "patient", "add", "--site", "S1", "--code", code, "--actor", "nurse1"
+        )
+        assert res.exit_code == 0, res.output
+    cp = tmp_path / "head.json"
+    res = _run(db, "audit", "checkpoint", "--out", str(cp))
+    assert res.exit_code == 0, res.output
+    assert json.loads(cp.read_text())["seq"] == 2
+    res = _run(db, "audit", "verify", "--checkpoint", str(cp))
+    assert res.exit_code == 0, res.output
+    assert "intact" in res.output
+    # the newest insert and its entry removed, the anchor deleted too
+    eng = sa.create_engine(db)
+    with eng.begin() as c:
+        c.execute(sa.text("DROP TRIGGER audit_log_no_delete"))
+        c.execute(sa.text("DELETE FROM patients WHERE code = 'P002'"))
+        c.execute(sa.text("DELETE FROM audit_log WHERE seq = 2"))
+    eng.dispose()
+    path = anchor_path(db)
+    assert path is not None
+    path.unlink()
+    res = _run(db, "audit", "verify", "--checkpoint", str(cp))
+    assert res.exit_code == 1
+    assert "TAMPERED" in res.output
+    assert "truncated" in res.output
+    res = _run(db, "audit", "verify", "--checkpoint", str(tmp_path / "nope.json"))
+    assert res.exit_code == 2
+    assert "checkpoint" in res.output

@@ -170,10 +170,14 @@ def test_failure_mid_write_rolls_back(
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(svc, "append_audit", boom)
-    with pytest.raises(RuntimeError, match="disk on fire"):
-        registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
-    monkeypatch.undo()
+    # a context of its own: undo() would also undo the per-test state and config
+    # directories (audit key, anchors) that the autouse fixture set
+    with monkeypatch.context() as m:
+        m.setattr(svc, "append_audit", boom)
+        with pytest.raises(RuntimeError, match="disk on fire"):
+            registry.record_assessment(
+                "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1"
+            )
     assert _audit_count(registry) == n
     assert registry.list_visits("S1", "P001") == []
     with reg_conn(registry) as c:

@@ -310,3 +310,34 @@ def test_screening_dated_today_passes_and_audit_check_is_listed(url: str) -> Non
     assert checks["adverse_events"]
     assert "audit" in checks
     assert prepared.plan.total_pulses == PLANNED
+
+
+def test_a_screening_edited_in_the_file_blocks_the_session(url: str) -> None:
+    # observed: session run delivered 80 pulses after the screening row was
+    # edited from excluded to eligible in the file
+    with Registry(url) as reg:
+        screen_patient(reg, excluded=True)
+    engine = create_engine(url)
+    with engine.begin() as c:
+        rows = c.execute(
+            text("SELECT id, report FROM screenings ORDER BY id DESC LIMIT 1")
+        ).all()
+        sid, report = rows[0]
+        data = json.loads(report)
+        assert data["status"] == "excluded"
+        data["status"] = "eligible"
+        data["reasons"] = []
+        c.execute(
+            text(
+                "UPDATE screenings SET status = 'eligible', report = :r WHERE id = :i"
+            ),
+            {"r": json.dumps(data), "i": sid},
+        )
+    engine.dispose()
+    with Registry(url) as reg:
+        with pytest.raises(SessionRefusedError, match="audit") as info:
+            _start(reg)
+        failed = [c.check for c in info.value.checks if not c.passed]
+        assert failed == ["audit"]
+        assert reg.list_deliveries(1) == []
+    assert not default_pulse_log().exists()

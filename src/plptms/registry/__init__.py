@@ -3,6 +3,7 @@
 SQLAlchemy 2 + Alembic; SQLite (WAL) by default, PostgreSQL by URL.
 """
 
+from ._anchor import AuditHead
 from ._audit import AuditReport
 from ._models import (
     AssessmentOut,
@@ -27,6 +28,7 @@ from ._service import Registry
 __all__ = [
     "AssessmentOut",
     "AssignmentOut",
+    "AuditHead",
     "AuditReport",
     "BiomarkerOut",
     "DeliveryEvent",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -11,7 +13,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from .._version import __version__
-from ._audit import AuditChain, AuditReport, append_audit, row_state, verify_chain
+from ._anchor import AuditHead
+from ._audit import (
+    GENESIS_HASH,
+    HEAD_INFO,
+    KEY_INFO,
+    AuditChain,
+    AuditReport,
+    TrustRoots,
+    append_audit,
+    row_state,
+    seal_event,
+    verify_chain,
+    verify_rows,
+)
 from ._models import (
     AssessmentOut,
     AssignmentOut,
@@ -45,6 +60,8 @@ if TYPE_CHECKING:
 __all__ = ["Registry"]
 
 _Out = TypeVar("_Out", bound=BaseModel)
+
+logger = logging.getLogger(__name__)
 
 
 def _now() -> dt.datetime:
@@ -127,12 +144,21 @@ class Registry:
     Every write runs in one transaction that also appends its audit entries; a
     failure anywhere rolls all of it back. Writers are serialised (SQLite
     ``BEGIN IMMEDIATE``, PostgreSQL advisory lock) so the audit chain stays linear.
+
+    Audit entries and delivery events carry a MAC under the site key (see
+    :func:`plptms.registry._anchor.audit_key_path`), created on the first write
+    when missing; after each audited write the new chain head is written to this
+    database's anchor file under the state directory. See ``docs/audit.md``.
     """
 
     def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        from ._anchor import anchor_name, database_id
         from .db._engine import default_url, make_engine
 
         self.url = url or default_url()
+        self._database = database_id(self.url)
+        self._anchor_name = anchor_name(self.url)
+        self._key: bytes | None = None
         self.engine = make_engine(self.url)
         if migrate:
             from .db._migrate import upgrade
@@ -156,9 +182,69 @@ class Registry:
 
         from .db._engine import write_lock
 
-        with Session(self.engine, expire_on_commit=False) as s, s.begin():
-            write_lock(s)
-            yield s
+        with Session(self.engine, expire_on_commit=False) as s:
+            with s.begin():
+                write_lock(s)
+                s.info[KEY_INFO] = self._write_key(s)
+                yield s
+            head = s.info.get(HEAD_INFO)
+        if head is not None:
+            self._anchor(*head)
+
+    def _write_key(self, s: Session) -> bytes:
+        """Return the site key, creating it on the first write if missing."""
+        if self._key is not None:
+            return self._key
+        from sqlalchemy import select
+
+        from ._anchor import KEY_ENV, audit_key_path, create_audit_key, read_audit_key
+        from .db._schema import AuditRow
+
+        path = audit_key_path()
+        key = read_audit_key(path)
+        if key is None:
+            if os.environ.get(KEY_ENV):
+                raise RegistryError(
+                    f"Invalid value for '${KEY_ENV}': {path} does not exist; the "
+                    "audit key named there must be provided (it is only created "
+                    "at the default place)."
+                )
+            if s.execute(
+                select(AuditRow.seq).where(AuditRow.mac.is_not(None)).limit(1)
+            ).first():
+                raise RegistryError(
+                    f"The audit key {path} is missing but this registry's audit "
+                    "chain is keyed: restore the key file (a new key would make "
+                    "every earlier entry fail verification)."
+                )
+            key = create_audit_key(path)
+        self._key = key
+        return key
+
+    def _anchor(self, seq: int, digest: str, tag: str) -> None:
+        """Record the chain head outside the database (after the commit).
+
+        The anchor is written after the commit, never before: it can lag behind
+        the chain (a crash in between, or a concurrent writer's anchor written
+        last) but never run ahead of it, so it raises no false alarm.
+        """
+        from ._anchor import anchor_path, write_head_file
+
+        path = anchor_path(self.url, self._anchor_name)
+        if path is None:
+            return
+        head = AuditHead(
+            database=self._database, seq=seq, hash=digest, mac=tag, at=_now()
+        )
+        try:
+            write_head_file(path, head)
+        except OSError as exc:
+            logger.error(
+                "Could not write the audit head anchor %s (%s): truncation of the "
+                "newest entries will not be detected until it is written.",
+                path,
+                exc,
+            )
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -1468,6 +1554,8 @@ class Registry:
                 started_at=at,
                 ended_at=None,
                 detail="",
+                event_count=0,
+                event_head=GENESIS_HASH,
             )
             s.add(row)
             self._audit(s, actor, "insert", "delivery_sessions", row, None, None, at)
@@ -1486,7 +1574,11 @@ class Registry:
         lease: str | None = None,
         renew_s: float | None = None,
     ) -> int:
-        """Append one event durably (committed before returning).
+        """Append one event durably (committed before returning), chained and keyed.
+
+        The event's hash covers its fields and the previous event's hash; its MAC
+        is keyed with the site key. Floats are stored as floats (a non-finite
+        value as ``None``).
 
         Parameters
         ----------
@@ -1515,38 +1607,51 @@ class Registry:
         seq : int
             The event's sequence number.
         """
-        from sqlalchemy import func, select
-
         from .db._schema import DeliveryEventRow
 
         with self._write() as s:
             if lease is not None:
                 self._hold_lease(s, session_id, lease, renew_s)
-            last = s.execute(
-                select(func.max(DeliveryEventRow.seq)).where(
-                    DeliveryEventRow.session_id == session_id
-                )
-            ).scalar_one()
-            seq = 1 if last is None else int(last) + 1
-            s.add(
-                DeliveryEventRow(
-                    session_id=session_id,
-                    seq=seq,
-                    kind=kind,
-                    train_index=train_index,
-                    pulse_index=pulse_index,
-                    t_monotonic_s=t_monotonic_s,
-                    at=_now().isoformat(timespec="microseconds"),
-                    intensity_pct_mso=intensity_pct_mso,
-                    detail=detail,
-                )
+            last = self._last_event(s, session_id)
+            seq = 1 if last is None else int(last[0]) + 1
+            row = DeliveryEventRow(
+                session_id=session_id,
+                seq=seq,
+                kind=kind,
+                train_index=train_index,
+                pulse_index=pulse_index,
+                t_monotonic_s=t_monotonic_s,
+                at=_now().isoformat(timespec="microseconds"),
+                intensity_pct_mso=intensity_pct_mso,
+                detail=detail,
+                prev_hash=(last and last[1]) or GENESIS_HASH,
             )
+            seal_event(row, s.info[KEY_INFO])
+            s.add(row)
         return seq
+
+    @staticmethod
+    def _last_event(s: Session, session_id: int) -> Any:
+        """(seq, hash) of a session's last event, or ``None``: one indexed query."""
+        from sqlalchemy import select
+
+        from .db._schema import DeliveryEventRow as E
+
+        return s.execute(
+            select(E.seq, E.hash)
+            .where(E.session_id == session_id)
+            .order_by(E.seq.desc())
+            .limit(1)
+        ).first()
 
     def finish_delivery(
         self, session_id: int, status: str, *, actor: str, detail: str = ""
     ) -> None:
         """Close a delivery session with its final status (audited).
+
+        The number of events so far and the hash of the last one are sealed into
+        the audited session row, so that events removed, added or rewritten later
+        are caught by :meth:`verify_audit`.
 
         Parameters
         ----------
@@ -1576,6 +1681,9 @@ class Registry:
             row.status = status
             row.ended_at = None if status == "running" else at
             row.detail = detail
+            last = self._last_event(s, session_id)  # sealed into the audited row
+            row.event_count = 0 if last is None else int(last[0])
+            row.event_head = (last and last[1]) or GENESIS_HASH
             self._audit(
                 s, actor, "correct", "delivery_sessions", row, old, detail or status, at
             )
@@ -2063,16 +2171,168 @@ class Registry:
             )
 
     # ------------------------------------------------------------ audit, export
-    def verify_audit(self) -> AuditReport:
-        """Verify the audit chain end to end and replay it against the tables.
+    def _roots(self, checkpoint: AuditHead | str | Path | None) -> TrustRoots:
+        """Read the site key and the recorded heads kept outside the database."""
+        from ._anchor import anchor_path, audit_key_path, read_audit_key, read_head_file
+
+        key_path = audit_key_path()
+        apath = anchor_path(self.url, self._anchor_name)
+        anchor = None
+        if apath is not None and apath.exists():
+            anchor = read_head_file(apath)
+        cp_path = ""
+        if checkpoint is not None and not isinstance(checkpoint, AuditHead):
+            cp_path = str(checkpoint)
+            checkpoint = read_head_file(checkpoint)
+        return TrustRoots(
+            key=read_audit_key(key_path),
+            key_path=str(key_path),
+            anchor=anchor,
+            anchor_path=None if apath is None else str(apath),
+            checkpoint=checkpoint,
+            checkpoint_path=cp_path or "(given)",
+        )
+
+    def _with_database_note(
+        self, report: AuditReport, roots: TrustRoots
+    ) -> AuditReport:
+        cp = roots.checkpoint
+        if cp is None or cp.database == self._database:
+            return report
+        note = (
+            f"checkpoint {roots.checkpoint_path} was exported from {cp.database}, "
+            f"not {self._database} (a moved file, or another database)"
+        )
+        return report.model_copy(update={"notes": (*report.notes, note)})
+
+    def verify_audit(
+        self, *, checkpoint: AuditHead | str | Path | None = None
+    ) -> AuditReport:
+        """Verify the audit trail end to end.
+
+        Checks the chain (sequence, hashes, links, MACs under the site key), that
+        each entry's old state is the previous entry's new state for its row,
+        replays it against the tables, walks every delivery session's event chain
+        against the count and head sealed in its audited row, and checks the chain
+        against this database's head anchor and, if given, an exported checkpoint.
+
+        Parameters
+        ----------
+        checkpoint : AuditHead | str | Path | None
+            A head exported by :meth:`export_checkpoint` (or its file).
 
         Returns
         -------
         report : AuditReport
-            ``ok`` and the list of problems (tampering) found.
+            ``ok`` and the list of problems (tampering, or checks that could not
+            be made) found, with notes.
+
+        Raises
+        ------
+        RegistryError
+            If the checkpoint or anchor file cannot be read, or the key file is
+            not a key.
         """
+        roots = self._roots(checkpoint)
         with self._read() as s:
-            return verify_chain(s, _tables())
+            report = verify_chain(s, _tables(), roots)
+        return self._with_database_note(report, roots)
+
+    def verify_records(self, refs: Sequence[tuple[str, int]]) -> AuditReport:
+        """Verify named rows cheaply (no chain walk) before relying on them.
+
+        For each (table, id): the row matches its last audited state; each of its
+        audit entries hashes and MACs correctly and chains to the entry before it
+        (fetched and checked too); each entry's old state is the previous entry's
+        new state. A delivery session's events are checked against the head
+        sealed in its row. The chain's head entry and the anchored head are
+        checked. Meant to run before a session, on the screening, motor
+        threshold, protocol assignment and delivery session rows it relies on.
+
+        Parameters
+        ----------
+        refs : sequence of (str, int)
+            Rows as (table name, row id), e.g. ``("screenings", 3)``.
+
+        Returns
+        -------
+        report : AuditReport
+            ``ok`` and the problems found; ``entries`` counts the entries checked.
+
+        Raises
+        ------
+        RegistryError
+            If a table is not an audited table or an id is not an integer.
+        """
+        roots = self._roots(None)
+        with self._read() as s:
+            return verify_rows(s, _tables(), refs, roots)
+
+    def audit_head(self) -> AuditHead:
+        """Return the chain's head entry (after checking its hash and MAC).
+
+        Returns
+        -------
+        head : AuditHead
+            Sequence number, hash and MAC of the newest entry, and the time now.
+
+        Raises
+        ------
+        RegistryError
+            If the chain is empty, or its head entry fails its hash or MAC check.
+        """
+        from sqlalchemy import select
+
+        from ._audit import _Checker
+        from .db._schema import AuditRow
+
+        roots = self._roots(None)
+        with self._read() as s:
+            row = s.execute(
+                select(AuditRow).order_by(AuditRow.seq.desc()).limit(1)
+            ).scalar_one_or_none()
+            if row is None:
+                raise RegistryError("The audit trail is empty: no head to export.")
+            chk = _Checker(roots.key)
+            chk.entry(row)
+            if chk.problems:
+                raise RegistryError(
+                    "The audit head fails its own check: " + "; ".join(chk.problems)
+                )
+            return AuditHead(
+                database=self._database,
+                seq=int(row.seq),
+                hash=str(row.hash),
+                mac=row.mac,
+                at=_now(),
+            )
+
+    def export_checkpoint(self, path: str | Path) -> AuditHead:
+        """Write the chain's head to a checkpoint file (JSON, written atomically).
+
+        Keep it where the database's writers cannot change it; verify against it
+        with ``verify_audit(checkpoint=path)``.
+
+        Parameters
+        ----------
+        path : str | Path
+            The file to write.
+
+        Returns
+        -------
+        head : AuditHead
+            What was written.
+
+        Raises
+        ------
+        RegistryError
+            As :meth:`audit_head`.
+        """
+        from ._anchor import write_head_file
+
+        head = self.audit_head()
+        write_head_file(Path(path), head)
+        return head
 
     def export_csv(self, directory: str | Path) -> list[Path]:
         """Write one CSV per table (audit log included) into ``directory``.

@@ -203,10 +203,19 @@ class DeliverySessionRow(Base):
     started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     detail: Mapped[str] = mapped_column(Text, default="")
+    #: Events sealed into the audited row at the last status change (NULL for a
+    #: session closed before the chain was keyed).
+    event_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: Hash of the last chained event at that time (the genesis hash if none).
+    event_head: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class DeliveryEventRow(Base):
-    """One delivery event (pulse, train start/end, fault, pause...), append-only."""
+    """One delivery event (pulse, train start/end, fault, pause...), append-only.
+
+    Events chain by hash within their session and carry a MAC under the site key
+    (all three NULL for events written before the chain was keyed).
+    """
 
     __tablename__ = "delivery_events"
     __table_args__ = (
@@ -225,6 +234,9 @@ class DeliveryEventRow(Base):
     at: Mapped[str] = mapped_column(String(40))
     intensity_pct_mso: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class BiomarkerRow(Base):
@@ -252,9 +264,14 @@ class BiomarkerRow(Base):
 
 
 class AuditRow(Base):
-    """One audit entry; rows chain by hash and are never updated or deleted."""
+    """One audit entry; rows chain by hash and are never updated or deleted.
+
+    ``mac`` is the HMAC-SHA256 of ``hash`` under the site key kept outside the
+    database (NULL for entries written before the chain was keyed).
+    """
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_table_row", "table_name", "row_id"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[str] = mapped_column(String(40))
@@ -267,6 +284,7 @@ class AuditRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class DeliveryLeaseRow(Base):

@@ -1,0 +1,123 @@
+"""Audit cost: one audited write and one per-pulse delivery event, SQLite.
+
+Times two paths on a fresh SQLite registry (WAL, ``synchronous=FULL``) in a
+temporary folder: an audited write (``add_patient``: one transaction, one audit
+entry and, since the keyed chain, the head anchor file) and
+``append_delivery_event`` (the per-pulse path: one durable transaction per
+event), and the anchor file write alone with and without fsync. Prints p50 and
+p99 per call in milliseconds.
+
+Run it on two source trees side by side to compare them, e.g.::
+
+    PYTHONPATH=src python benchmarks/bench_audit.py
+    PYTHONPATH=/tmp/old/src python benchmarks/bench_audit.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+N_WRITES = int(os.environ.get("PLPTMS_BENCH_WRITES", "300"))
+N_EVENTS = int(os.environ.get("PLPTMS_BENCH_EVENTS", "2000"))
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _summary(label: str, values_s: list[float]) -> str:
+    ms = [v * 1e3 for v in values_s]
+    return (
+        f"| {label} | {len(ms)} | {statistics.median(ms):.3f} | {_pct(ms, 0.99):.3f} "
+        f"| {statistics.fmean(ms):.3f} |"
+    )
+
+
+def bench(url: str) -> list[str]:
+    """Time the two paths on ``url``; return markdown table rows."""
+    from plptms.protocol import load_library
+    from plptms.registry import Registry
+    from plptms.safety import check_protocol
+
+    reg = Registry(url)
+    writes = []
+    for k in range(N_WRITES):
+        t0 = time.perf_counter()
+        reg.add_patient("S1", f"P{k:05d}", history=None, actor="bench")
+        writes.append(time.perf_counter() - t0)
+    proto = load_library().protocol("consensus2024-example-10hz")
+    aid = reg.assign_protocol("S1", "P00000", proto, check_protocol(proto), actor="b")
+    sid = reg.start_delivery(aid, 1, device="sim", plan={}, blinded=False, actor="b")
+    events = []
+    for k in range(N_EVENTS):
+        t0 = time.perf_counter()
+        reg.append_delivery_event(
+            sid,
+            "pulse",
+            train_index=k // 50,
+            pulse_index=k % 50,
+            t_monotonic_s=0.1 * k,
+            intensity_pct_mso=55.0,
+        )
+        events.append(time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    report = reg.verify_audit()
+    t_verify = time.perf_counter() - t0
+    reg.close()
+    return [
+        _summary("audited write (add_patient)", writes),
+        _summary("append_delivery_event", events),
+        f"| verify_audit ({report.entries} entries, {N_EVENTS} events, "
+        f"ok={report.ok}) | 1 | {t_verify * 1e3:.1f} | | |",
+    ]
+
+
+def bench_anchor(folder: str) -> list[str]:
+    """Time the head anchor write alone, with and without fsync (new code only)."""
+    try:
+        from plptms.registry._anchor import AuditHead, write_head_file
+    except ImportError:
+        return []
+    import datetime as dt
+    from pathlib import Path
+
+    head = AuditHead(
+        database="sqlite:////bench",
+        seq=1,
+        hash="a" * 64,
+        mac="b" * 64,
+        at=dt.datetime.now(dt.UTC),
+    )
+    out = []
+    for fsync in (True, False):
+        times = []
+        for _ in range(N_WRITES):
+            t0 = time.perf_counter()
+            write_head_file(Path(folder) / "anchor.json", head, fsync=fsync)
+            times.append(time.perf_counter() - t0)
+        out.append(_summary(f"anchor file write, fsync={fsync}", times))
+    return out
+
+
+def main() -> None:
+    """Print the table."""
+    import plptms
+
+    print(f"plptms from {os.path.dirname(plptms.__file__)}")
+    print("| path | n | p50 (ms) | p99 (ms) | mean (ms) |")
+    print("| --- | --- | --- | --- | --- |")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("PLPTMS_STATE_DIR", os.path.join(tmp, "state"))
+        os.environ.setdefault("PLPTMS_CONFIG_DIR", os.path.join(tmp, "config"))
+        for line in [*bench(f"sqlite:///{tmp}/bench.sqlite3"), *bench_anchor(tmp)]:
+            print(line)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
