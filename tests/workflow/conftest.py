@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,11 +77,11 @@ def record_rmt(reg: Registry, threshold: float = RMT) -> None:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    """A registry with patient S1/P001 ready for ``small-10hz``."""
+def url(db_url: str) -> str:
+    """A registry (SQLite and PostgreSQL) with S1/P001 ready for ``small-10hz``."""
     from plptms.safety import check_protocol
 
-    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    url = db_url
     with Registry(url) as reg:
         reg.add_patient("S1", "P001", history=None, actor="n1")
         screen_patient(reg)

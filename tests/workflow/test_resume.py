@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text, update
 
 from plptms.delivery import FaultKind, FaultPlan, SimulatedStimulator
 from plptms.delivery._pulselog import read_pulse_log
 from plptms.delivery._runner import replay_events
 from plptms.delivery.sim import default_pulse_log
 from plptms.registry import Registry, SessionLeasedError
+from plptms.registry.db._schema import DeliverySessionRow, ScreeningRow
 from plptms.workflow import (
     SessionRefusedError,
     prepare_resume,
@@ -102,19 +102,13 @@ def test_resume_refuses_a_plan_edited_in_the_database(url: str) -> None:
     with Registry(url) as reg:
         sid = _fault_after(reg, 3)
     engine = create_engine(url)
+    table = DeliverySessionRow.__table__
     with engine.begin() as c:
-        plan = c.execute(
-            text("SELECT plan FROM delivery_sessions WHERE id = :i"), {"i": sid}
-        ).scalar_one()
-        data = json.loads(plan)
+        data = c.execute(select(table.c.plan).where(table.c.id == sid)).scalar_one()
         for t in data["trains"]:
             t["frequency_hz"] = 50.0
             t["intensity_pct_mso"] = 99.0
-        edited = json.dumps(data)
-        c.execute(
-            text("UPDATE delivery_sessions SET plan = :p WHERE id = :i"),
-            {"p": edited, "i": sid},
-        )
+        c.execute(update(table).where(table.c.id == sid).values(plan=data))
     engine.dispose()
     with Registry(url) as reg, pytest.raises(SessionRefusedError):
         prepare_resume(reg, sid, device="sim", ae_reviewed=True)
@@ -318,20 +312,18 @@ def test_a_screening_edited_in_the_file_blocks_the_session(url: str) -> None:
     with Registry(url) as reg:
         screen_patient(reg, excluded=True)
     engine = create_engine(url)
+    table = ScreeningRow.__table__
     with engine.begin() as c:
-        rows = c.execute(
-            text("SELECT id, report FROM screenings ORDER BY id DESC LIMIT 1")
-        ).all()
-        sid, report = rows[0]
-        data = json.loads(report)
+        sid, data = c.execute(
+            select(table.c.id, table.c.report).order_by(table.c.id.desc()).limit(1)
+        ).one()
         assert data["status"] == "excluded"
         data["status"] = "eligible"
         data["reasons"] = []
         c.execute(
-            text(
-                "UPDATE screenings SET status = 'eligible', report = :r WHERE id = :i"
-            ),
-            {"r": json.dumps(data), "i": sid},
+            update(table)
+            .where(table.c.id == sid)
+            .values(status="eligible", report=data)
         )
     engine.dispose()
     with Registry(url) as reg:
@@ -341,3 +333,12 @@ def test_a_screening_edited_in_the_file_blocks_the_session(url: str) -> None:
         assert failed == ["audit"]
         assert reg.list_deliveries(1) == []
     assert not default_pulse_log().exists()
+
+
+def test_every_status_fits_the_status_column() -> None:
+    from plptms.registry._service import DELIVERY_STATUSES
+    from plptms.registry.db._schema import DeliverySessionRow
+    from plptms.workflow import RESUMABLE_STATUSES
+
+    width = DeliverySessionRow.__table__.c.status.type.length
+    assert all(len(s) <= width for s in (*DELIVERY_STATUSES, *RESUMABLE_STATUSES))

@@ -1939,7 +1939,7 @@ class Registry:
                     "or an abort."
                 )
             old = row_state(row)
-            row.status = "restart_authorised"
+            row.status = "restart_approved"
             row.detail = f"restart authorised by {physician}: {reason}"
             self._audit(
                 s, physician, "correct", "delivery_sessions", row, old, reason, at

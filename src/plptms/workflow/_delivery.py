@@ -49,13 +49,13 @@ __all__ = [
 ]
 
 #: Statuses from which a session may be resumed (``running``: its runner died;
-#: ``restart_authorised``: a physician recorded why a stopped session may go on).
+#: ``restart_approved``: a physician recorded why a stopped session may go on).
 RESUMABLE_STATUSES: tuple[str, ...] = (
     "running",
     "interrupted",
     "faulted",
     "lease_lost",
-    "restart_authorised",
+    "restart_approved",
 )
 
 #: Default lease lifetime, s: a runner renews it every quarter of this; a dead
