@@ -251,11 +251,12 @@ def _record_stream(
 
 def _read_calibration(path: Path) -> tuple[dict[str, Any], Calibration]:
     from ..closedloop import Calibration
+    from ..utils._load import DataFileError, load_data_file
 
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise _fail(f"Invalid value for '--calibration': {path}: {exc}") from None
+        doc = load_data_file(path, what="calibration file", fmt="json")
+    except DataFileError as exc:
+        raise _fail(f"Invalid value for '--calibration': {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != CALIBRATION_FORMAT:
         raise _fail(
             f"Invalid value for '--calibration': {path} is not a plptms closed-loop "

@@ -100,7 +100,7 @@ def read_outcome_study(path: str | Path) -> OutcomeStudy:
     ProtocolFileError
         If the file is missing, has another suffix or cannot be parsed.
     """
-    return validate_outcome_study(load_data(path), str(path))
+    return validate_outcome_study(load_data(path, what="study outcome file"), str(path))
 
 
 #: Suffixes of study outcome files (a directory contributes every such file).
@@ -110,7 +110,7 @@ _STUDY_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
 @functools.cache
 def _shipped() -> tuple[tuple[OutcomeStudy, str], ...]:
     """Return the shipped studies with their files, sorted by id (cached)."""
-    import yaml
+    from ..utils._load import DataFileError, load_data_text
 
     root = resources.files("plptms.meta") / "data"
     entries: list[tuple[OutcomeStudy, str]] = []
@@ -119,7 +119,10 @@ def _shipped() -> tuple[tuple[OutcomeStudy, str], ...]:
         if not f.name.endswith(".yaml"):
             continue
         source = f"plptms/meta/data/{f.name} (shipped)"
-        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        try:
+            data = load_data_text(f.read_bytes(), fmt="yaml", source=source)
+        except DataFileError as exc:
+            raise EvidenceFileError(str(exc)) from None
         study = validate_outcome_study(data, source)
         if study.id in taken:
             raise EvidenceFileError(_duplicate_message(study.id, source, taken))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..utils._load import DataFileError, load_data_file
 from ._models import Protocol
 
 __all__ = ["ProtocolFileError", "format_validation_error", "load_data", "read_protocol"]
@@ -17,7 +17,7 @@ _M = TypeVar("_M", bound=BaseModel)
 _SUFFIXES = (".json", ".yaml", ".yml")
 
 
-class ProtocolFileError(ValueError):
+class ProtocolFileError(DataFileError):
     """A protocol (or other plptms data) file that cannot be read or is invalid."""
 
 
@@ -53,13 +53,15 @@ def format_validation_error(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def load_data(path: str | Path) -> Any:
-    """Parse a JSON or YAML file.
+def load_data(path: str | Path, *, what: str = "data file") -> Any:
+    """Parse a JSON or YAML file, with the limits of the safe loader.
 
     Parameters
     ----------
     path : str | Path
         File with suffix ``.json``, ``.yaml`` or ``.yml``.
+    what : str
+        What the file holds (e.g. ``"protocol file"``), for the message.
 
     Returns
     -------
@@ -69,7 +71,9 @@ def load_data(path: str | Path) -> Any:
     Raises
     ------
     ProtocolFileError
-        If the file is missing, has another suffix or cannot be parsed.
+        If the file is missing, has another suffix, is too large, too deeply nested,
+        expands too far through YAML aliases, repeats a key or cannot be parsed
+        (see :func:`plptms.utils._load.load_data_file`); the message is one line.
     """
     p = Path(path)
     if p.suffix.lower() not in _SUFFIXES:
@@ -78,28 +82,9 @@ def load_data(path: str | Path) -> Any:
             f"{', '.join(_SUFFIXES)}."
         )
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProtocolFileError(f"{p}: no such file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolFileError(f"{p}: cannot be read ({exc}).") from None
-    if p.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProtocolFileError(
-                f"{p}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
-                f"{exc.msg}."
-            ) from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ProtocolFileError(f"{p}: not valid YAML{where}: {problem}.") from None
+        return load_data_file(p, what=what)
+    except DataFileError as exc:
+        raise ProtocolFileError(str(exc)) from None
 
 
 def validate_model(model: type[_M], data: Any, source: str) -> _M:
@@ -156,5 +141,5 @@ def read_protocol(path: str | Path) -> Protocol:
         If the file is missing, malformed or describes an invalid protocol; the
         message names every offending field.
     """
-    data = load_data(path)
+    data = load_data(path, what="protocol file")
     return validate_model(Protocol, data, str(path))

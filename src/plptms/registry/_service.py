@@ -1178,7 +1178,7 @@ class Registry:
         RegistryError
             On invalid input.
         """
-        from ..utils._checks import check_option
+        from ..utils._checks import check_not_future, check_option
         from .db._schema import MotorThresholdRow
 
         actor = _check_actor(actor)
@@ -1191,11 +1191,11 @@ class Registry:
             )
         at = _now()
         day = measured_on or at.date()
-        if day > at.date():
-            raise RegistryError(
-                f"Invalid value for 'measured_on': got {day.isoformat()}; allowed: on "
-                "or before today."
-            )
+        if measured_on is not None:
+            try:
+                check_not_future(measured_on, "measured_on")
+            except ValueError as exc:
+                raise RegistryError(str(exc)) from None
         with self._write() as s:
             p = self._patient_row(s, site, code)
             row = MotorThresholdRow(
