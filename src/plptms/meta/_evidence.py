@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..protocol import ProtocolFileError, format_validation_error, load_data
+from ..protocol import ProtocolFileError, load_data
+from ..protocol._io import problems_message
 from ..utils._checks import check_option, check_type
 from ._effects import EffectMeasure, EffectSize, NotEstimable, estimate_effect
 from ._models import Comparison, OutcomeStudy, Timepoint
@@ -71,11 +72,16 @@ def validate_outcome_study(data: Any, source: str = "<data>") -> OutcomeStudy:
         If invalid; one line per problem, each naming the field
         (e.g. ``outcomes.0.treatment.n``).
     """
+    if not isinstance(data, dict):
+        raise EvidenceFileError(
+            f"{source}: expected a mapping of fields for an OutcomeStudy, got "
+            f"{type(data).__name__}; allowed: a YAML/JSON mapping of its fields."
+        )
     try:
         return OutcomeStudy.model_validate(data)
     except ValidationError as exc:
         raise EvidenceFileError(
-            f"{source}: invalid study outcome data:\n{format_validation_error(exc)}"
+            problems_message(f"{source}: invalid study outcome data:", exc)
         ) from None
 
 

@@ -7,10 +7,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..utils._checks import _short
 from ..utils._load import DataFileError, load_data_file
 from ._models import Protocol
 
-__all__ = ["ProtocolFileError", "format_validation_error", "load_data", "read_protocol"]
+__all__ = [
+    "ProtocolFileError",
+    "format_validation_error",
+    "load_data",
+    "problems_message",
+    "read_protocol",
+]
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -46,11 +53,32 @@ def format_validation_error(exc: ValidationError) -> str:
         if err["type"] == "missing":
             msg = "required field is missing (give a value, or 'unreported')"
         elif err["type"] == "extra_forbidden":
-            msg = f"unknown field (got {err.get('input')!r}); check its spelling"
+            msg = f"unknown field (got {_short(err.get('input'))}); check its spelling"
         elif "input" in err and "Invalid value" not in msg:
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {_short(err['input'])})"
         lines.append(f"{where}: {msg}")
     return "\n".join(lines)
+
+
+def problems_message(prefix: str, exc: ValidationError) -> str:
+    """Prefix a validation error's problems: one line when there is one problem.
+
+    Parameters
+    ----------
+    prefix : str
+        What was invalid, e.g. ``"p.yaml: invalid Protocol:"``.
+    exc : pydantic.ValidationError
+        The error.
+
+    Returns
+    -------
+    text : str
+        ``prefix problem`` on one line for a single problem, else the prefix
+        followed by one line per problem (see :func:`format_validation_error`).
+    """
+    problems = format_validation_error(exc)
+    sep = "\n" if "\n" in problems else " "
+    return f"{prefix}{sep}{problems}"
 
 
 def load_data(path: str | Path, *, what: str = "data file") -> Any:
@@ -112,13 +140,13 @@ def validate_model(model: type[_M], data: Any, source: str) -> _M:
     if not isinstance(data, dict):
         raise ProtocolFileError(
             f"{source}: expected a mapping of fields for a {model.__name__}, got "
-            f"{type(data).__name__}."
+            f"{type(data).__name__}; allowed: a YAML/JSON mapping of its fields."
         )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ProtocolFileError(
-            f"{source}: invalid {model.__name__}:\n{format_validation_error(exc)}"
+            problems_message(f"{source}: invalid {model.__name__}:", exc)
         ) from None
 
 

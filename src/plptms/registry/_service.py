@@ -1974,14 +1974,12 @@ def _validate_history(
         return {}, None
     from pydantic import ValidationError
 
-    from ..protocol._io import format_validation_error
+    from ..protocol._io import problems_message
     from ..scales import PLPHistory
 
     try:
         model = PLPHistory.model_validate(dict(history))
     except ValidationError as exc:
-        raise RegistryError(
-            "Invalid PLP history:\n" + format_validation_error(exc)
-        ) from None
+        raise RegistryError(problems_message("Invalid PLP history:", exc)) from None
     data = model.model_dump(mode="json")
     return data, model.amputation_date

@@ -31,6 +31,15 @@ def _unit(unit: str) -> str:
     return f" {unit}" if unit else ""
 
 
+def _short(value: Any) -> str:
+    """``repr`` of a received value, cut short (an input may be huge)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4300 digits has no repr
+        return f"a {type(value).__name__} too long to show"
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+
+
 def format_range(
     low: float | None,
     high: float | None,
@@ -117,7 +126,7 @@ def check_finite(value: float, field: str, unit: str = "") -> float:
         fvalue = math.inf
     if not math.isfinite(fvalue):
         raise ValueError(
-            f"Invalid value for {field!r}: got {value!r}; allowed: a finite "
+            f"Invalid value for {field!r}: got {_short(value)}; allowed: a finite "
             f"number{_unit(unit)}."
         )
     return fvalue
@@ -171,7 +180,8 @@ def check_range(
             unit=unit,
         )
         raise ValueError(
-            f"Invalid value for {field!r}: got {value!r}; allowed range is {interval}."
+            f"Invalid value for {field!r}: got {_short(value)}; allowed range is "
+            f"{interval}."
         )
     return fvalue
 
@@ -211,12 +221,6 @@ def check_option(value: Any, field: str, allowed: Iterable[Any]) -> Any:
     raise ValueError(
         f"Invalid value for {field!r}: got {value!r}; allowed values are {text}.{hint}"
     )
-
-
-def _short(value: Any) -> str:
-    """``repr`` of a received value, cut short (an input may be huge)."""
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
 def check_strict_number(

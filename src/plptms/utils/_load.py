@@ -195,6 +195,8 @@ def _parse_bytes(raw: bytes, source: str, fmt: str) -> Any:
     except (ValueError, TypeError, OverflowError, MemoryError) as exc:
         # e.g. a YAML date 2024-02-30 or an integer of more than 4300 digits
         problem = " ".join(str(exc).split()) or type(exc).__name__
+        if "integer string conversion" in problem:
+            problem = "an integer of more than 4300 digits"
         _fail(source, f"cannot be parsed ({problem})", "well-formed values")
 
 
