@@ -11,7 +11,7 @@ import yaml
 
 from plptms.protocol import ProtocolFileError, read_protocol
 
-from ..conftest import RTMS_DEFAULTS
+from ..conftest import RTMS_DEFAULTS, billion_laughs
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -154,14 +154,12 @@ def test_duplicate_key_in_a_file_refused(tmp_path: Path) -> None:
 
 
 def test_alias_bomb_protocol_refused_quickly(tmp_path: Path) -> None:
-    from ..utils.test_load import FAST_S, billion_laughs
-
     f = tmp_path / "bomb.yaml"
     f.write_text(billion_laughs())
     start = time.perf_counter()
     with pytest.raises(ProtocolFileError, match="alias"):
         read_protocol(f)
-    assert time.perf_counter() - start < FAST_S
+    assert time.perf_counter() - start < 2.0  # the reported bomb ran 111 s
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])

@@ -22,19 +22,13 @@ from plptms.utils._load import (
     load_data_text,
 )
 
+from ..conftest import billion_laughs
+
 if TYPE_CHECKING:
     from pathlib import Path
 
 #: Seconds a refusal may take; the bombs below took 111 s or ran out of memory.
 FAST_S = 2.0
-
-
-def billion_laughs(levels: int = 9, width: int = 9) -> str:
-    """The classic YAML alias bomb: ``width ** levels`` strings from ~800 bytes."""
-    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
-    for k in range(1, levels):
-        lines.append(f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * width)}]")
-    return "\n".join(lines) + "\n"
 
 
 def _refused(text: str | bytes, fmt: str, match: str) -> DataFileError:

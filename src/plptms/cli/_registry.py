@@ -63,12 +63,16 @@ def open_registry(db: str | None) -> Any:
         With code 2 if the database cannot be opened.
     """
     from ..registry import Registry
-    from ..registry.db._engine import DatabaseOpenError
+    from ..registry.db._engine import ALLOWED_URLS, DEFAULT_DB_ENV, DatabaseOpenError
 
     try:
         return Registry(db)
     except DatabaseOpenError as exc:
-        raise _fail(str(exc)) from None
+        option = "--db" if db else f"--db (from ${DEFAULT_DB_ENV} or the default)"
+        raise _fail(
+            f"Invalid value for {option!r}: got {exc.url!r}; {exc.reason}; allowed: "
+            f"{ALLOWED_URLS}."
+        ) from None
 
 
 _open = open_registry

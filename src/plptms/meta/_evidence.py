@@ -213,6 +213,10 @@ def _read_extra(extra: StudyPathsT, taken: dict[str, str]) -> tuple[OutcomeStudy
             continue
         taken[study.id] = str(f)
         studies.append(study)
+    if len(problems) == 1 and "\n" not in problems[0]:
+        raise EvidenceFileError(
+            f"Refused the study files, nothing was loaded: {problems[0]}"
+        )
     if problems:
         n = len(problems)
         raise EvidenceFileError(

@@ -46,7 +46,14 @@ def format_validation_error(exc: ValidationError) -> str:
         One line per problem: ``field: message``.
     """
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    locs = [tuple(err["loc"]) for err in errors]
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other in locs
+        ):
+            continue  # "0 items after validation": only because an item failed
         msg = str(err["msg"])
         msg = msg.removeprefix("Value error, ")
         where = _loc(tuple(err["loc"]))

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 __all__ = [
+    "ALLOWED_URLS",
     "DEFAULT_DB_ENV",
     "DatabaseOpenError",
     "default_url",
@@ -25,8 +26,8 @@ DEFAULT_DB_ENV = "PLPTMS_DB_URL"
 _PG_LOCK_KEY = 7_275_817
 
 
-#: What a registry URL may be, for messages.
-_ALLOWED_URLS = (
+#: What a registry URL may be (for messages).
+ALLOWED_URLS = (
     "sqlite:///PATH (a file in a writable directory) or "
     "postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
 )
@@ -48,7 +49,7 @@ class DatabaseOpenError(ValueError):
         self.reason = " ".join(reason.split())
         super().__init__(
             f"Invalid value for the database URL (--db, ${DEFAULT_DB_ENV}): got "
-            f"{url!r}; {self.reason}; allowed: {_ALLOWED_URLS}."
+            f"{url!r}; {self.reason}; allowed: {ALLOWED_URLS}."
         )
 
 
@@ -111,25 +112,43 @@ def make_engine(url: str) -> Engine:
         message is one line.
     """
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     if not isinstance(url, str) or not url.strip():
         raise DatabaseOpenError(str(url), "an empty URL")
+    engine: Engine | None = None
     try:
         make_url(url)
         engine = _create(url)
         with engine.connect():
             pass
-    except DatabaseOpenError:
-        raise
-    except ArgumentError:
-        raise DatabaseOpenError(_shown(url), "not a database URL") from None
-    except (SQLAlchemyError, ImportError, OSError, ValueError) as exc:
-        detail = getattr(exc, "orig", None) or exc
-        raise DatabaseOpenError(
-            _shown(url), f"cannot open the database ({type(exc).__name__}: {detail})"
-        ) from None
+    except Exception as exc:
+        if engine is not None:
+            engine.dispose()  # close what the probe opened (and SQLite's WAL files)
+        error = _open_error(url, exc)
+        if error is None:
+            raise
+        raise error from None
     return engine
+
+
+def _open_error(url: str, exc: Exception) -> DatabaseOpenError | None:
+    """Map a failure to open ``url`` to a :class:`DatabaseOpenError` (or ``None``)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    if isinstance(exc, DatabaseOpenError):
+        return exc
+    if isinstance(exc, NoSuchModuleError):
+        return DatabaseOpenError(
+            _shown(url), f"an unknown kind of database or driver ({exc})"
+        )
+    if isinstance(exc, ArgumentError):
+        return DatabaseOpenError(_shown(url), "not a database URL")
+    if isinstance(exc, SQLAlchemyError | ImportError | OSError | ValueError):
+        detail = getattr(exc, "orig", None) or exc
+        return DatabaseOpenError(
+            _shown(url), f"cannot open the database ({type(exc).__name__}: {detail})"
+        )
+    return None
 
 
 def _create(url: str) -> Engine:

@@ -71,6 +71,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except (CommandError, SQLAlchemyError) as exc:
+        engine.dispose()  # the connections of a database we will not use
         detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise DatabaseOpenError(
             engine.url.render_as_string(hide_password=True),
