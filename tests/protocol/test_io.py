@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,7 +10,7 @@ import yaml
 
 from plptms.protocol import ProtocolFileError, read_protocol
 
-from ..conftest import RTMS_DEFAULTS, billion_laughs
+from ..conftest import RTMS_DEFAULTS
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -151,15 +150,6 @@ def test_duplicate_key_in_a_file_refused(tmp_path: Path) -> None:
     j.write_text('{"id": "a", "id": "b"}')
     with pytest.raises(ProtocolFileError, match="duplicate key 'id'"):
         read_protocol(j)
-
-
-def test_alias_bomb_protocol_refused_quickly(tmp_path: Path) -> None:
-    f = tmp_path / "bomb.yaml"
-    f.write_text(billion_laughs())
-    start = time.perf_counter()
-    with pytest.raises(ProtocolFileError, match="alias"):
-        read_protocol(f)
-    assert time.perf_counter() - start < 2.0  # the reported bomb ran 111 s
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".json"])

@@ -112,7 +112,11 @@ def test_numeric_text_is_not_coerced(field: str) -> None:
 
 
 @pytest.mark.parametrize("field", _DOSE_NUMBERS)
-@pytest.mark.parametrize("value", [float("inf"), float("-inf"), 1e300, 10**400])
+@pytest.mark.parametrize(
+    "value",
+    [float("inf"), float("-inf"), 1e300, 10**400],
+    ids=["inf", "-inf", "1e300", "10**400"],
+)
 def test_non_finite_and_absurd_dose_numbers_refused(field: str, value: float) -> None:
     with pytest.raises(ValidationError, match=field):
         dose(**{field: value})

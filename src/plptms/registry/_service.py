@@ -962,10 +962,21 @@ class Registry:
         -------
         id : int
             Row id.
+
+        Raises
+        ------
+        RegistryError
+            If the report is dated in the future (nothing is stored).
         """
+        from ..utils._checks import check_not_future
         from .db._schema import ScreeningRow
 
         actor = _check_actor(actor)
+        if report.screened_on is not None:
+            try:
+                check_not_future(report.screened_on, "screened_on")
+            except ValueError as exc:
+                raise RegistryError(str(exc)) from None
         at = _now()
         screened_on = report.screened_on or at.date()
         with self._write() as s:
