@@ -215,7 +215,7 @@ def _read_extra(extra: StudyPathsT, taken: dict[str, str]) -> tuple[OutcomeStudy
         studies.append(study)
     if len(problems) == 1 and "\n" not in problems[0]:
         raise EvidenceFileError(
-            f"Refused the study files, nothing was loaded: {problems[0]}"
+            f"Refused the study files, nothing was loaded (1 problem): {problems[0]}"
         )
     if problems:
         n = len(problems)
