@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 import json
 import math
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -212,9 +212,16 @@ def _document(base: Any, data: st.DataObject) -> tuple[bytes, str]:
     return raw, f".{fmt}"
 
 
-def _write(raw: bytes, suffix: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="plptms-fuzz-"))
-    f = folder / f"doc{suffix}"
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz")
+
+
+def _write(folder: Path, raw: bytes, suffix: str) -> Path:
+    f = folder / f"doc{next(_names)}{suffix}"
     f.write_bytes(raw)
     return f
 
@@ -238,15 +245,15 @@ def _clean(call: Any, path: Path) -> None:
 
 @FUZZ
 @given(data=st.data())
-def test_protocol_loader_fuzz(data: st.DataObject) -> None:
-    f = _write(*_document(PROTOCOL, data))
+def test_protocol_loader_fuzz(folder: Path, data: st.DataObject) -> None:
+    f = _write(folder, *_document(PROTOCOL, data))
     _clean(lambda: read_protocol(f), f)
 
 
 @FUZZ
 @given(data=st.data())
-def test_screening_loader_fuzz(data: st.DataObject) -> None:
-    f = _write(*_document(SCREENING, data))
+def test_screening_loader_fuzz(folder: Path, data: st.DataObject) -> None:
+    f = _write(folder, *_document(SCREENING, data))
 
     def run() -> None:
         answers = validate_model(ScreeningAnswers, load_data(f), str(f))
@@ -260,8 +267,8 @@ def test_screening_loader_fuzz(data: st.DataObject) -> None:
 
 @FUZZ
 @given(data=st.data())
-def test_history_loader_fuzz(data: st.DataObject) -> None:
-    f = _write(*_document(HISTORY, data))
+def test_history_loader_fuzz(folder: Path, data: st.DataObject) -> None:
+    f = _write(folder, *_document(HISTORY, data))
 
     def run() -> None:
         loaded = load_data(f)
@@ -275,8 +282,8 @@ def test_history_loader_fuzz(data: st.DataObject) -> None:
 
 @FUZZ
 @given(data=st.data())
-def test_study_loader_fuzz(data: st.DataObject) -> None:
-    f = _write(*_document(STUDY, data))
+def test_study_loader_fuzz(folder: Path, data: st.DataObject) -> None:
+    f = _write(folder, *_document(STUDY, data))
     _clean(lambda: read_outcome_study(f), f)
 
 
@@ -319,15 +326,15 @@ def _invoke_storing(url: str, args: list[str]) -> None:
         assert _counts(url) == before
 
 
-_codes = iter(range(10**6))
+_codes = itertools.count()
 
 
 @FUZZ_CLI
 @given(data=st.data())
 def test_patient_add_history_stores_nothing_on_error(
-    db: str, data: st.DataObject
+    db: str, folder: Path, data: st.DataObject
 ) -> None:
-    f = _write(*_document(HISTORY, data))
+    f = _write(folder, *_document(HISTORY, data))
     code = f"F{next(_codes):05d}"
     add = ["patient", "add", "--site", "S1", "--code", code, "--actor", "n1"]
     _invoke_storing(db, [*add, "--history", str(f)])
@@ -336,9 +343,9 @@ def test_patient_add_history_stores_nothing_on_error(
 @FUZZ_CLI
 @given(data=st.data())
 def test_assess_record_items_stores_nothing_on_error(
-    db: str, data: st.DataObject
+    db: str, folder: Path, data: st.DataObject
 ) -> None:
-    f = _write(*_document(ITEMS, data))
+    f = _write(folder, *_document(ITEMS, data))
     record = [
         "assess", "record", "--site", "S1", "--code", "P001",
         "--scale", "nrs_phantom_average", "--date", "2024-03-01",
