@@ -75,6 +75,14 @@ def protocol_of(*doses: StimulationDose, pid: str = "test-protocol") -> Protocol
     )
 
 
+def billion_laughs(levels: int = 9, width: int = 9) -> str:
+    """The classic YAML alias bomb: ``width ** levels`` strings from ~800 bytes."""
+    lines = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for k in range(1, levels):
+        lines.append(f"l{k}: &l{k} [{', '.join([f'*l{k - 1}'] * width)}]")
+    return "\n".join(lines) + "\n"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
     """Keep every test's state and config files (simulator counter, audit key and

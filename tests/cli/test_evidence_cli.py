@@ -14,6 +14,9 @@ from typer.testing import CliRunner
 
 from plptms.cli.main import app
 
+from ..conftest import billion_laughs
+from .conftest import assert_one_line_error
+
 runner = CliRunner()
 
 
@@ -258,3 +261,58 @@ def test_reml_non_convergence_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "method='PM' or 'DL'" in res.output
     res = runner.invoke(app, ["evidence", "pool", "--method", "PM"])
     assert res.exit_code == 0, res.output
+
+
+# --- hostile and wrong input (issue 13): one clean line, exit 2, nothing pooled -----
+
+
+def test_alias_bomb_study_file_exits_2_quickly(tmp_path: Path) -> None:
+    # the billion-laughs file ran out of memory under `evidence pool --studies`; run
+    # it in a child process with a timeout so a regression cannot hang the session
+    import subprocess
+    import sys
+
+    f = tmp_path / "bomb.yaml"
+    f.write_text(billion_laughs())
+    proc = subprocess.run(
+        [sys.executable, "-m", "plptms", "evidence", "pool", "--studies", str(f)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "nothing was loaded" in lines[0]
+    assert "alias" in lines[0]
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nest"),
+        ("id: a\nid: b\n", "duplicate key 'id'"),
+    ],
+    ids=["deep", "duplicate-key"],
+)
+@pytest.mark.parametrize("command", [["pool"], ["effects"]])
+def test_hostile_study_file_exits_2_in_one_line(
+    tmp_path: Path, text: str, words: str, command: list[str]
+) -> None:
+    f = tmp_path / "study.yaml"
+    f.write_text(text)
+    res = runner.invoke(app, ["evidence", *command, "--studies", str(f)])
+    assert_one_line_error(res, "nothing was loaded", str(f), words)
+
+
+def test_study_file_with_bool_and_text_numbers_exits_2(tmp_path: Path) -> None:
+    doc = _example()
+    doc["id"] = "fictional2033"
+    doc["n_total"] = True
+    f = tmp_path / "study.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    res = runner.invoke(app, ["evidence", "pool", "--studies", str(f)])
+    assert_one_line_error(res, "n_total", "got True (bool)", "nothing was loaded")

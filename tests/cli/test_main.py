@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from plptms.cli.main import app
 
-from ..conftest import RTMS_DEFAULTS
+from ..conftest import RTMS_DEFAULTS, billion_laughs
+from .conftest import assert_one_line_error
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -190,3 +191,83 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     for name in ("clinician", "patient"):
         for ext in ("html", "pdf"):
             assert (reports / f"DEMO-DEMO-001-{name}.{ext}").stat().st_size > 5_000
+
+
+# --- hostile and wrong input (issue 13): one clean line, exit 2 -------------------
+
+
+def _bomb(tmp_path: Path, suffix: str = ".yaml") -> Path:
+    f = tmp_path / f"bomb{suffix}"
+    f.write_text(billion_laughs())
+    return f
+
+
+@pytest.mark.parametrize("command", [["screen"], ["protocols", "check"]])
+def test_alias_bomb_exits_2_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    # a 758-byte alias bomb ran 111 s and died with MemoryError: run it in a child
+    # process with a timeout, so a regression cannot take the test session down
+    import subprocess
+    import sys
+    import time
+
+    f = _bomb(tmp_path)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "plptms", *command, str(f)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "alias" in lines[0]
+    assert str(f) in lines[0]
+    assert elapsed < 60
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+@pytest.mark.parametrize("command", [["screen"], ["protocols", "check"]])
+def test_deep_nesting_exits_2_in_one_line(
+    tmp_path: Path, suffix: str, command: list[str]
+) -> None:
+    # 100k-deep nesting raised RecursionError tracebacks
+    f = tmp_path / f"deep{suffix}"
+    f.write_text("[" * 100_000 + "]" * 100_000)
+    assert_one_line_error(_run(*command, str(f)), str(f), "nest")
+
+
+def test_screening_dated_2099_exits_2(tmp_path: Path) -> None:
+    # a screening dated 2099 was reported eligible (exit 0)
+    from plptms.safety import load_screening_items
+
+    f = tmp_path / "s.yaml"
+    answers = {it.id: "no" for it in load_screening_items()}
+    f.write_text(yaml.safe_dump({"screened_on": "2099-01-01", "answers": answers}))
+    assert_one_line_error(_run("screen", str(f)), "'screened_on': got 2099-01-01")
+    f.write_text(yaml.safe_dump({"answers": answers}))
+    assert _run("screen", str(f)).exit_code == 0
+
+
+def test_bool_intensity_protocol_exits_2(tmp_path: Path) -> None:
+    # `intensity_pct_rmt: true` was read as 1 % RMT
+    f = _write(tmp_path, intensity_pct_rmt=True)
+    assert_one_line_error(
+        _run("protocols", "check", str(f)),
+        "blocks.0.dose.intensity_pct_rmt",
+        "got True (bool)",
+    )
+
+
+def test_duplicate_key_protocol_exits_2(tmp_path: Path) -> None:
+    # a repeated key kept its last value: 20 Hz became 1 Hz
+    from ..protocol.test_io import DUPLICATE_KEY_PROTOCOL
+
+    f = tmp_path / "dup.yaml"
+    f.write_text(DUPLICATE_KEY_PROTOCOL)
+    assert_one_line_error(
+        _run("protocols", "check", str(f)), "duplicate key 'frequency_hz' at line 18"
+    )

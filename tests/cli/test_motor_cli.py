@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from plptms.cli.main import app
 
+from .conftest import assert_one_line_error
+
 runner = CliRunner()
 
 
@@ -168,7 +170,7 @@ def test_hotspot_sim() -> None:
     assert "Hotspot:" in res.output
 
 
-def test_mep_analyse(tmp_path: Path) -> None:
+def _mep_raw():  # type: ignore[no-untyped-def]
     import mne
 
     sfreq = 5000.0
@@ -183,7 +185,11 @@ def test_mep_analyse(tmp_path: Path) -> None:
         stim[s0] = 1
         emg[s0 + int(0.022 * sfreq) : s0 + int(0.022 * sfreq) + t.size] += wave
     info = mne.create_info(["FDI", "STI"], sfreq, ["emg", "stim"])
-    raw = mne.io.RawArray(np.vstack([emg, stim]), info, verbose=False)
+    return mne.io.RawArray(np.vstack([emg, stim]), info, verbose=False)
+
+
+def test_mep_analyse(tmp_path: Path) -> None:
+    raw = _mep_raw()
     f = tmp_path / "emg_raw.fif"
     raw.save(f, verbose=False)
     res = runner.invoke(
@@ -206,3 +212,19 @@ def test_mep_analyse(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["mep", "analyse", str(f), "--channel", "APB"])
     assert bad.exit_code == 2
     assert "FDI" in bad.output
+
+
+def test_mep_analyse_truncated_edf_exits_2(tmp_path: Path) -> None:
+    # a truncated EDF was analysed with exit 0 (MNE reads it as a shorter file)
+    import mne
+
+    full = tmp_path / "emg.edf"
+    mne.export.export_raw(full, _mep_raw(), fmt="edf", verbose=False)
+    args = ["--channel", "FDI", "--stim-channel", "STI", "--json"]
+    res = runner.invoke(app, ["mep", "analyse", str(full), *args])
+    assert res.exit_code == 0, res.output
+    assert len(json.loads(res.output)["trials"]) == 10
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    res = runner.invoke(app, ["mep", "analyse", str(cut), *args])
+    assert_one_line_error(res, "'fname'", str(cut), "truncated", "data records")

@@ -202,3 +202,44 @@ def test_sham_session_is_blinded(db: str) -> None:
         ],
     )
     assert res.exit_code == 2
+
+
+@pytest.mark.parametrize("command", ["show", "resume"])
+def test_session_ids_beyond_64_bits_are_refused_in_one_line(
+    db: str, command: str
+) -> None:
+    # observed: ids >= 2^63 ended in an OverflowError traceback
+    args = ["session", command, str(2**63), "--db", db]
+    if command == "resume":
+        args += ["--actor", "t"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 2
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+    assert "session_id" in res.output
+
+
+def test_unknown_device_leaves_no_session(db: str) -> None:
+    # observed: session run --device toaster left a running session with 0 pulses
+    res = runner.invoke(
+        app,
+        [
+            "session",
+            "run",
+            "S1/P001",
+            "--protocol",
+            "small-10hz",
+            "--number",
+            "1",
+            "--actor",
+            "t",
+            "--ae-reviewed",
+            "--device",
+            "toaster",
+            "--db",
+            db,
+        ],
+    )
+    assert res.exit_code == 2
+    assert "toaster" in res.output
+    with Registry(db) as reg:
+        assert reg.list_deliveries(1) == []

@@ -91,6 +91,54 @@ def test_invalid_values_name_the_field(
         OutcomeStudy.model_validate(data)
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("n_total",), True, "n_total"),
+        (("n_total",), "40", "n_total"),
+        (("n_total",), 10**9, "n_total"),
+        (("moderators", "frequency_hz"), [True], "frequency_hz"),
+        (("moderators", "frequency_hz"), ["10"], "frequency_hz"),
+        (("moderators", "intensity_pct_rmt"), True, "intensity_pct_rmt"),
+        (("moderators", "intensity_pct_rmt"), "90", "intensity_pct_rmt"),
+        (("moderators", "pulses_per_session"), True, "pulses_per_session"),
+        (("moderators", "pulses_per_session"), 10**12, "pulses_per_session"),
+        (("moderators", "sessions"), "10", "sessions"),
+        (("outcomes", 0, "treatment", "n"), True, "n"),
+        (("outcomes", 0, "treatment", "mean"), "3.0", "mean"),
+        (("outcomes", 0, "treatment", "mean"), float("inf"), "mean"),
+        (("outcomes", 0, "treatment", "sd"), True, "sd"),
+        (("outcomes", 0, "lower_is_better"), "no", "lower_is_better"),
+        (("outcomes", 0, "lower_is_better"), 0, "lower_is_better"),
+        (("outcomes", 0, "follow_up_days"), 1e300, "follow_up_days"),
+    ],
+)
+def test_wrong_types_and_absurd_values_refused(
+    path: tuple[Any, ...], value: Any, field: str
+) -> None:
+    test_invalid_values_name_the_field(path, value, field)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"value": True}, "value"),
+        ({"value": "2.1"}, "value"),
+        ({"sided": True}, "sided"),
+        ({"df": True}, "df"),
+    ],
+)
+def test_reported_test_strict(changes: dict[str, Any], field: str) -> None:
+    base = {
+        "statistic": "t",
+        "value": 2.1,
+        "direction": "treatment_lower",
+        "quantity": "VAS",
+    }
+    with pytest.raises(ValidationError, match=field):
+        ReportedTest.model_validate({**base, **changes})
+
+
 def test_unknown_field_and_duplicates() -> None:
     with pytest.raises(ValidationError, match="extra"):
         OutcomeStudy.model_validate(_study(sponsor="x"))

@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from plptms.motor._mep import (
     EmgTrace,
     MepAnalysis,
+    MepDataError,
     MepParams,
     Muscle,
     NoTriggersError,
@@ -576,3 +577,51 @@ def test_import_does_not_load_mne() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def _truncated(src: Path, dst: Path, fraction: float) -> Path:
+    data = src.read_bytes()
+    dst.write_bytes(data[: int(len(data) * fraction)])
+    return dst
+
+
+def test_truncated_edf_refused(files: dict[str, Path], tmp_path: Path) -> None:
+    # MNE reads a cut EDF as a shorter recording (only a warning): the analysis
+    # then silently covered part of the pulses and the CLI exited 0
+    full = analyse_mep_file(files["edf"], EMG_CH, annotation="TMS")
+    assert len(full.trials) == len(AMPLITUDES_UV)
+    cut = _truncated(files["edf"], tmp_path / "cut.edf", 0.6)
+    with pytest.raises(MepDataError, match=r"'fname'.*truncated.*data records"):
+        analyse_mep_file(cut, EMG_CH, annotation="TMS")
+    with pytest.raises(MepDataError, match="truncated"):
+        read_emg(cut, EMG_CH, trigger_samples=[100])
+
+
+def test_truncated_fif_refused(files: dict[str, Path], tmp_path: Path) -> None:
+    cut = _truncated(files["fif"], tmp_path / "cut_raw.fif", 0.6)
+    with pytest.raises(MepDataError, match=r"'fname'.*cannot be read"):
+        analyse_mep_file(cut, EMG_CH, annotation="TMS")
+
+
+def test_brainvision_with_markers_past_the_data_refused(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    vhdr = files["brainvision"]
+    for suffix in (".vhdr", ".vmrk"):
+        text = vhdr.with_suffix(suffix).read_text()
+        text = text.replace("mep.eeg", "cut.eeg").replace("mep.vmrk", "cut.vmrk")
+        (tmp_path / f"cut{suffix}").write_text(text)
+    _truncated(vhdr.with_suffix(".eeg"), tmp_path / "cut.eeg", 0.3)
+    with pytest.raises(MepDataError, match="outside data range"):
+        analyse_mep_file(tmp_path / "cut.vhdr", EMG_CH, annotation="TMS")
+
+
+def test_not_a_recording_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "noise.edf"
+    bogus.write_bytes(b"0" * 300)
+    with pytest.raises(MepDataError, match=r"'fname'.*malformed EDF header"):
+        read_emg(bogus, EMG_CH)
+    other = tmp_path / "notes.txt"
+    other.write_text("not a recording")
+    with pytest.raises(MepDataError, match="cannot be read"):
+        read_emg(other, EMG_CH)

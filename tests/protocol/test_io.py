@@ -101,3 +101,60 @@ def test_missing_file_and_suffix(tmp_path: Path) -> None:
     t.write_text("x")
     with pytest.raises(ProtocolFileError, match="suffix"):
         read_protocol(t)
+
+
+def test_bool_intensity_in_a_file_refused(tmp_path: Path) -> None:
+    # `intensity_pct_rmt: true` was read as 1 % RMT
+    f = tmp_path / "p.yaml"
+    f.write_text(yaml.safe_dump(_doc(intensity_pct_rmt=True)))
+    with pytest.raises(ProtocolFileError, match=r"blocks\.0\.dose\.intensity_pct_rmt"):
+        read_protocol(f)
+    j = tmp_path / "p.json"
+    j.write_text(json.dumps(_doc(frequency_hz="20")))
+    with pytest.raises(ProtocolFileError, match=r"blocks\.0\.dose\.frequency_hz"):
+        read_protocol(j)
+
+
+DUPLICATE_KEY_PROTOCOL = """\
+id: dup-protocol
+name: a repeated key
+condition: active
+blocks:
+  - label: M1
+    sessions: 10
+    sessions_per_week: 5
+    course_weeks: 2
+    dose:
+      pattern: rtms
+      target: m1_hand
+      laterality: contralateral
+      frequency_hz: 20
+      intensity_pct_rmt: 90
+      pulses_per_train: 40
+      trains_per_session: 25
+      inter_train_interval_s: 30
+      frequency_hz: 1
+"""
+
+
+def test_duplicate_key_in_a_file_refused(tmp_path: Path) -> None:
+    # a repeated key kept its last value: 20 Hz became 1 Hz
+    f = tmp_path / "p.yaml"
+    f.write_text(DUPLICATE_KEY_PROTOCOL)
+    with pytest.raises(
+        ProtocolFileError,
+        match=r"duplicate key 'frequency_hz' at line 18 \(first at line 13\)",
+    ):
+        read_protocol(f)
+    j = tmp_path / "p.json"
+    j.write_text('{"id": "a", "id": "b"}')
+    with pytest.raises(ProtocolFileError, match="duplicate key 'id'"):
+        read_protocol(j)
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_deep_protocol_file_is_a_clean_error(tmp_path: Path, suffix: str) -> None:
+    f = tmp_path / f"deep{suffix}"
+    f.write_text('{"id": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ProtocolFileError, match="nest"):
+        read_protocol(f)

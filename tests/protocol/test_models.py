@@ -87,6 +87,89 @@ def test_out_of_range_names_field_and_value(field: str, value: float) -> None:
     assert "allowed" in str(exc.value)
 
 
+_DOSE_NUMBERS = (
+    "frequency_hz",
+    "intensity_pct_rmt",
+    "pulses_per_train",
+    "trains_per_session",
+    "inter_train_interval_s",
+)
+
+
+@pytest.mark.parametrize("field", _DOSE_NUMBERS)
+@pytest.mark.parametrize("value", [True, False], ids=["true", "false"])
+def test_bool_is_not_a_dose_number(field: str, value: bool) -> None:
+    # `intensity_pct_rmt: true` used to be read as 1 % RMT
+    with pytest.raises(ValidationError, match=f"'{field}': got {value}") as exc:
+        dose(**{field: value})
+    assert "not a bool or text" in str(exc.value)
+
+
+@pytest.mark.parametrize("field", _DOSE_NUMBERS)
+def test_numeric_text_is_not_coerced(field: str) -> None:
+    with pytest.raises(ValidationError, match=f"'{field}': got '20'"):
+        dose(**{field: "20"})
+
+
+@pytest.mark.parametrize("field", _DOSE_NUMBERS)
+@pytest.mark.parametrize(
+    "value",
+    [float("inf"), float("-inf"), 1e300, 10**400],
+    ids=["inf", "-inf", "1e300", "10**400"],
+)
+def test_non_finite_and_absurd_dose_numbers_refused(field: str, value: float) -> None:
+    with pytest.raises(ValidationError, match=field):
+        dose(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("pulses_per_train", 10_001),
+        ("trains_per_session", 10_001),
+        ("reported_pulses_per_session", 20_001),
+        ("pulses_per_train", 2.5),
+    ],
+)
+def test_counts_bounded_and_whole(field: str, value: float) -> None:
+    changes = {field: value}
+    if field == "reported_pulses_per_session":
+        changes["pulses_per_train"] = "unreported"
+    with pytest.raises(ValidationError, match=field) as exc:
+        dose(**changes)
+    assert "allowed" in str(exc.value)
+
+
+def test_counts_given_as_whole_floats_are_ints() -> None:
+    d = dose(pulses_per_train=50.0, trains_per_session=30.0)
+    assert d.pulses_per_train == 50
+    assert isinstance(d.pulses_per_train, int)
+
+
+def test_bool_phase_and_study_counts_refused() -> None:
+    with pytest.raises(ValidationError, match="'phase'"):
+        CourseBlock.model_validate(
+            {
+                "label": "M1",
+                "dose": dose(),
+                "sessions": 10,
+                "sessions_per_week": 5,
+                "course_weeks": 2,
+                "phase": True,
+            }
+        )
+    with pytest.raises(ValidationError, match="'sessions'"):
+        CourseBlock.model_validate(
+            {
+                "label": "M1",
+                "dose": dose(),
+                "sessions": True,
+                "sessions_per_week": 5,
+                "course_weeks": 2,
+            }
+        )
+
+
 def test_wrong_type_rejected() -> None:
     with pytest.raises(ValidationError, match="frequency_hz"):
         dose(frequency_hz="ten")

@@ -318,6 +318,20 @@ def test_screening_and_assignment(registry: Registry) -> None:
     assert registry.verify_audit().ok
 
 
+def test_future_screening_not_stored(registry: Registry) -> None:
+    from plptms.safety import ScreeningAnswers, screen
+
+    registry.add_patient("S1", "P001", history=None, actor="nurse1")
+    n = _audit_count(registry)
+    report = screen(ScreeningAnswers(answers={"epilepsy": "no"}))
+    # a report is a plain model: one built with a future date must not be stored
+    future = report.model_copy(update={"screened_on": dt.date(2099, 1, 1)})
+    with pytest.raises(RegistryError, match="'screened_on': got 2099-01-01"):
+        registry.record_screening("S1", "P001", future, actor="dr1")
+    assert _audit_count(registry) == n
+    assert registry.latest_screening("S1", "P001") is None
+
+
 def test_treatment_sessions(registry: Registry) -> None:
     from plptms.protocol import load_library
     from plptms.registry import SessionStatus

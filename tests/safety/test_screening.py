@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from pydantic import ValidationError
 
@@ -99,3 +101,22 @@ def test_bad_answers() -> None:
         ScreeningAnswers(answers={"epilepsy": "maybe"})
     with pytest.raises(ValueError, match="Did you mean 'epilepsy'"):
         screen(ScreeningAnswers(answers={"epilepsi": "no"}))
+
+
+def test_future_screening_date_refused() -> None:
+    # a screening dated 2099 was reported eligible
+    answers = {"answers": ALL_NO, "screened_on": "2099-01-01"}
+    with pytest.raises(ValidationError, match="'screened_on': got 2099-01-01") as exc:
+        ScreeningAnswers.model_validate(answers)
+    assert "not in the future" in str(exc.value)
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    with pytest.raises(ValidationError, match="screened_on"):
+        ScreeningAnswers(answers=ALL_NO, screened_on=tomorrow)  # type: ignore[arg-type]
+    today = ScreeningAnswers(answers=ALL_NO, screened_on=dt.date.today())  # type: ignore[arg-type]
+    assert screen(today).status is ScreeningStatus.ELIGIBLE
+
+
+@pytest.mark.parametrize("value", [0, 20240101, 1.5, True])
+def test_screening_date_is_not_a_number(value: object) -> None:
+    with pytest.raises(ValidationError, match=r"'screened_on'.*YYYY-MM-DD"):
+        ScreeningAnswers.model_validate({"answers": ALL_NO, "screened_on": value})

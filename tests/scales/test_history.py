@@ -180,3 +180,44 @@ def test_time_since_amputation_property(amputated: dt.date, days: int) -> None:
     years = h.time_since_amputation_years
     assert years is not None
     assert years == pytest.approx((assessed - amputated).days / 365.25, rel=RTOL)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("phantom_sensations", "yes"),
+        ("phantom_sensations", 1),
+        ("telescoping", "false"),
+        ("attack_duration_s", True),
+        ("attack_duration_s", "90"),
+        ("attack_duration_s", float("nan")),
+        ("attack_frequency", {"count": True, "per": "week"}),
+        ("attack_frequency", {"count": "3", "per": "week"}),
+        ("attack_frequency", {"count": 1e300, "per": "week"}),
+        ("amputation_date", 0),
+        ("assessed_on", 1_700_000_000),
+        ("opioids", [{"drug": "tramadol", "dose": True, "unit": "mg/day"}]),
+        ("opioids", [{"drug": "tramadol", "dose": "100", "unit": "mg/day"}]),
+    ],
+)
+def test_clinical_fields_strict(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        history(**{field: value})
+
+
+def test_tramadol_1e300_refused() -> None:
+    # a tramadol dose of 1e300 mg/day was stored
+    with pytest.raises(ValidationError, match=r"(?s)opioids\.0.*'dose'.*tramadol"):
+        history(opioids=[{"drug": "tramadol", "dose": 1e300, "unit": "mg/day"}])
+
+
+def test_future_amputation_date_refused_by_name() -> None:
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    with pytest.raises(ValidationError, match=r"'amputation_date'.*not in the future"):
+        history(amputation_date=tomorrow.isoformat(), assessed_on=tomorrow.isoformat())
+
+
+def test_amputation_at_most_a_lifetime_before_assessment() -> None:
+    assert history(amputation_date="1910-03-01", assessed_on="2024-03-01")
+    with pytest.raises(ValidationError, match=r"'amputation_date'.*120 years"):
+        history(amputation_date="1900-01-01", assessed_on="2024-03-01")

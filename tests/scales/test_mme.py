@@ -77,3 +77,28 @@ def test_frozen() -> None:
     d = OpioidDose(drug=Opioid.MORPHINE, dose=30, unit=DoseUnit.MG_PER_DAY)
     with pytest.raises(ValidationError):
         d.dose = 40  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("dose", [1e300, 1001.0])
+def test_absurd_tramadol_dose_refused(dose: float) -> None:
+    # a tramadol dose of 1e300 mg/day was stored
+    with pytest.raises(ValidationError, match=r"'dose'.*tramadol.*\(0, 1000\] mg/day"):
+        OpioidDose(drug="tramadol", dose=dose, unit="mg/day")
+    with pytest.raises(ValidationError, match=r"'dose'.*finite"):
+        OpioidDose(drug="tramadol", dose=10**400, unit="mg/day")
+
+
+def test_dose_plausibility_bounds() -> None:
+    # tramadol, tapentadol and codeine: 1,000 mg/day (a plausibility limit)
+    for drug in ("tramadol", "tapentadol", "codeine"):
+        assert OpioidDose(drug=drug, dose=1000, unit="mg/day").dose == 1000
+    # any other opioid: 10,000 MME/day, i.e. 10,000 / factor in its own unit;
+    # the CDC 2022 factors: morphine 1, oxycodone 1.5, fentanyl patch 2.4
+    for drug, unit, highest in (
+        ("morphine", "mg/day", 10_000.0),
+        ("oxycodone", "mg/day", 10_000.0 / 1.5),
+        ("fentanyl_transdermal", "mcg/h", 10_000.0 / 2.4),
+    ):
+        assert OpioidDose(drug=drug, dose=highest, unit=unit).dose == highest
+        with pytest.raises(ValidationError, match=f"'dose'.*{drug}"):
+            OpioidDose(drug=drug, dose=highest * 1.01, unit=unit)

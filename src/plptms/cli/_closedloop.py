@@ -135,7 +135,9 @@ def calibrate_cmd(
         float,
         typer.Option("--percentile", help="Power gate: percentile of the baseline."),
     ] = 50.0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of --simulate.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of --simulate.", min=0, max=2**63 - 1)
+    ] = 0,
 ) -> None:
     """Find the individual mu peak and power threshold from a resting baseline."""
     import numpy as np
@@ -251,11 +253,12 @@ def _record_stream(
 
 def _read_calibration(path: Path) -> tuple[dict[str, Any], Calibration]:
     from ..closedloop import Calibration
+    from ..utils._load import DataFileError, load_data_file
 
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise _fail(f"Invalid value for '--calibration': {path}: {exc}") from None
+        doc = load_data_file(path, what="calibration file", fmt="json")
+    except DataFileError as exc:
+        raise _fail(f"Invalid value for '--calibration': {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != CALIBRATION_FORMAT:
         raise _fail(
             f"Invalid value for '--calibration': {path} is not a plptms closed-loop "
@@ -445,7 +448,10 @@ def run_cmd(
         Path, typer.Option("--calibration", help="File from `closedloop calibrate`.")
     ],
     protocol: Annotated[str, typer.Option("--protocol", help="Assigned protocol id.")],
-    number: Annotated[int, typer.Option("--number", help="Session number (1...).")],
+    number: Annotated[
+        int,
+        typer.Option("--number", help="Session number (1...).", min=1, max=2**63 - 1),
+    ],
     actor: Annotated[str, typer.Option("--actor", help="Operator.")],
     stream: StreamOpt = None,
     recording: RecordingOpt = None,
@@ -454,7 +460,7 @@ def run_cmd(
     ] = "sim",
     port: Annotated[str | None, typer.Option("--port", help="Serial port.")] = None,
     pulses: Annotated[
-        int, typer.Option("--pulses", help="Pulses in the session.")
+        int, typer.Option("--pulses", help="Pulses in the session.", min=1)
     ] = 100,
     intensity_rmt: Annotated[
         float, typer.Option("--intensity-rmt", help="Intensity, % RMT.")
@@ -492,8 +498,8 @@ def run_cmd(
         recording_source,
     )
     from ..delivery._runner import RegistryDeliveryLog, pre_session_checks
-    from ..registry import Registry
     from ..safety import UnsafeProtocolError
+    from ._registry import open_registry
 
     if "/" not in patient:
         raise _fail(
@@ -513,7 +519,7 @@ def run_cmd(
     doc, cal = _read_calibration(calibration)
     console = Console(width=120)
     try:
-        with Registry(db) as reg:
+        with open_registry(db) as reg:
             aid, proto = reg.find_assignment(site, code, protocol)
             rmt = reg.latest_rmt(site, code)
             if rmt is None:
@@ -643,7 +649,9 @@ def replay_cmd(
     seconds: Annotated[
         float, typer.Option("--seconds", help="Length of --simulate EEG, s.")
     ] = 120.0,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of --simulate.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of --simulate.", min=0, max=2**63 - 1)
+    ] = 0,
     fast: Annotated[
         bool,
         typer.Option(

@@ -95,7 +95,7 @@ def load_demo_patient(path: str | Path | None = None) -> DemoPatient:
             data = load_data(p)
         source = "demo_patient.yaml"
     else:
-        data = load_data(path)
+        data = load_data(path, what="demo patient file")
         source = str(path)
     return validate_model(DemoPatient, data, source)
 

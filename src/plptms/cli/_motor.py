@@ -213,10 +213,10 @@ def threshold_hunt(
     if site or code:
         if not (site and code and actor):
             raise _fail("Recording an RMT needs --site, --code and --actor.")
-        from ..registry import Registry
+        from ._registry import open_registry
 
         try:
-            with Registry(db) as reg:
+            with open_registry(db) as reg:
                 rmt = reg.record_rmt(
                     site,
                     code,

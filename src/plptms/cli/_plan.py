@@ -135,13 +135,13 @@ def load_patient_plan(
         The registry view of the patient and the ranking with the plan.
     """
     from ..planner import context_from_registry, plan_for_patient
-    from ..registry import Registry
+    from ._registry import open_registry
 
     site, code = parse_patient(patient)
     start_date = parse_start(start)
     priors = parse_priors(prior)
     try:
-        with Registry(db) as reg:
+        with open_registry(db) as reg:
             context = context_from_registry(reg, site, code, prior_treatments=priors)
         result = plan_for_patient(
             context.context,

@@ -29,6 +29,10 @@ CodeOpt = Annotated[str, typer.Option("--code", help="Pseudonymous patient code.
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who records the change.")]
 
 
+#: Largest row id a database holds (a signed 64-bit integer); ids are 1 or more.
+ID_MAX = 2**63 - 1
+
+
 def _console() -> Console:
     return Console(width=160)
 
@@ -40,10 +44,51 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _open(db: str | None) -> Any:
-    from ..registry import Registry
+def open_registry(db: str | None) -> Any:
+    """Open the registry named by ``--db``; a bad URL or path exits 2 in one line.
 
-    return Registry(db)
+    Parameters
+    ----------
+    db : str | None
+        The ``--db`` value (``None``: ``$PLPTMS_DB_URL`` or the default file).
+
+    Returns
+    -------
+    registry : plptms.registry.Registry
+        The open registry.
+
+    Raises
+    ------
+    typer.Exit
+        With code 2 if the database cannot be opened.
+    """
+    from ..registry import Registry
+    from ..registry.db._engine import ALLOWED_URLS, DEFAULT_DB_ENV, DatabaseOpenError
+
+    try:
+        return Registry(db)
+    except DatabaseOpenError as exc:
+        option = "--db" if db else f"--db (from ${DEFAULT_DB_ENV} or the default)"
+        raise _fail(
+            f"Invalid value for {option!r}: got {exc.url!r}; {exc.reason}; allowed: "
+            f"{ALLOWED_URLS}."
+        ) from None
+
+
+_open = open_registry
+
+
+def _check_out_dir(out: Path, option: str) -> None:
+    """Refuse an output folder that is an existing file (or lies under one)."""
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            where = "is" if p == out else f"lies under {str(p)!r}, which is"
+            raise _fail(
+                f"Invalid value for {option!r}: got {str(out)!r}, which {where} an "
+                "existing file; allowed: a directory (new or existing)."
+            )
+        if p.exists():
+            return
 
 
 def _parse_items(items: list[str] | None, items_file: Path | None) -> dict[str, Any]:
@@ -51,9 +96,15 @@ def _parse_items(items: list[str] | None, items_file: Path | None) -> dict[str, 
     if items_file is not None:
         from ..protocol import load_data
 
-        data = load_data(items_file)
+        try:
+            data = load_data(items_file, what="items file")
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
         if not isinstance(data, dict):
-            raise _fail(f"{items_file}: expected a mapping of item id to value.")
+            raise _fail(
+                f"Invalid value for '--items': got {type(data).__name__} in "
+                f"{str(items_file)!r}; allowed: a mapping of item id to value."
+            )
         out.update({str(k): v for k, v in data.items()})
     for raw in items or []:
         key, sep, val = raw.partition("=")
@@ -93,7 +144,14 @@ def patient_add(
     from ..protocol import ProtocolFileError, load_data
 
     try:
-        hist = None if history is None else load_data(history)
+        hist = None
+        if history is not None:
+            hist = load_data(history, what="PLP history file")
+            if not isinstance(hist, dict):
+                raise _fail(
+                    f"Invalid value for '--history': got {type(hist).__name__} in "
+                    f"{str(history)!r}; allowed: a mapping of history fields."
+                )
         with _open(db) as reg:
             p = reg.add_patient(site, code, history=hist, actor=actor)
     except (ProtocolFileError, ValueError) as exc:
@@ -219,8 +277,15 @@ def patient_plot(
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=120)
+    except (OSError, ValueError) as exc:  # ValueError: an unknown image format
+        raise _fail(
+            f"Invalid value for '--out': got {str(out)!r}; cannot write it "
+            f"({getattr(exc, 'strerror', None) or exc}); allowed: a PNG file in a "
+            "writable directory."
+        ) from None
     _console().print(f"Wrote {out}")
 
 
@@ -241,21 +306,35 @@ def assess_record(
     db: DbOpt = None,
 ) -> None:
     """Score and store an assessment (nothing is stored if any item is invalid)."""
+    from pydantic import ValidationError
+
+    from ..protocol._io import problems_message
     from ..registry import VisitIn
 
     items = _parse_items(item, items_file)
     try:
-        visit = VisitIn(visit_date=dt.date.fromisoformat(visit_date), kind=kind)
+        day = dt.date.fromisoformat(visit_date)
+    except ValueError:
+        raise _fail(
+            f"Invalid value for '--date': got {visit_date!r}; allowed: a date, "
+            "YYYY-MM-DD."
+        ) from None
+    try:
+        visit = VisitIn(visit_date=day, kind=kind)
         with _open(db) as reg:
             a = reg.record_assessment(site, code, visit, scale, items, actor=actor)
-    except ValueError as exc:
+    except ValidationError as exc:
+        raise _fail(problems_message("Invalid visit:", exc)) from None
+    except (TypeError, ValueError) as exc:  # TypeError: an item that is not a number
         raise _fail(str(exc)) from None
     _console().print(_assessment_table([a], "Recorded"))
 
 
 @assess_app.command("correct")
 def assess_correct(
-    assessment_id: Annotated[int, typer.Argument(help="Assessment id.")],
+    assessment_id: Annotated[
+        int, typer.Argument(help="Assessment id.", min=1, max=ID_MAX)
+    ],
     actor: ActorOpt,
     reason: Annotated[str, typer.Option("--reason", help="Why it is corrected.")],
     item: Annotated[
@@ -271,7 +350,7 @@ def assess_correct(
     try:
         with _open(db) as reg:
             a = reg.correct_assessment(assessment_id, items, actor=actor, reason=reason)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:  # TypeError: an item that is not a number
         raise _fail(str(exc)) from None
     _console().print(_assessment_table([a], "Corrected"))
 
@@ -388,8 +467,15 @@ def export_cmd(
     db: DbOpt = None,
 ) -> None:
     """Export every table as CSV, plus one tidy long-format file (long.csv)."""
-    with _open(db) as reg:
-        paths = reg.export_csv(out)
-        paths.append(reg.export_long(out / "long.csv"))
+    _check_out_dir(out, "--out")
+    try:
+        with _open(db) as reg:
+            paths = reg.export_csv(out)
+            paths.append(reg.export_long(out / "long.csv"))
+    except OSError as exc:
+        raise _fail(
+            f"Invalid value for '--out': got {str(out)!r}; cannot write there "
+            f"({exc.strerror or exc}); allowed: a writable directory."
+        ) from None
     for p in paths:
         _console().print(f"Wrote {p}")

@@ -57,8 +57,8 @@ def report_cmd(
     The plan in the reports is the one `plptms plan` shows for the same options.
     Exit 0 written, 2 bad input.
     """
-    from ..registry import Registry
     from ..report import collect_report_data, write_reports
+    from ._registry import open_registry
 
     kinds = _choice(kind, "kind")
     formats = _choice(fmt, "format")
@@ -66,7 +66,7 @@ def report_cmd(
     start_date = parse_start(start)
     priors = parse_priors(prior)
     try:
-        with Registry(db) as reg:
+        with open_registry(db) as reg:
             data = collect_report_data(
                 reg,
                 site,

@@ -16,6 +16,8 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from ._registry import ID_MAX
+
 session_app = typer.Typer(
     help="Deliver and review stimulation sessions.", no_args_is_help=True
 )
@@ -229,7 +231,7 @@ def session_run(
 @session_app.command("resume")
 def session_resume(
     session_id: Annotated[
-        int, typer.Argument(help="Delivery session id.", min=1, max=2**63 - 1)
+        int, typer.Argument(help="Delivery session id.", min=1, max=ID_MAX)
     ],
     actor: Annotated[str, typer.Option("--actor", help="Operator.")],
     device: Annotated[
@@ -275,7 +277,7 @@ def session_resume(
 @session_app.command("authorise-restart")
 def session_authorise_restart(
     session_id: Annotated[
-        int, typer.Argument(help="Delivery session id.", min=1, max=2**63 - 1)
+        int, typer.Argument(help="Delivery session id.", min=1, max=ID_MAX)
     ],
     physician: Annotated[
         str, typer.Option("--physician", help="Physician authorising the restart.")
@@ -299,7 +301,9 @@ def session_authorise_restart(
 
 @session_app.command("show")
 def session_show(
-    session_id: Annotated[int, typer.Argument(help="Delivery session id.")],
+    session_id: Annotated[
+        int, typer.Argument(help="Delivery session id.", min=1, max=ID_MAX)
+    ],
     db: DbOpt = None,
 ) -> None:
     """Show what a session delivered, train by train, with faults and stops."""

@@ -29,7 +29,7 @@ def _amputation_from(patient: str, db: str | None) -> tuple[str, Any, dict[str, 
 
     path = Path(patient)
     if path.suffix.lower() in (".yaml", ".yml", ".json"):
-        data = load_data(path)
+        data = load_data(path, what="patient file")
         if not isinstance(data, dict) or "amputation" not in data:
             raise _fail(f"{path}: expected a mapping with an 'amputation' entry.")
         return (
@@ -42,11 +42,11 @@ def _amputation_from(patient: str, db: str | None) -> tuple[str, Any, dict[str, 
             f"Invalid value for 'PATIENT': got {patient!r}; allowed: a patient file "
             "(.yaml/.json) or SITE/CODE of a registered patient."
         )
-    from ..registry import Registry
     from ..scales import PLPHistory
+    from ._registry import open_registry
 
     site, code = patient.split("/", 1)
-    with Registry(db) as reg:
+    with open_registry(db) as reg:
         p = reg.get_patient(site, code)
     if not p.history:
         raise _fail(f"{patient}: no PLP history recorded (amputation side and limb).")

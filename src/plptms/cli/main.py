@@ -297,7 +297,9 @@ def screen_cmd(
     from ._render import render_screening
 
     try:
-        answers = validate_model(ScreeningAnswers, load_data(file), str(file))
+        answers = validate_model(
+            ScreeningAnswers, load_data(file, what="screening file"), str(file)
+        )
         report = screen(answers)
     except (ProtocolFileError, ValueError) as exc:
         raise _fail(str(exc)) from None

@@ -71,10 +71,10 @@ def read_recording(name: str) -> Any:
     Raises
     ------
     ValueError
-        If the name is neither a shipped recording nor an existing file.
+        If the name is neither a shipped recording nor an existing file, or the
+        file is truncated or corrupt
+        (:class:`plptms.utils._rawfile.RecordingFileError`).
     """
-    import mne  # type: ignore[import-untyped]
-
     key = str(name).strip().upper()
     path = recording_path(key) if key in RECORDINGS else Path(name)
     if not path.is_file():
@@ -82,6 +82,8 @@ def read_recording(name: str) -> Any:
             f"Invalid value for 'recording': got {name!r}; allowed: a file that "
             f"exists, or one of {', '.join(RECORDINGS)}."
         )
-    raw = mne.io.read_raw(path, preload=True, verbose="error")
+    from ..utils._rawfile import read_raw_checked
+
+    raw = read_raw_checked(path, field="recording")
     raw.pick("eeg")
     return raw

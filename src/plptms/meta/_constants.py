@@ -59,3 +59,9 @@ LOW_FREQUENCY_MAX_HZ: Final[float] = 1.0
 #: High-frequency rTMS is 5 Hz or more (Lefaucheur et al., 2014, section 1).
 #: [lefaucheur2014]
 HIGH_FREQUENCY_MIN_HZ: Final[float] = 5.0
+
+# --- Plausibility bounds of a study outcome file -----------------------------------
+
+#: Longest follow-up a study outcome may report, days after the end of the course
+#: (20 years): a plausibility limit chosen by plptms. [design]
+MAX_FOLLOW_UP_DAYS: Final[float] = 7305.0

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..protocol import ProtocolFileError, format_validation_error, load_data
+from ..protocol import ProtocolFileError, load_data
+from ..protocol._io import problems_message
 from ..utils._checks import check_option, check_type
 from ._effects import EffectMeasure, EffectSize, NotEstimable, estimate_effect
 from ._models import Comparison, OutcomeStudy, Timepoint
@@ -71,11 +72,16 @@ def validate_outcome_study(data: Any, source: str = "<data>") -> OutcomeStudy:
         If invalid; one line per problem, each naming the field
         (e.g. ``outcomes.0.treatment.n``).
     """
+    if not isinstance(data, dict):
+        raise EvidenceFileError(
+            f"{source}: expected a mapping of fields for an OutcomeStudy, got "
+            f"{type(data).__name__}; allowed: a YAML/JSON mapping of its fields."
+        )
     try:
         return OutcomeStudy.model_validate(data)
     except ValidationError as exc:
         raise EvidenceFileError(
-            f"{source}: invalid study outcome data:\n{format_validation_error(exc)}"
+            problems_message(f"{source}: invalid study outcome data:", exc)
         ) from None
 
 
@@ -100,7 +106,7 @@ def read_outcome_study(path: str | Path) -> OutcomeStudy:
     ProtocolFileError
         If the file is missing, has another suffix or cannot be parsed.
     """
-    return validate_outcome_study(load_data(path), str(path))
+    return validate_outcome_study(load_data(path, what="study outcome file"), str(path))
 
 
 #: Suffixes of study outcome files (a directory contributes every such file).
@@ -110,7 +116,7 @@ _STUDY_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
 @functools.cache
 def _shipped() -> tuple[tuple[OutcomeStudy, str], ...]:
     """Return the shipped studies with their files, sorted by id (cached)."""
-    import yaml
+    from ..utils._load import DataFileError, load_data_text
 
     root = resources.files("plptms.meta") / "data"
     entries: list[tuple[OutcomeStudy, str]] = []
@@ -119,7 +125,10 @@ def _shipped() -> tuple[tuple[OutcomeStudy, str], ...]:
         if not f.name.endswith(".yaml"):
             continue
         source = f"plptms/meta/data/{f.name} (shipped)"
-        data = yaml.safe_load(f.read_text(encoding="utf-8"))
+        try:
+            data = load_data_text(f.read_bytes(), fmt="yaml", source=source)
+        except DataFileError as exc:
+            raise EvidenceFileError(str(exc)) from None
         study = validate_outcome_study(data, source)
         if study.id in taken:
             raise EvidenceFileError(_duplicate_message(study.id, source, taken))
@@ -204,6 +213,10 @@ def _read_extra(extra: StudyPathsT, taken: dict[str, str]) -> tuple[OutcomeStudy
             continue
         taken[study.id] = str(f)
         studies.append(study)
+    if len(problems) == 1 and "\n" not in problems[0]:
+        raise EvidenceFileError(
+            f"Refused the study files, nothing was loaded (1 problem): {problems[0]}"
+        )
     if problems:
         n = len(problems)
         raise EvidenceFileError(

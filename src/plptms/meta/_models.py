@@ -9,21 +9,29 @@ computed later from whatever was reported (see :mod:`plptms.meta._effects`).
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     field_validator,
     model_validator,
 )
 
 from ..protocol import TargetSite
-from ..protocol._constants import MAX_FREQUENCY_HZ, MAX_INTENSITY_PCT_RMT
-from ..protocol._models import ReportedFloat, ReportedInt
+from ..protocol._constants import (
+    MAX_FREQUENCY_HZ,
+    MAX_INTENSITY_PCT_RMT,
+    MAX_PARTICIPANTS,
+    MAX_PULSES_PER_SESSION,
+    MAX_SESSIONS_PER_COURSE,
+)
+from ..protocol._models import ReportedFloat, ReportedInt, StrictNumber
 from ..utils._checks import check_range
-from ._constants import HIGH_FREQUENCY_MIN_HZ, LOW_FREQUENCY_MAX_HZ
+from ._constants import HIGH_FREQUENCY_MIN_HZ, LOW_FREQUENCY_MAX_HZ, MAX_FOLLOW_UP_DAYS
 
 __all__ = [
     "ArmSummary",
@@ -118,7 +126,7 @@ class StudyModerators(BaseModel):
     model_config = _FROZEN
 
     targets: tuple[TargetSite, ...] = Field(min_length=1)
-    frequency_hz: tuple[float, ...] = Field(min_length=1)
+    frequency_hz: tuple[StrictNumber, ...] = Field(min_length=1)
     intensity_pct_rmt: ReportedFloat = None
     pulses_per_session: ReportedInt = None
     sessions: ReportedInt = None
@@ -144,10 +152,16 @@ class StudyModerators(BaseModel):
             low_inclusive=False,
         )
 
-    @field_validator("pulses_per_session", "sessions")
+    @field_validator("pulses_per_session")
     @classmethod
-    def _check_positive(cls, v: int | None, info: Any) -> int | None:
-        _opt_range(v, str(info.field_name), 1, None)
+    def _check_pulses(cls, v: int | None) -> int | None:
+        _opt_range(v, "pulses_per_session", 1, MAX_PULSES_PER_SESSION, "pulses")
+        return v
+
+    @field_validator("sessions")
+    @classmethod
+    def _check_sessions(cls, v: int | None) -> int | None:
+        _opt_range(v, "sessions", 1, MAX_SESSIONS_PER_COURSE, "sessions")
         return v
 
     @model_validator(mode="after")
@@ -217,7 +231,7 @@ class ArmSummary(BaseModel):
     @field_validator("n")
     @classmethod
     def _check_n(cls, v: int | None) -> int | None:
-        _opt_range(v, "n", 1, None)
+        _opt_range(v, "n", 1, MAX_PARTICIPANTS, "participants")
         return v
 
     @field_validator("sd", "percent_change_sd")
@@ -229,6 +243,14 @@ class ArmSummary(BaseModel):
     @classmethod
     def _check_pct(cls, v: float | None) -> float | None:
         return _opt_range(v, "percent_change", -100.0, None, "%")
+
+
+def _strict_sided(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError(
+            f"Invalid value for 'sided': got {value!r} (bool); allowed values are 1, 2."
+        )
+    return value
 
 
 class ReportedTest(BaseModel):
@@ -256,9 +278,9 @@ class ReportedTest(BaseModel):
     model_config = _FROZEN
 
     statistic: Literal["t", "f", "p"]
-    value: float
+    value: StrictNumber
     df: ReportedFloat = None
-    sided: Literal[1, 2] = 2
+    sided: Annotated[Literal[1, 2], BeforeValidator(_strict_sided)] = 2
     direction: TestDirection
     quantity: str = Field(min_length=1)
 
@@ -323,7 +345,7 @@ class OutcomeRecord(BaseModel):
     timepoint: Timepoint
     follow_up: str | None = None
     follow_up_days: ReportedFloat = None
-    lower_is_better: bool = True
+    lower_is_better: StrictBool = True
     treatment: ArmSummary | None = None
     control: ArmSummary | None = None
     test: ReportedTest | None = None
@@ -333,7 +355,7 @@ class OutcomeRecord(BaseModel):
     @field_validator("follow_up_days")
     @classmethod
     def _check_days(cls, v: float | None) -> float | None:
-        return _opt_range(v, "follow_up_days", 0.0, None, "days")
+        return _opt_range(v, "follow_up_days", 0.0, MAX_FOLLOW_UP_DAYS, "days")
 
     @model_validator(mode="after")
     def _check_follow_up(self) -> OutcomeRecord:
@@ -393,7 +415,7 @@ class OutcomeStudy(BaseModel):
     @field_validator("n_total")
     @classmethod
     def _check_n_total(cls, v: int | None) -> int | None:
-        _opt_range(v, "n_total", 1, None)
+        _opt_range(v, "n_total", 1, MAX_PARTICIPANTS, "participants")
         return v
 
     @model_validator(mode="after")

@@ -23,6 +23,7 @@ from ._live import (
     StimulatorResponder,
 )
 from ._mep import (
+    EmgFileError,
     EmgTrace,
     MepAnalysis,
     MepDataError,
@@ -65,6 +66,7 @@ from ._threshold import (
 
 __all__ = [
     "CoilPosition",
+    "EmgFileError",
     "EmgSource",
     "EmgStreamError",
     "EmgTrace",

@@ -44,6 +44,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..utils._checks import check_finite, check_option, check_range, check_type
+from ..utils._rawfile import read_raw_checked
 from ._mep_defaults import (
     ARTEFACT_WINDOW_MS,
     BASELINE_WINDOW_MS,
@@ -116,6 +117,10 @@ class NoTriggersError(MepDataError):
 
 class SamplingRateTooLowError(MepDataError):
     """The EMG sampling rate is below the minimum for MEP analysis."""
+
+
+class EmgFileError(MepDataError):
+    """A recording that is truncated, corrupt or cannot be read."""
 
 
 class Muscle(StrEnum):
@@ -663,6 +668,9 @@ def read_emg(
     ------
     FileNotFoundError
         If ``fname`` does not exist.
+    EmgFileError
+        If the file is truncated (an EDF/BDF shorter than its header says, a FIF
+        with a cut-off tag, markers after the end of the data) or cannot be read.
     SamplingRateTooLowError, NoTriggersError, ValueError
         As :func:`emg_from_raw`.
     """
@@ -671,7 +679,7 @@ def read_emg(
         raise FileNotFoundError(
             f"Invalid value for 'fname': got {str(path)!r}; no such file."
         )
-    raw = _mne().io.read_raw(path, preload=False, verbose=False)
+    raw = _read_raw_checked(path, channel, stim_channel)
     return emg_from_raw(
         raw,
         channel,
@@ -679,6 +687,27 @@ def read_emg(
         annotation=annotation,
         trigger_samples=trigger_samples,
     )
+
+
+def _read_raw_checked(path: Path, channel: str, stim_channel: str | None) -> Any:
+    """Read a recording and load the channels used, refusing a damaged file.
+
+    The EMG channel and the stim channels are loaded at once (see
+    :func:`plptms.utils._rawfile.read_raw_checked`), so that a truncated or corrupt
+    file fails here with a clear message and never yields a shorter analysis.
+    """
+    mne = _mne()
+
+    def load(raw: Any) -> None:
+        names = list(raw.ch_names)
+        if channel in names and (stim_channel is None or stim_channel in names):
+            stim = [names[i] for i in mne.pick_types(raw.info, stim=True)]
+            keep = [channel, *[c for c in [stim_channel, *stim] if c]]
+            raw.pick(list(dict.fromkeys(keep)))
+            raw.load_data(verbose=False)
+        # else: emg_from_raw names the missing channel and lists the others
+
+    return read_raw_checked(path, field="fname", load=load, error=EmgFileError)
 
 
 # ---------------------------------------------------------------------------

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..utils._checks import _short
+from ..utils._load import DataFileError, load_data_file
 from ._models import Protocol
 
-__all__ = ["ProtocolFileError", "format_validation_error", "load_data", "read_protocol"]
+__all__ = [
+    "ProtocolFileError",
+    "format_validation_error",
+    "load_data",
+    "problems_message",
+    "read_protocol",
+]
 
 _M = TypeVar("_M", bound=BaseModel)
 
 _SUFFIXES = (".json", ".yaml", ".yml")
 
 
-class ProtocolFileError(ValueError):
+class ProtocolFileError(DataFileError):
     """A protocol (or other plptms data) file that cannot be read or is invalid."""
 
 
@@ -39,27 +46,57 @@ def format_validation_error(exc: ValidationError) -> str:
         One line per problem: ``field: message``.
     """
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    locs = [tuple(err["loc"]) for err in errors]
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other in locs
+        ):
+            continue  # "0 items after validation": only because an item failed
         msg = str(err["msg"])
         msg = msg.removeprefix("Value error, ")
         where = _loc(tuple(err["loc"]))
         if err["type"] == "missing":
             msg = "required field is missing (give a value, or 'unreported')"
         elif err["type"] == "extra_forbidden":
-            msg = f"unknown field (got {err.get('input')!r}); check its spelling"
+            msg = f"unknown field (got {_short(err.get('input'))}); check its spelling"
         elif "input" in err and "Invalid value" not in msg:
-            msg = f"{msg} (got {err['input']!r})"
+            msg = f"{msg} (got {_short(err['input'])})"
         lines.append(f"{where}: {msg}")
     return "\n".join(lines)
 
 
-def load_data(path: str | Path) -> Any:
-    """Parse a JSON or YAML file.
+def problems_message(prefix: str, exc: ValidationError) -> str:
+    """Prefix a validation error's problems: one line when there is one problem.
+
+    Parameters
+    ----------
+    prefix : str
+        What was invalid, e.g. ``"p.yaml: invalid Protocol:"``.
+    exc : pydantic.ValidationError
+        The error.
+
+    Returns
+    -------
+    text : str
+        ``prefix problem`` on one line for a single problem, else the prefix
+        followed by one line per problem (see :func:`format_validation_error`).
+    """
+    problems = format_validation_error(exc)
+    sep = "\n" if "\n" in problems else " "
+    return f"{prefix}{sep}{problems}"
+
+
+def load_data(path: str | Path, *, what: str = "data file") -> Any:
+    """Parse a JSON or YAML file, with the limits of the safe loader.
 
     Parameters
     ----------
     path : str | Path
         File with suffix ``.json``, ``.yaml`` or ``.yml``.
+    what : str
+        What the file holds (e.g. ``"protocol file"``), for the message.
 
     Returns
     -------
@@ -69,7 +106,9 @@ def load_data(path: str | Path) -> Any:
     Raises
     ------
     ProtocolFileError
-        If the file is missing, has another suffix or cannot be parsed.
+        If the file is missing, has another suffix, is too large, too deeply nested,
+        expands too far through YAML aliases, repeats a key or cannot be parsed
+        (see :func:`plptms.utils._load.load_data_file`); the message is one line.
     """
     p = Path(path)
     if p.suffix.lower() not in _SUFFIXES:
@@ -78,28 +117,9 @@ def load_data(path: str | Path) -> Any:
             f"{', '.join(_SUFFIXES)}."
         )
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProtocolFileError(f"{p}: no such file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolFileError(f"{p}: cannot be read ({exc}).") from None
-    if p.suffix.lower() == ".json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ProtocolFileError(
-                f"{p}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
-                f"{exc.msg}."
-            ) from None
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ProtocolFileError(f"{p}: not valid YAML{where}: {problem}.") from None
+        return load_data_file(p, what=what)
+    except DataFileError as exc:
+        raise ProtocolFileError(str(exc)) from None
 
 
 def validate_model(model: type[_M], data: Any, source: str) -> _M:
@@ -127,13 +147,13 @@ def validate_model(model: type[_M], data: Any, source: str) -> _M:
     if not isinstance(data, dict):
         raise ProtocolFileError(
             f"{source}: expected a mapping of fields for a {model.__name__}, got "
-            f"{type(data).__name__}."
+            f"{type(data).__name__}; allowed: a YAML/JSON mapping of its fields."
         )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ProtocolFileError(
-            f"{source}: invalid {model.__name__}:\n{format_validation_error(exc)}"
+            problems_message(f"{source}: invalid {model.__name__}:", exc)
         ) from None
 
 
@@ -156,5 +176,5 @@ def read_protocol(path: str | Path) -> Protocol:
         If the file is missing, malformed or describes an invalid protocol; the
         message names every offending field.
     """
-    data = load_data(path)
+    data = load_data(path, what="protocol file")
     return validate_model(Protocol, data, str(path))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
 
+from ..utils._load import DataFileError, load_data_text
 from ._io import ProtocolFileError, validate_model
 from ._models import Protocol, Study
 from ._range import ProtocolRange
@@ -81,8 +82,6 @@ def load_library() -> ProtocolLibrary:
     ProtocolFileError
         If a shipped file is invalid or two entries share an id.
     """
-    import yaml
-
     protocols: dict[str, Protocol] = {}
     studies: dict[str, Study] = {}
     ranges: dict[str, ProtocolRange] = {}
@@ -91,8 +90,18 @@ def load_library() -> ProtocolLibrary:
         (f for f in root.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name
     )
     for f in files:
-        data = yaml.safe_load(f.read_text(encoding="utf-8"))
         src = f"library/{f.name}"
+        try:
+            data = load_data_text(
+                f.read_bytes(), fmt="yaml", source=src, what="shipped library file"
+            )
+        except DataFileError as exc:
+            raise ProtocolFileError(str(exc)) from None
+        if not isinstance(data, dict):
+            raise ProtocolFileError(
+                f"{src}: expected a mapping with 'study', 'protocols' or 'ranges', "
+                f"got {type(data).__name__}."
+            )
         entries: list[tuple[str, dict[str, Any], Any]] = []
         if "study" in data:
             entries.append(

@@ -9,10 +9,11 @@ properties and are never stored.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from enum import StrEnum
-from typing import Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import (
     BaseModel,
@@ -20,18 +21,29 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from ..utils._checks import check_range
+from ..utils._checks import check_range, check_strict_date, check_strict_number
 from ._constants import (
     MAX_COURSE_WEEKS,
     MAX_FREQUENCY_HZ,
     MAX_INTENSITY_PCT_RMT,
+    MAX_INTER_TRAIN_INTERVAL_S,
+    MAX_PARTICIPANTS,
+    MAX_PULSES_PER_BURST,
+    MAX_PULSES_PER_SESSION,
+    MAX_PULSES_PER_TRAIN,
+    MAX_SESSIONS_PER_COURSE,
     MAX_SESSIONS_PER_WEEK,
+    MAX_TRAINS_PER_SESSION,
     SINGLE_PULSE_MAX_RATE_HZ,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "UNREPORTED",
@@ -65,14 +77,46 @@ def _none_to_unreported(value: Any) -> Any:
     return UNREPORTED if value is None else value
 
 
+def _strict(*, integer: bool, reported: bool) -> Callable[[Any, ValidationInfo], Any]:
+    """Build a before-validator: a real number only (no bool, no text, finite)."""
+
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        if reported:
+            value = _unreported_to_none(value)
+        if value is None:
+            return None  # the field's own type decides whether None is allowed
+        return check_strict_number(
+            value, info.field_name or "value", integer=integer, unreported=reported
+        )
+
+    return validate
+
+
+def _strict_date(value: Any, info: ValidationInfo) -> Any:
+    return check_strict_date(value, info.field_name or "value")
+
+
 _Rep = (
     BeforeValidator(_unreported_to_none),
     PlainSerializer(_none_to_unreported, when_used="json"),
 )
-#: A float a source may not have reported (``None`` = unreported).
-ReportedFloat = Annotated[float | None, *_Rep]
-#: An int a source may not have reported (``None`` = unreported).
-ReportedInt = Annotated[int | None, *_Rep]
+_RepSer = PlainSerializer(_none_to_unreported, when_used="json")
+#: A finite float a source may not have reported (``None`` = unreported); a bool or
+#: numeric text is refused, not coerced.
+ReportedFloat = Annotated[
+    float | None, BeforeValidator(_strict(integer=False, reported=True)), _RepSer
+]
+#: A whole number a source may not have reported (``None`` = unreported); a bool or
+#: numeric text is refused, not coerced.
+ReportedInt = Annotated[
+    int | None, BeforeValidator(_strict(integer=True, reported=True)), _RepSer
+]
+#: A finite float; a bool or numeric text is refused, not coerced.
+StrictNumber = Annotated[float, BeforeValidator(_strict(integer=False, reported=False))]
+#: A whole number; a bool or numeric text is refused, not coerced.
+StrictCount = Annotated[int, BeforeValidator(_strict(integer=True, reported=False))]
+#: A date given as a date or YYYY-MM-DD text, never as a number (a timestamp).
+StrictDate = Annotated[dt.date, BeforeValidator(_strict_date)]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", strict=False, use_enum_values=False)
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
@@ -184,6 +228,15 @@ def _check_optional_range(
         check_range(value, field, low, high, low_inclusive=low_inclusive, unit=unit)
 
 
+#: Upper bound and unit of each pulse or train count of a dose.
+_COUNT_BOUNDS: dict[str, tuple[int, str]] = {
+    "pulses_per_train": (MAX_PULSES_PER_TRAIN, "pulses"),
+    "trains_per_session": (MAX_TRAINS_PER_SESSION, "trains"),
+    "reported_pulses_per_session": (MAX_PULSES_PER_SESSION, "pulses"),
+    "pulses_per_burst": (MAX_PULSES_PER_BURST, "pulses"),
+}
+
+
 class StimulationDose(BaseModel):
     """What is delivered in one session at one target.
 
@@ -258,19 +311,22 @@ class StimulationDose(BaseModel):
         "pulses_per_burst",
     )
     @classmethod
-    def _check_counts(cls, v: int | None, info: Any) -> int | None:
-        if v is not None and v < 1:
-            raise ValueError(
-                f"Invalid value for {info.field_name!r}: got {v!r}; allowed range is "
-                "[1, inf) pulses."
-            )
+    def _check_counts(cls, v: int | None, info: ValidationInfo) -> int | None:
+        name = str(info.field_name)
+        high, unit = _COUNT_BOUNDS[name]
+        _check_optional_range(v, name, 1, high, unit, low_inclusive=True)
         return v
 
     @field_validator("inter_train_interval_s")
     @classmethod
     def _check_iti(cls, v: float | None) -> float | None:
         _check_optional_range(
-            v, "inter_train_interval_s", 0.0, 3600.0, "s", low_inclusive=True
+            v,
+            "inter_train_interval_s",
+            0.0,
+            MAX_INTER_TRAIN_INTERVAL_S,
+            "s",
+            low_inclusive=True,
         )
         return v
 
@@ -450,14 +506,14 @@ class CourseBlock(BaseModel):
     sessions: ReportedInt
     sessions_per_week: ReportedFloat
     course_weeks: ReportedFloat
-    phase: int = 1
+    phase: StrictCount = 1
     same_sessions_as: str | None = None
 
     @field_validator("sessions")
     @classmethod
     def _check_sessions(cls, v: int | None) -> int | None:
         if v is not None:
-            check_range(v, "sessions", 1, 10_000, unit="sessions")
+            check_range(v, "sessions", 1, MAX_SESSIONS_PER_COURSE, unit="sessions")
         return v
 
     @field_validator("sessions_per_week")
@@ -536,6 +592,12 @@ class Arm(BaseModel):
     condition: Condition
     protocol_id: str | None = None
 
+    @field_validator("n")
+    @classmethod
+    def _check_n(cls, v: int | None) -> int | None:
+        _check_optional_range(v, "n", 1, MAX_PARTICIPANTS, "", low_inclusive=True)
+        return v
+
 
 class Study(BaseModel):
     """Provenance of library protocols: one published study.
@@ -576,6 +638,12 @@ class Study(BaseModel):
     reported_effect: str
     source: str
     notes: str = ""
+
+    @field_validator("n_total")
+    @classmethod
+    def _check_n_total(cls, v: int | None) -> int | None:
+        _check_optional_range(v, "n_total", 1, MAX_PARTICIPANTS, "", low_inclusive=True)
+        return v
 
 
 class Protocol(BaseModel):

@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..utils._checks import check_not_future
+
 __all__ = [
     "AssessmentOut",
     "AssignmentOut",
@@ -310,10 +312,4 @@ class VisitIn(BaseModel):
     @field_validator("visit_date")
     @classmethod
     def _not_future(cls, v: dt.date) -> dt.date:
-        today = dt.date.today()
-        if v > today:
-            raise ValueError(
-                f"Invalid value for 'visit_date': got {v.isoformat()}; allowed: on or "
-                f"before today ({today.isoformat()})."
-            )
-        return v
+        return check_not_future(v, "visit_date")

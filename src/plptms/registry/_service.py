@@ -156,10 +156,11 @@ class Registry:
         from .db._engine import default_url, make_engine
 
         self.url = url or default_url()
+        # the engine first: it refuses a bad URL or path with a clear message
+        self.engine = make_engine(self.url)
         self._database = database_id(self.url)
         self._anchor_name = anchor_name(self.url)
         self._key: bytes | None = None
-        self.engine = make_engine(self.url)
         if migrate:
             from .db._migrate import upgrade
 
@@ -1067,10 +1068,21 @@ class Registry:
         -------
         id : int
             Row id.
+
+        Raises
+        ------
+        RegistryError
+            If the report is dated in the future (nothing is stored).
         """
+        from ..utils._checks import check_not_future
         from .db._schema import ScreeningRow
 
         actor = _check_actor(actor)
+        if report.screened_on is not None:
+            try:
+                check_not_future(report.screened_on, "screened_on")
+            except ValueError as exc:
+                raise RegistryError(str(exc)) from None
         at = _now()
         screened_on = report.screened_on or at.date()
         with self._write() as s:
@@ -1283,7 +1295,7 @@ class Registry:
         RegistryError
             On invalid input.
         """
-        from ..utils._checks import check_option
+        from ..utils._checks import check_not_future, check_option
         from .db._schema import MotorThresholdRow
 
         actor = _check_actor(actor)
@@ -1296,11 +1308,11 @@ class Registry:
             )
         at = _now()
         day = measured_on or at.date()
-        if day > at.date():
-            raise RegistryError(
-                f"Invalid value for 'measured_on': got {day.isoformat()}; allowed: on "
-                "or before today."
-            )
+        if measured_on is not None:
+            try:
+                check_not_future(measured_on, "measured_on")
+            except ValueError as exc:
+                raise RegistryError(str(exc)) from None
         with self._write() as s:
             p = self._patient_row(s, site, code)
             row = MotorThresholdRow(
@@ -2517,14 +2529,12 @@ def _validate_history(
         return {}, None
     from pydantic import ValidationError
 
-    from ..protocol._io import format_validation_error
+    from ..protocol._io import problems_message
     from ..scales import PLPHistory
 
     try:
         model = PLPHistory.model_validate(dict(history))
     except ValidationError as exc:
-        raise RegistryError(
-            "Invalid PLP history:\n" + format_validation_error(exc)
-        ) from None
+        raise RegistryError(problems_message("Invalid PLP history:", exc)) from None
     data = model.model_dump(mode="json")
     return data, model.amputation_date

@@ -10,10 +10,12 @@ import datetime as dt
 import functools
 from enum import StrEnum
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..protocol._models import StrictDate
+from ..utils._checks import check_not_future
 from ._verdict import SafetyContraindicationError
 
 __all__ = [
@@ -77,7 +79,7 @@ class ScreeningAnswers(BaseModel):
     details : dict of str to str
         Free text per item (e.g. the medication).
     screened_on : datetime.date | None
-        Date of screening.
+        Date of screening; not in the future.
     patient : str | None
         Pseudonymous patient code.
     """
@@ -85,9 +87,14 @@ class ScreeningAnswers(BaseModel):
     model_config = _FROZEN
 
     answers: dict[str, Answer]
-    details: dict[str, str] = {}
-    screened_on: dt.date | None = None
-    patient: str | None = None
+    details: dict[str, Annotated[str, Field(max_length=2000)]] = {}
+    screened_on: StrictDate | None = None
+    patient: str | None = Field(default=None, max_length=200)
+
+    @field_validator("screened_on")
+    @classmethod
+    def _not_future(cls, v: dt.date | None) -> dt.date | None:
+        return None if v is None else check_not_future(v, "screened_on")
 
     @field_validator("answers", mode="before")
     @classmethod
@@ -177,12 +184,12 @@ def load_screening_items() -> tuple[ScreeningItem, ...]:
     items : tuple of ScreeningItem
         In questionnaire order.
     """
-    import yaml
+    from ..utils._load import load_data_text
 
-    text = (resources.files("plptms.safety") / "data" / "screening.yaml").read_text(
-        encoding="utf-8"
+    raw = (resources.files("plptms.safety") / "data" / "screening.yaml").read_bytes()
+    data = load_data_text(
+        raw, fmt="yaml", source="screening.yaml", what="shipped screening items"
     )
-    data = yaml.safe_load(text)
     return tuple(ScreeningItem.model_validate(item) for item in data["items"])
 
 

@@ -228,3 +228,34 @@ MAX_ATTACKS_PER_DAY: Final[float] = 1440.0
 #: Longest typical attack a history may carry, s (one day; longer pain is
 #: continuous rather than paroxysmal). [design]
 MAX_ATTACK_DURATION_S: Final[float] = 86400.0
+
+#: Longest time from amputation to assessment a history may carry, in years (a
+#: human lifespan): a plausibility limit chosen by plptms. [design]
+MAX_YEARS_SINCE_AMPUTATION: Final[float] = 120.0
+
+# ---------------------------------------------------------------------------
+# Opioid doses: plausibility bounds for a recorded daily dose (not clinical or
+# safety limits, and not literature values). A dose above its bound is almost
+# surely an entry error (a unit slip, a misplaced decimal) and is refused.
+# ---------------------------------------------------------------------------
+
+#: Highest daily dose of one opioid a history may carry, in MME/day (the dose times
+#: its CDC 2022 factor): a plausibility limit chosen by plptms, far above the doses
+#: seen outside palliative care. Applies to every opioid without a ceiling below.
+#: [design] [dowell2022]
+MAX_DAILY_MME_PER_OPIOID: Final[float] = 10_000.0
+
+#: Highest daily tramadol dose a history may carry, mg/day: a plausibility limit
+#: chosen by plptms. Tramadol has a labelled daily maximum well below it (seizure
+#: and serotonergic risk; to verify in the label). [design]
+MAX_DOSE_TRAMADOL_MG_PER_DAY: Final[float] = 1_000.0
+
+#: Highest daily tapentadol dose a history may carry, mg/day: a plausibility limit
+#: chosen by plptms. Tapentadol has a labelled daily maximum below it (to verify
+#: in the label). [design]
+MAX_DOSE_TAPENTADOL_MG_PER_DAY: Final[float] = 1_000.0
+
+#: Highest daily codeine dose a history may carry, mg/day: a plausibility limit
+#: chosen by plptms. Codeine has a labelled daily maximum below it (to verify in
+#: the label). [design]
+MAX_DOSE_CODEINE_MG_PER_DAY: Final[float] = 1_000.0

@@ -7,21 +7,31 @@ belong to the amputated limb, dates may not lie in the future, and derived value
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
-from ..protocol._models import Amputation, Limb, LimbSide
-from ..utils._checks import check_option, check_range
+from ..protocol._models import Amputation, Limb, LimbSide, StrictDate, StrictNumber
+from ..utils._checks import check_not_future, check_option, check_range
 from ._constants import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,
     MAX_ATTACK_DURATION_S,
     MAX_ATTACKS_PER_DAY,
+    MAX_YEARS_SINCE_AMPUTATION,
 )
 from ._mme import OpioidDose, daily_mme
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 __all__ = [
     "AmputationCause",
@@ -147,7 +157,7 @@ class AttackFrequency(BaseModel):
 
     model_config = _FROZEN
 
-    count: float
+    count: StrictNumber
     per: AttackPeriod
 
     @model_validator(mode="after")
@@ -233,7 +243,8 @@ class PLPHistory(BaseModel):
         Free text, e.g. what ``other`` means.
     amputation_date : datetime.date | None
         Date of the amputation; ``None`` if unknown (or for a congenital
-        deficiency). Not after ``assessed_on``.
+        deficiency). Not in the future, not after ``assessed_on`` and at most
+        120 years before it (a plausibility bound).
     assessed_on : datetime.date
         Date the history was taken: the reference date for the time since
         amputation. Not in the future.
@@ -268,13 +279,13 @@ class PLPHistory(BaseModel):
     level: AmputationLevel | None = None
     cause: AmputationCause
     cause_details: str = Field(default="", max_length=500)
-    amputation_date: dt.date | None
-    assessed_on: dt.date
+    amputation_date: StrictDate | None
+    assessed_on: StrictDate
     prosthesis_use: ProsthesisUse
-    phantom_sensations: bool
-    telescoping: bool
+    phantom_sensations: StrictBool
+    telescoping: StrictBool
     attack_frequency: AttackFrequency | None = None
-    attack_duration_s: float | None = None
+    attack_duration_s: StrictNumber | None = None
     triggers: tuple[Trigger, ...] = ()
     trigger_notes: str = Field(default="", max_length=500)
     analgesics: tuple[Analgesic, ...] = ()
@@ -305,13 +316,12 @@ class PLPHistory(BaseModel):
     @field_validator("assessed_on")
     @classmethod
     def _check_assessed_on(cls, v: dt.date) -> dt.date:
-        today = dt.date.today()
-        if v > today:
-            raise ValueError(
-                f"Invalid value for 'assessed_on': got {v.isoformat()}; allowed: a "
-                f"date not in the future (on or before {today.isoformat()})."
-            )
-        return v
+        return check_not_future(v, "assessed_on")
+
+    @field_validator("amputation_date")
+    @classmethod
+    def _check_amputation_date(cls, v: dt.date | None) -> dt.date | None:
+        return None if v is None else check_not_future(v, "amputation_date")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
@@ -326,6 +336,17 @@ class PLPHistory(BaseModel):
                 "Invalid value for 'amputation_date': got "
                 f"{self.amputation_date.isoformat()}; allowed: a date not in the "
                 f"future (on or before assessed_on, {self.assessed_on.isoformat()})."
+            )
+        if (
+            self.amputation_date is not None
+            and (self.assessed_on - self.amputation_date).days / DAYS_PER_YEAR
+            > MAX_YEARS_SINCE_AMPUTATION
+        ):
+            raise ValueError(
+                "Invalid value for 'amputation_date': got "
+                f"{self.amputation_date.isoformat()}; allowed: at most "
+                f"{MAX_YEARS_SINCE_AMPUTATION:g} years before assessed_on "
+                f"({self.assessed_on.isoformat()})."
             )
         if self.telescoping and not self.phantom_sensations:
             raise ValueError(

@@ -17,8 +17,12 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..utils._checks import check_option, check_range
+from ..utils._checks import check_option, check_range, check_strict_number
 from ._constants import (
+    MAX_DAILY_MME_PER_OPIOID,
+    MAX_DOSE_CODEINE_MG_PER_DAY,
+    MAX_DOSE_TAPENTADOL_MG_PER_DAY,
+    MAX_DOSE_TRAMADOL_MG_PER_DAY,
     MME_FACTOR_CODEINE,
     MME_FACTOR_FENTANYL_TRANSDERMAL,
     MME_FACTOR_HYDROCODONE,
@@ -81,6 +85,27 @@ _FACTORS: Final[dict[Opioid, float]] = {
 }
 
 
+#: Drugs whose plausibility bound is a daily dose of their own (in mg/day); every
+#: other opioid is bounded by MAX_DAILY_MME_PER_OPIOID through its factor.
+_DOSE_CEILINGS: Final[dict[Opioid, float]] = {
+    Opioid.CODEINE: MAX_DOSE_CODEINE_MG_PER_DAY,
+    Opioid.TAPENTADOL: MAX_DOSE_TAPENTADOL_MG_PER_DAY,
+    Opioid.TRAMADOL: MAX_DOSE_TRAMADOL_MG_PER_DAY,
+}
+
+
+def max_plausible_dose(drug: Opioid) -> float:
+    """Highest daily dose of ``drug`` a record may carry, in its dose unit.
+
+    A plausibility bound (see ``scales/_constants.py``), not a clinical limit: the
+    drug's own ceiling where it has one, else :data:`MAX_DAILY_MME_PER_OPIOID`
+    divided by its conversion factor.
+    """
+    if drug in _DOSE_CEILINGS:
+        return _DOSE_CEILINGS[drug]
+    return MAX_DAILY_MME_PER_OPIOID / _FACTORS[drug]
+
+
 def _unit_of(drug: Opioid) -> DoseUnit:
     if drug is Opioid.FENTANYL_TRANSDERMAL:
         return DoseUnit.MCG_PER_H
@@ -123,7 +148,9 @@ class OpioidDose(BaseModel):
         The opioid (names are matched case-insensitively).
     dose : float
         Total daily dose in mg/day, or for transdermal fentanyl the patch rate in
-        mcg/h.
+        mcg/h: a finite number above 0 and at most a plausibility bound per drug
+        (tramadol, tapentadol and codeine 1,000 mg/day; any other opioid
+        10,000 MME/day through its factor).
     unit : DoseUnit
         ``"mg/day"``, or ``"mcg/h"`` for transdermal fentanyl.
     """
@@ -148,11 +175,8 @@ class OpioidDose(BaseModel):
     @field_validator("dose", mode="before")
     @classmethod
     def _check_dose(cls, v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ValueError(
-                f"Invalid value for 'dose': got {v!r}; allowed: a number in (0, inf)."
-            )
-        return check_range(v, "dose", 0.0, None, low_inclusive=False)
+        value = check_strict_number(v, "dose")
+        return check_range(value, "dose", 0.0, None, low_inclusive=False)
 
     @model_validator(mode="after")
     def _check_unit_matches(self) -> Self:
@@ -161,6 +185,14 @@ class OpioidDose(BaseModel):
             raise ValueError(
                 f"Invalid value for 'unit': got {self.unit.value!r} for "
                 f"{self.drug.value!r}; allowed: {expected.value!r}."
+            )
+        high = max_plausible_dose(self.drug)
+        if self.dose > high:
+            raise ValueError(
+                f"Invalid value for 'dose': got {self.dose!r} {self.unit.value} of "
+                f"{self.drug.value}; allowed range is (0, {high:g}] "
+                f"{self.unit.value} (a plausibility bound: check the unit and the "
+                "decimal point)."
             )
         return self
 

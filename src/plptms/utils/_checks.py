@@ -6,8 +6,10 @@ following MNE-Python's ``_check_option`` and PyMARE's ``Interval.check`` wording
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
+import numbers
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,8 +17,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "check_finite",
+    "check_not_future",
     "check_option",
     "check_range",
+    "check_strict_date",
+    "check_strict_number",
     "check_type",
     "format_range",
 ]
@@ -24,6 +29,15 @@ __all__ = [
 
 def _unit(unit: str) -> str:
     return f" {unit}" if unit else ""
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a received value, cut short (an input may be huge)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more than 4300 digits has no repr
+        return f"a {type(value).__name__} too long to show"
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
 
 
 def format_range(
@@ -106,10 +120,13 @@ def check_finite(value: float, field: str, unit: str = "") -> float:
     ValueError
         If the value is NaN or infinite.
     """
-    fvalue = float(value)
+    try:
+        fvalue = float(value)
+    except OverflowError:  # an int too large for a float
+        fvalue = math.inf
     if not math.isfinite(fvalue):
         raise ValueError(
-            f"Invalid value for {field!r}: got {value!r}; allowed: a finite "
+            f"Invalid value for {field!r}: got {_short(value)}; allowed: a finite "
             f"number{_unit(unit)}."
         )
     return fvalue
@@ -163,7 +180,8 @@ def check_range(
             unit=unit,
         )
         raise ValueError(
-            f"Invalid value for {field!r}: got {value!r}; allowed range is {interval}."
+            f"Invalid value for {field!r}: got {_short(value)}; allowed range is "
+            f"{interval}."
         )
     return fvalue
 
@@ -203,3 +221,142 @@ def check_option(value: Any, field: str, allowed: Iterable[Any]) -> Any:
     raise ValueError(
         f"Invalid value for {field!r}: got {value!r}; allowed values are {text}.{hint}"
     )
+
+
+def check_strict_number(
+    value: Any,
+    field: str,
+    *,
+    integer: bool = False,
+    unit: str = "",
+    unreported: bool = False,
+) -> int | float:
+    """Refuse anything but a real number in parsed input (for pydantic validators).
+
+    Data files and API bodies are parsed before they are validated, and a lax
+    parser turns ``true`` into 1 and ``"20"`` into 20. This check runs first: it
+    accepts only ``int`` and ``float`` (and other real numbers such as NumPy's),
+    never ``bool`` or text, and only finite values. It raises ``ValueError``, not
+    ``TypeError``, because pydantic reports only ``ValueError`` as a field error.
+
+    Parameters
+    ----------
+    value : object
+        The parsed value.
+    field : str
+        Name of the field, used in the message.
+    integer : bool
+        Whether a whole number is required; a float with an integral value (e.g.
+        ``50.0``) is returned as an ``int``.
+    unit : str
+        Unit for the message.
+    unreported : bool
+        Whether the field also takes ``'unreported'`` (checked by the caller); only
+        changes the message.
+
+    Returns
+    -------
+    value : int | float
+        The value (an ``int`` when ``integer``).
+
+    Raises
+    ------
+    ValueError
+        If the value is a bool, text or another non-number, not finite, or (with
+        ``integer``) not a whole number, e.g. ``Invalid value for
+        'intensity_pct_rmt': got True (bool); allowed: a finite number in % RMT,
+        not a bool or text.``
+    """
+    kind = "a whole number" if integer else "a finite number"
+    allowed = f"{kind}{' in ' + unit if unit else ''}"
+    if unreported:
+        allowed += " or 'unreported'"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(
+            f"Invalid value for {field!r}: got {_short(value)} "
+            f"({type(value).__name__}); allowed: {allowed}, not a bool or text."
+        )
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    try:
+        fvalue = float(value)
+    except OverflowError:  # pragma: no cover - a real too large for a float
+        fvalue = math.inf
+    if not math.isfinite(fvalue):
+        raise ValueError(
+            f"Invalid value for {field!r}: got {value!r}; allowed: {allowed}."
+        )
+    if integer:
+        if not fvalue.is_integer():
+            raise ValueError(
+                f"Invalid value for {field!r}: got {value!r}; allowed: {allowed}."
+            )
+        return int(fvalue)
+    return fvalue
+
+
+def check_strict_date(value: Any, field: str) -> Any:
+    """Refuse a number or bool where a date is meant (for pydantic validators).
+
+    A lax parser reads a number as a Unix timestamp (``0`` is 1970-01-01). Dates,
+    datetimes and ``YYYY-MM-DD`` text pass through unchanged, for pydantic to
+    parse.
+
+    Parameters
+    ----------
+    value : object
+        The parsed value.
+    field : str
+        Name of the field, used in the message.
+
+    Returns
+    -------
+    value : object
+        The value, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If the value is a bool or a number.
+    """
+    if isinstance(value, bool | numbers.Number):
+        raise ValueError(
+            f"Invalid value for {field!r}: got {_short(value)} "
+            f"({type(value).__name__}); allowed: a date, YYYY-MM-DD."
+        )
+    return value
+
+
+def check_not_future(value: dt.date, field: str) -> dt.date:
+    """Refuse a date after today.
+
+    "Today" is the local calendar date, :meth:`datetime.date.today`; this is the
+    one place that decides it.
+
+    Parameters
+    ----------
+    value : datetime.date
+        The date (a datetime is compared by its date).
+    field : str
+        Name of the field, used in the message.
+
+    Returns
+    -------
+    value : datetime.date
+        The value, unchanged.
+
+    Raises
+    ------
+    ValueError
+        If the date lies in the future, e.g. ``Invalid value for 'screened_on':
+        got 2099-01-01; allowed: a date not in the future (on or before
+        2025-06-01).``
+    """
+    day = value.date() if isinstance(value, dt.datetime) else value
+    today = dt.date.today()
+    if day > today:
+        raise ValueError(
+            f"Invalid value for {field!r}: got {day.isoformat()}; allowed: a date "
+            f"not in the future (on or before {today.isoformat()})."
+        )
+    return value

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-__all__ = ["DEFAULT_DB_ENV", "default_url", "make_engine", "write_lock"]
+__all__ = [
+    "ALLOWED_URLS",
+    "DEFAULT_DB_ENV",
+    "DatabaseOpenError",
+    "default_url",
+    "make_engine",
+    "write_lock",
+]
 
 #: Environment variable naming the database URL.
 DEFAULT_DB_ENV = "PLPTMS_DB_URL"
@@ -17,6 +24,44 @@ DEFAULT_DB_ENV = "PLPTMS_DB_URL"
 #: Advisory lock key serialising registry writes on PostgreSQL (keeps the audit
 #: chain linear).
 _PG_LOCK_KEY = 7_275_817
+
+
+#: What a registry URL may be (for messages).
+ALLOWED_URLS = (
+    "sqlite:///PATH (a file in a writable directory) or "
+    "postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+)
+
+
+class DatabaseOpenError(ValueError):
+    """The registry database cannot be opened: a bad URL, path, driver or server.
+
+    Parameters
+    ----------
+    url : str
+        The URL, with any password hidden.
+    reason : str
+        Why it cannot be opened.
+    """
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = " ".join(reason.split())
+        super().__init__(
+            f"Invalid value for the database URL (--db, ${DEFAULT_DB_ENV}): got "
+            f"{url!r}; {self.reason}; allowed: {ALLOWED_URLS}."
+        )
+
+
+def _shown(url: str) -> str:
+    """Return the URL with its password hidden (as given when it does not parse)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError, TypeError):
+        return url
 
 
 def default_url() -> str:
@@ -55,14 +100,73 @@ def make_engine(url: str) -> Engine:
     Returns
     -------
     engine : sqlalchemy.engine.Engine
-        The engine.
+        The engine; a first connection has been opened and closed, so that a
+        database that cannot be opened fails here.
+
+    Raises
+    ------
+    DatabaseOpenError
+        If the URL does not parse, names an unknown dialect or a driver that is not
+        installed, its SQLite directory cannot be created, or the database cannot be
+        connected to (a directory, a file that is not a database, no server); the
+        message is one line.
     """
+    from sqlalchemy.engine import make_url
+
+    if not isinstance(url, str) or not url.strip():
+        raise DatabaseOpenError(str(url), "an empty URL")
+    engine: Engine | None = None
+    try:
+        make_url(url)
+        engine = _create(url)
+        with engine.connect():
+            pass
+    except Exception as exc:
+        if engine is not None:
+            engine.dispose()  # close what the probe opened (and SQLite's WAL files)
+        error = _open_error(url, exc)
+        if error is None:
+            raise
+        raise error from None
+    return engine
+
+
+def _open_error(url: str, exc: Exception) -> DatabaseOpenError | None:
+    """Map a failure to open ``url`` to a :class:`DatabaseOpenError` (or ``None``)."""
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+    if isinstance(exc, DatabaseOpenError):
+        return exc
+    if isinstance(exc, NoSuchModuleError):
+        return DatabaseOpenError(
+            _shown(url), f"an unknown kind of database or driver ({exc})"
+        )
+    if isinstance(exc, ArgumentError):
+        return DatabaseOpenError(_shown(url), "not a database URL")
+    if isinstance(exc, SQLAlchemyError | ImportError | OSError | ValueError):
+        detail = getattr(exc, "orig", None) or exc
+        return DatabaseOpenError(
+            _shown(url), f"cannot open the database ({type(exc).__name__}: {detail})"
+        )
+    return None
+
+
+def _create(url: str) -> Engine:
+    """Create the engine (see :func:`make_engine`), without connecting."""
     from sqlalchemy import create_engine, event
 
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            parent = Path(path).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseOpenError(
+                    _shown(url),
+                    f"its directory {str(parent)!r} cannot be created "
+                    f"({exc.strerror or exc})",
+                ) from None
         engine = create_engine(url, connect_args={"timeout": 60.0})
 
         @event.listens_for(engine, "connect")

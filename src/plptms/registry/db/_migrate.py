@@ -50,16 +50,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         The engine.
     revision : str
         Target revision.
+
+    Raises
+    ------
+    DatabaseOpenError
+        If the database is not a plptms registry this version can upgrade (another
+        application's tables, a revision newer than this version of plptms); the
+        transaction is rolled back and nothing is changed.
     """
     from alembic import command
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
 
-    from ._engine import write_lock
+    from ._engine import DatabaseOpenError, write_lock
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        write_lock(conn)  # concurrent first starts must not race on the schema
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    try:
+        with engine.begin() as conn:
+            write_lock(conn)  # concurrent first starts must not race on the schema
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except (CommandError, SQLAlchemyError) as exc:
+        engine.dispose()  # the connections of a database we will not use
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise DatabaseOpenError(
+            engine.url.render_as_string(hide_password=True),
+            "not a plptms registry this version can open or upgrade "
+            f"({type(exc).__name__}: {detail})",
+        ) from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
