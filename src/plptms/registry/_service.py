@@ -1677,18 +1677,12 @@ class Registry:
             Why, for anything but ``completed``.
         """
         from ..utils._checks import check_option
-        from .db._schema import DeliverySessionRow
 
         actor = _check_actor(actor)
         check_option(status, "status", DELIVERY_STATUSES)
         at = _now()
         with self._write() as s:
-            row = s.get(DeliverySessionRow, session_id)
-            if row is None:
-                raise RecordNotFoundError(
-                    f"Invalid value for 'session_id': got {session_id!r}; no such "
-                    "delivery session."
-                )
+            row = _delivery_row(s, session_id)
             old = row_state(row)
             row.status = status
             row.ended_at = None if status == "running" else at
@@ -1714,18 +1708,12 @@ class Registry:
             Site, patient code and the assigned protocol's id.
         """
         from .db._schema import (
-            DeliverySessionRow,
             PatientRow,
             ProtocolAssignmentRow,
         )
 
         with self._read() as s:
-            d = s.get(DeliverySessionRow, session_id)
-            if d is None:
-                raise RecordNotFoundError(
-                    f"Invalid value for 'session_id': got {session_id!r}; no such "
-                    "delivery session."
-                )
+            d = _delivery_row(s, session_id)
             a = s.get(ProtocolAssignmentRow, d.assignment_id)
             p = None if a is None else s.get(PatientRow, a.patient_id)
             if a is None or p is None:
@@ -1820,7 +1808,7 @@ class Registry:
         An expired lease of another holder is taken over, with an audit entry
         (``lease_takeover``) on the delivery session that names both holders.
         """
-        from .db._schema import DeliveryLeaseRow, DeliverySessionRow
+        from .db._schema import DeliveryLeaseRow
 
         actor = _check_actor(actor)
         if not (isinstance(ttl_s, int | float) and 0 < ttl_s <= 3600):
@@ -1829,12 +1817,7 @@ class Registry:
                 "(0, 3600] s."
             )
         with self._write() as s:
-            d = s.get(DeliverySessionRow, session_id)
-            if d is None:
-                raise RecordNotFoundError(
-                    f"Invalid value for 'session_id': got {session_id!r}; no such "
-                    "delivery session."
-                )
+            d = _delivery_row(s, session_id)
             now = _now()
             expires = now + dt.timedelta(seconds=ttl_s)
             row = s.get(DeliveryLeaseRow, session_id)
@@ -1932,18 +1915,11 @@ class Registry:
         reason : str
             Why the session may continue (at least 5 characters).
         """
-        from .db._schema import DeliverySessionRow
-
         physician = _check_actor(physician)
         reason = _check_reason(reason, "authorise a restart")
         at = _now()
         with self._write() as s:
-            row = s.get(DeliverySessionRow, session_id)
-            if row is None:
-                raise RecordNotFoundError(
-                    f"Invalid value for 'session_id': got {session_id!r}; no such "
-                    "delivery session."
-                )
+            row = _delivery_row(s, session_id)
             if row.status not in ("emergency_stop", "aborted"):
                 raise RegistryError(
                     f"Invalid value for 'session_id': got {session_id} with status "
@@ -1970,15 +1946,8 @@ class Registry:
         delivery : DeliveryOut
             The session.
         """
-        from .db._schema import DeliverySessionRow
-
         with self._read() as s:
-            row = s.get(DeliverySessionRow, session_id)
-            if row is None:
-                raise RecordNotFoundError(
-                    f"Invalid value for 'session_id': got {session_id!r}; no such "
-                    "delivery session."
-                )
+            row = _delivery_row(s, session_id)
             return DeliveryOut.model_validate(row, from_attributes=True)
 
     def delivery_events(self, session_id: int) -> list[DeliveryEvent]:
@@ -2461,6 +2430,19 @@ class Registry:
                 for item, val in sorted(a.items.items()):
                     w.writerow([*common, f"item:{item}", _cell(val), True])
         return p
+
+
+def _delivery_row(s: Session, session_id: int) -> Any:
+    """Return a delivery session's row, or refuse an unknown id."""
+    from .db._schema import DeliverySessionRow
+
+    row = s.get(DeliverySessionRow, session_id)
+    if row is None:
+        raise RecordNotFoundError(
+            f"Invalid value for 'session_id': got {session_id!r}; no such "
+            "delivery session."
+        )
+    return row
 
 
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
