@@ -68,6 +68,9 @@ TOL_S = 0.0005
 LEASE_TTL_S = 1.0
 DEFAULT_KILLS = 1000
 DEFAULT_TARGETED = 50
+#: The size ``make bench`` runs (``benchmarks/run.py``).
+BENCH_KILLS = DEFAULT_KILLS
+BENCH_TARGETED = DEFAULT_TARGETED
 DEFAULT_PARALLEL = 4
 DEFAULT_WRITERS = 3
 DEFAULT_SEED = 20261124
@@ -75,7 +78,10 @@ DEFAULT_SEED = 20261124
 #: the runners need while still contending for the write lock).
 WRITER_PAUSE_S = 0.02
 #: Kills per session: drawn uniformly in this range.
-KILLS_PER_SESSION = (2, 6)
+KILLS_PER_SESSION = (3, 8)
+#: Share of aimed inter-train-pause kills preceded by a second runner started on the
+#: live session (it must be refused: one runner per session).
+RIVAL_SHARE = 0.5
 #: Give up a session after this many runs (a runaway loop, never expected).
 MAX_RUNS_PER_SESSION = 80
 #: Longest a single run may take before the campaign stops it and reports it, s.
@@ -94,7 +100,7 @@ PROTOCOLS: dict[str, tuple[dict[str, Any], int]] = {
             "trains_per_session": 3,
             "inter_train_interval_s": 5,
         },
-        3,
+        2,
     ),
     "crash-20hz-2x20": (
         {
@@ -105,7 +111,7 @@ PROTOCOLS: dict[str, tuple[dict[str, Any], int]] = {
             "trains_per_session": 2,
             "inter_train_interval_s": 5,
         },
-        4,
+        5,
     ),
     "crash-1hz-2x4": (
         {
@@ -116,7 +122,7 @@ PROTOCOLS: dict[str, tuple[dict[str, Any], int]] = {
             "trains_per_session": 2,
             "inter_train_interval_s": 5,
         },
-        2,
+        1,
     ),
     "crash-single-0.5hz": (
         {
@@ -251,6 +257,8 @@ class SessionResult:
     resume_margin_s: float | None = None
     resume_short: int = 0
     cut_trains: int = 0
+    rivals: int = 0
+    rivals_refused: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -844,6 +852,21 @@ class Campaign:
             self._runs += 1
         return proc
 
+    def _cli(self, *words: str) -> list[str]:
+        """A ``plptms session`` command line."""
+        return [
+            sys.executable,
+            "-m",
+            "plptms",
+            "session",
+            *words,
+            "--actor",
+            "tech1",
+            "--ae-reviewed",
+            "--db",
+            self.url,
+        ]
+
     def _forget(self, proc: subprocess.Popen[bytes]) -> None:
         with self._lock:
             self._procs.discard(proc)
@@ -937,7 +960,12 @@ class Campaign:
                 return seq > seq0 and kind == "train_end"
 
             if watch(in_pause, 0.01):
-                if self._sleep_alive(proc, rng.uniform(0.0, 0.9 * ctx["pause_s"])):
+                t_pause = time.monotonic()
+                delay = rng.uniform(0.0, 0.9 * ctx["pause_s"])
+                if rng.random() < RIVAL_SHARE:
+                    self._rival(ctx)
+                left = delay - (time.monotonic() - t_pause)
+                if self._sleep_alive(proc, max(left, 0.0)):
                     self._kill(proc)
             return
         if strategy == "operator_pause":
@@ -956,11 +984,25 @@ class Campaign:
                 return pred
 
             ctx["mark"] = seq0
-            if not watch(logged("pause"), 0.005):
-                # paused inside a wait (an inter-train pause or the pause owed on
-                # resume), where the runner logs no ``pause`` event: kill it there
-                if proc.poll() is None:
-                    self._kill(proc)
+            seen_state = [(-1, -1)]
+            seen_since = [time.monotonic()]
+            still = 2.0 * float(ctx["pause_s"]) + 3.0
+
+            def paused() -> bool:
+                if logged("pause")():
+                    return True
+                # paused inside a wait (an inter-train pause, or the pause owed on
+                # resume), where the runner logs no ``pause`` event and waits for
+                # the operator: nothing moves any more
+                state = (probe.last_event(sid())[0], _count_lines(log))
+                if state != seen_state[0]:
+                    seen_state[0], seen_since[0] = state, time.monotonic()
+                return time.monotonic() - seen_since[0] > still
+
+            if not watch(paused, 0.005):
+                return
+            if not logged("pause")():
+                self._kill(proc)
                 return
             if rng.random() < 0.5:
                 if self._sleep_alive(proc, rng.uniform(0.0, 1.0)):
@@ -1001,6 +1043,29 @@ class Campaign:
                     self._first_event_s = 0.8 * self._first_event_s + 0.2 * ctx["first"]
             return
         raise ValueError(f"unknown strategy {strategy!r}")
+
+    def _rival(self, ctx: dict[str, Any]) -> None:
+        """Start a second runner on the live session: it must be refused."""
+        res: SessionResult = ctx["result"]
+        log: Path = ctx["log"].with_suffix(".rival.log")
+        args = self._cli("resume", str(ctx["sid"]))
+        proc = self._launch(args, subprocess.DEVNULL, log, ctx["env"])
+        try:
+            rc = proc.wait(timeout=RUN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._kill(proc)
+            rc = proc.wait()
+        finally:
+            self._forget(proc)
+        res.rivals += 1
+        text = log.read_text(errors="replace")
+        if rc == 1 and "is being run by" in text:
+            res.rivals_refused += 1
+        else:
+            res.problems.append(
+                f"a second runner was not refused (exit {rc}): "
+                + " ".join(text.split())[-300:]
+            )
 
     # ------------------------------------------------------------ one session
     def _session(
@@ -1068,37 +1133,11 @@ class Campaign:
                 ):
                     strategy = "random"  # opens a session for the resume kills
             if run_kind == "start":
-                args = [
-                    sys.executable,
-                    "-m",
-                    "plptms",
-                    "session",
-                    "run",
-                    f"CB/{code}",
-                    "--protocol",
-                    pid,
-                    "--number",
-                    str(number),
-                    "--actor",
-                    "tech1",
-                    "--ae-reviewed",
-                    "--db",
-                    self.url,
-                ]
+                args = self._cli(
+                    "run", f"CB/{code}", "--protocol", pid, "--number", str(number)
+                )
             else:
-                args = [
-                    sys.executable,
-                    "-m",
-                    "plptms",
-                    "session",
-                    "resume",
-                    str(sid),
-                    "--actor",
-                    "tech1",
-                    "--ae-reviewed",
-                    "--db",
-                    self.url,
-                ]
+                args = self._cli("resume", str(sid))
             fired0 = _count_lines(pulse_log)
             master = slave = -1
             stdin = subprocess.DEVNULL
@@ -1122,6 +1161,9 @@ class Campaign:
                 "pause_s": iti,
                 "uncertain": uncertain,
                 "pty": master,
+                "result": res,
+                "log": log_file,
+                "env": env_serial,
             }
             t_launch = time.monotonic()
             try:
@@ -1169,7 +1211,7 @@ class Campaign:
                 )
                 if sid is not None and probe.status(sid) == "completed":
                     break  # killed while closing: the session had completed
-                time.sleep(rng.uniform(0.0, 0.6))
+                time.sleep(rng.uniform(0.0, 0.3))
                 continue
             if strategy is not None:
                 self._refund(strategy)
@@ -1342,11 +1384,11 @@ def run_campaign(
 ) -> CampaignResult:
     """Run the campaign in a temporary directory (see :class:`Campaign`).
 
-    ``quick`` is a smoke run: 8 random kills, 2 per targeted strategy, 3 sessions
+    ``quick`` is a smoke run: 6 random kills, 2 per targeted strategy, 3 sessions
     at once, 2 writers, the shortest protocols.
     """
     if quick:
-        kills, targeted, parallel, writers = 8, 2, 3, 2
+        kills, targeted, parallel, writers = 6, 2, 3, 2
     protocols = QUICK_PROTOCOLS if quick else tuple(PROTOCOLS)
     tmp = Path(tempfile.mkdtemp(prefix="plptms-crash-")) if workdir is None else None
     where = workdir if workdir is not None else tmp
@@ -1443,7 +1485,9 @@ def section(
         f"{result.runs:,} runner processes in all; a resume refused because the "
         f"killed runner's lease ({cfg['lease_ttl_s']:g} s) was still live: "
         f"{refusals:,} (retried after 0.3 s); runs that lost their lease: "
-        f"{result.total('lease_lost')}. Seed {cfg['seed']}.",
+        f"{result.total('lease_lost')}; second runners started on a live session "
+        f"(during an inter-train pause): {result.total('rivals'):,}, refused: "
+        f"{result.total('rivals_refused'):,}. Seed {cfg['seed']}.",
         "",
         "| protocol | sessions (completed) | kills | pulses planned | recorded | "
         "fired (device log) | repeated | lost | unsafe | short intervals | "
