@@ -183,7 +183,11 @@ def bench_crash(args: argparse.Namespace) -> list[str]:
         import json
 
         args.crash_json.write_text(json.dumps(result.to_json(), indent=1))
-    command = "python benchmarks/run.py " + " ".join(sys.argv[1:])
+    argv = list(sys.argv[1:])
+    if "--crash-json" in argv:  # where the raw figures went: not part of the run
+        k = argv.index("--crash-json")
+        del argv[k : k + 2]
+    command = "python benchmarks/run.py " + " ".join(argv)
     return crash_campaign.section(result, command.strip(), _machine())
 
 
