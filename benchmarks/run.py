@@ -142,7 +142,59 @@ def bench_safety() -> list[str]:
     ]
 
 
+CRASH_HEADER = "## Delivery: crash campaign"
+
+
+def replace_section(text: str, header: str, section: list[str]) -> str:
+    """Replace the section whose title starts with ``header`` (or add it).
+
+    The section runs from its ``## `` title to the next ``## `` title; a missing
+    section goes before the registry section, or at the end.
+    """
+    lines = text.split("\n")
+    start = next((k for k, ln in enumerate(lines) if ln.startswith(header)), None)
+    if start is None:
+        at = next(
+            (k for k, ln in enumerate(lines) if ln.startswith("## Registry")),
+            len(lines),
+        )
+        end = at
+        start = at
+    else:
+        end = next(
+            (k for k in range(start + 1, len(lines)) if lines[k].startswith("## ")),
+            len(lines),
+        )
+    return "\n".join([*lines[:start], *section, *lines[end:]])
+
+
+def bench_crash(args: argparse.Namespace) -> list[str]:
+    """The crash campaign's section (see benchmarks/crash_campaign.py)."""
+    import crash_campaign
+
+    result = crash_campaign.run_campaign(
+        kills=args.crash_kills,
+        targeted=args.crash_targeted,
+        parallel=args.crash_parallel,
+        writers=args.crash_writers,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    if args.crash_json is not None:
+        import json
+
+        args.crash_json.write_text(json.dumps(result.to_json(), indent=1))
+    argv = list(sys.argv[1:])
+    if "--crash-json" in argv:  # where the raw figures went: not part of the run
+        k = argv.index("--crash-json")
+        del argv[k : k + 2]
+    command = "python benchmarks/run.py " + " ".join(argv)
+    return crash_campaign.section(result, command.strip(), _machine())
+
+
 def main() -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    import crash_campaign
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=Path, default=Path("docs/benchmarks.md"))
     parser.add_argument(
@@ -150,7 +202,45 @@ def main() -> None:
         action="store_true",
         help="Skip the (slow) registry benchmark.",
     )
+    parser.add_argument(
+        "--only",
+        choices=["crash"],
+        default=None,
+        help="Run only this benchmark and replace its section in --output (the "
+        "other sections are kept as they are).",
+    )
+    parser.add_argument(
+        "--skip-crash", action="store_true", help="Skip the crash campaign."
+    )
+    parser.add_argument(
+        "--crash-kills",
+        type=int,
+        default=crash_campaign.BENCH_KILLS,
+        help="Crash campaign: random kills.",
+    )
+    parser.add_argument(
+        "--crash-targeted",
+        type=int,
+        default=crash_campaign.BENCH_TARGETED,
+        help="Crash campaign: kills aimed at each targeted window.",
+    )
+    parser.add_argument(
+        "--crash-parallel", type=int, default=crash_campaign.DEFAULT_PARALLEL
+    )
+    parser.add_argument(
+        "--crash-writers", type=int, default=crash_campaign.DEFAULT_WRITERS
+    )
+    parser.add_argument(
+        "--crash-json", type=Path, default=None, help="Crash campaign: every figure."
+    )
     args = parser.parse_args()
+    if args.only == "crash":
+        section = bench_crash(args)
+        old = args.output.read_text() if args.output.exists() else ""
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(replace_section(old, CRASH_HEADER, section))
+        print("\n".join(section))
+        return
     lines = [
         "# plptms benchmarks",
         "",
@@ -163,7 +253,6 @@ def main() -> None:
         "",
     ]
     lines += bench_safety()
-    sys.path.insert(0, str(Path(__file__).parent))
     import bench_efield
     import bench_threshold
 
@@ -177,6 +266,8 @@ def main() -> None:
     lines += bench_closedloop.run()
     lines += bench_meta.run()
     lines += bench_delivery.run()
+    if not args.skip_crash:
+        lines += bench_crash(args)
     if not args.skip_registry:
         import bench_registry
 
