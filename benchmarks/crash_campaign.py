@@ -332,6 +332,20 @@ class CampaignResult:
             "kills": [dataclasses.asdict(k) for k in self.kills],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CampaignResult:
+        """Rebuild a result from :meth:`to_json` (to render its section again)."""
+        return cls(
+            config=data["config"],
+            wall_s=data["wall_s"],
+            sessions=[SessionResult(**s) for s in data["sessions"]],
+            kills=[Kill(**k) for k in data["kills"]],
+            runs=data["runs"],
+            writes=data["writes"],
+            writer_errors=data["writer_errors"],
+            aimed=data["aimed"],
+        )
+
 
 # --------------------------------------------------------------------- helpers
 def _count_lines(path: Path) -> int:
@@ -1518,7 +1532,11 @@ def section(
         "",
         f"Command: `{command}` ({result.wall_s / 60:.1f} min wall time"
         + (f" on {machine}" if machine else "")
-        + ").",
+        + "). `make bench` runs "
+        f"{BENCH_KILLS:,} random kills and {BENCH_TARGETED} aimed at each of the "
+        f"{len(STRATEGIES)} targeted strategies (about 25 minutes on this machine); "
+        f"the issue's size is `benchmarks/run.py --only crash --crash-kills "
+        f"{DEFAULT_KILLS} --crash-targeted {DEFAULT_TARGETED}` (about 50 minutes).",
         "",
         f"{kills:,} SIGKILLs ({n_random:,} at a random time, "
         f"{kills - n_random:,} aimed at a window) of `plptms session run` / "

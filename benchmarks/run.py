@@ -4,6 +4,9 @@ Safety engine: time to check 100,000 random protocols. Because this machine is s
 and noisy, each figure is also given as a ratio to a baseline run side by side in
 the same process: validating the same protocols with pydantic (the cost any checked
 protocol pays anyway). Best of several repeats is reported.
+
+The crash campaign (benchmarks/crash_campaign.py) kills the real session CLI; run
+only it, replacing just its section of the output, with ``--only crash``.
 """
 
 from __future__ import annotations
