@@ -645,7 +645,8 @@ def analyse_session(
             )
     longest = max(t.n_pulses for t in trains)
     run_len = 1
-    for j in range(1, len(fired)):
+    # single pulses are one-pulse trains kept one period apart (checked below)
+    for j in range(1, len(fired) if plan.pattern is not Pattern.SINGLE_PULSE else 0):
         period = 1.0 / trains[0].frequency_hz
         gap = fired[j].t_monotonic_s - fired[j - 1].t_monotonic_s
         run_len = run_len + 1 if gap < period + min(pauses) / 2 else 1

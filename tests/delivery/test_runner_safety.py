@@ -209,3 +209,84 @@ def test_resume_baseline_is_the_count_at_the_resume() -> None:
     ).run()
     assert replay_events(log.events()).total == 10
     assert stim.fired + stim2.fired + 6 == 10
+
+
+def _single_pulse_plan(frequency_hz: float, n: int) -> SessionPlan:
+    from plptms.delivery._runner import build_session_plan
+    from plptms.protocol import Protocol
+    from plptms.safety import check_protocol
+
+    proto = Protocol.model_validate(
+        {
+            "id": "sp",
+            "name": "single pulses",
+            "condition": "active",
+            "blocks": [
+                {
+                    "label": "M1",
+                    "dose": {
+                        "pattern": "single_pulse",
+                        "target": "m1_hand",
+                        "laterality": "contralateral",
+                        "frequency_hz": frequency_hz,
+                        "intensity_pct_rmt": 100,
+                        "pulses_per_train": 1,
+                        "trains_per_session": n,
+                        "inter_train_interval_s": "unreported",
+                    },
+                    "sessions": 1,
+                    "sessions_per_week": 1,
+                    "course_weeks": 1,
+                }
+            ],
+        }
+    )
+    return build_session_plan(proto, check_protocol(proto, rmt_pct_mso=50.0), 50.0)
+
+
+def test_single_pulses_are_fired_at_the_planned_rate() -> None:
+    # found by the crash campaign: a 0.5 Hz single-pulse protocol fired every 4 s
+    clock = VirtualClock()
+    stim = TimedStimulator(clock)
+    plan = _single_pulse_plan(0.5, 5)
+    out = SessionRunner(
+        stim, plan, MemoryDeliveryLog(), clock=clock, sleep=clock.sleep
+    ).run()
+    assert out.status == "completed"
+    gaps = _intervals(stim.times)
+    assert gaps == pytest.approx([2.0] * 4, abs=1e-3)
+
+
+def test_an_operator_pause_inside_an_inter_train_pause_is_logged() -> None:
+    # found by the crash campaign: a pause pressed during a wait was not logged
+    clock = VirtualClock()
+    stim = TimedStimulator(clock)
+    log = MemoryDeliveryLog()
+    runner = SessionRunner(
+        stim, _plan(10.0, 5, 2, 5.0), log, clock=clock, sleep=clock.sleep
+    )
+    state = {"paused_at": None}
+
+    def on_fire(n: int) -> None:
+        stim.times.append(clock())
+        if n == 5:
+            runner.pause()
+            state["paused_at"] = clock()
+
+    stim.on_fire = on_fire
+    real_sleep = clock.sleep
+
+    def sleep(s: float) -> None:
+        real_sleep(s)
+        if state["paused_at"] is not None and clock() - state["paused_at"] > 20:
+            runner.resume()
+
+    runner._sleep = sleep
+    out = runner.run()
+    assert out.status == "completed"
+    kinds = [e.kind for e in log.events()]
+    assert kinds.count("pause") == 1
+    assert kinds.count("resume") == 1
+    assert kinds.index("pause") < kinds.index("resume")
+    # the pause held the session: the second train began after the resume
+    assert stim.times[5] - stim.times[4] > 20

@@ -200,7 +200,9 @@ def build_session_plan(
                 frequency_hz=d.frequency_hz,
                 n_pulses=1,
                 intensity_pct_mso=mso,
-                pause_after_s=1.0 / d.frequency_hz,
+                # single pulses are one-pulse trains one period apart: the
+                # runner keeps one period after every pulse, so no pause here
+                pause_after_s=0.0,
             )
             for k in range(d.trains_per_session)
         )
@@ -924,15 +926,24 @@ class SessionRunner:
             left += max(n, 0) / t.frequency_hz + t.pause_after_s
         return left
 
-    def _wait(self, seconds: float) -> bool:
-        """Sleep in small steps (renewing the lease); return False when stopped."""
+    def _wait(self, seconds: float, *, train_index: int | None = None) -> bool:
+        """Sleep in small steps (renewing the lease); return False when stopped.
+
+        An operator pause pressed during the wait holds it, and is logged.
+        """
         end = self._clock() + seconds
+        paused = False
         while True:
             if self._stop is not None:
                 return False
             self.log.heartbeat()
+            if self._paused.is_set() != paused:
+                paused = not paused
+                self.log.append(
+                    "pause" if paused else "resume", train_index=train_index
+                )
             now = self._clock()
-            if now >= end and not self._paused.is_set():
+            if now >= end and not paused:
                 return True
             self._sleep(min(0.05, max(end - now, 0.001)))
 
@@ -1137,13 +1148,11 @@ class SessionRunner:
                 if done >= t.n_pulses:
                     continue
                 if self._paused.is_set():
-                    self.log.append("pause", train_index=t.index)
                     self._report(
                         t.index, total, "paused", self._seconds_left(t.index, done)
                     )
-                    if not self._wait(0.0):
+                    if not self._wait(0.0, train_index=t.index):
                         break
-                    self.log.append("resume", train_index=t.index)
                 self.stimulator.set_intensity(self._intensity)
                 self.log.append(
                     "train_start",
@@ -1161,15 +1170,17 @@ class SessionRunner:
                     if self._stop is not None:
                         break
                     self.log.append("train_end", train_index=t.index)
-                if t.pause_after_s > 0:
-                    self._report(
-                        t.index,
-                        total,
-                        "pause between trains",
-                        self._seconds_left(t.index + 1, 0),
-                    )
+                if t.index + 1 < len(self.plan.trains):
+                    if t.pause_after_s > 0:
+                        self._report(
+                            t.index,
+                            total,
+                            "pause between trains",
+                            self._seconds_left(t.index + 1, 0),
+                        )
                     # the pause runs from the end of the train (one period after
-                    # its last pulse), as the inter-train interval is defined
+                    # its last pulse), as the inter-train interval is defined; with
+                    # no pause (single pulses) the next pulse still waits a period
                     gap = t.pause_after_s + period - (self._clock() - last_pulse)
                     if not self._wait(max(gap, 0.0)):
                         break
