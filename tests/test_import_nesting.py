@@ -40,3 +40,52 @@ def test_import_core_subpackages_is_light() -> None:
         "plptms.closedloop"
     )
     assert not [m for m in HEAVY if m in mods]
+
+
+CORE = (
+    "protocol",
+    "safety",
+    "scales",
+    "targeting",
+    "motor",
+    "efield",
+    "meta",
+    "closedloop",
+    "delivery",
+    "planner",
+    "report",
+    "utils",
+)
+HIGHER = ("registry", "workflow", "cli")
+
+
+def test_core_packages_import_no_higher_layer_at_module_level() -> None:
+    import ast
+    from pathlib import Path
+
+    import plptms
+
+    root = Path(plptms.__file__).parent
+    bad: list[str] = []
+    for pkg in CORE:
+        for path in sorted((root / pkg).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in tree.body:  # module level only; TYPE_CHECKING blocks are If
+                if isinstance(node, ast.ImportFrom):
+                    mod = node.module or ""
+                    parts = mod.split(".")
+                    target = (
+                        parts[0]
+                        if node.level >= 2
+                        else parts[1]
+                        if mod.startswith("plptms.")
+                        else ""
+                    )
+                    if target in HIGHER:
+                        bad.append(f"{path.relative_to(root)}: {mod}")
+                elif isinstance(node, ast.Import):
+                    for alias in node.names:
+                        head = alias.name.split(".")
+                        if head[0] == "plptms" and len(head) > 1 and head[1] in HIGHER:
+                            bad.append(f"{path.relative_to(root)}: {alias.name}")
+    assert bad == []

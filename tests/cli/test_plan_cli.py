@@ -12,14 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from plptms.cli.main import app
-from plptms.planner import (
-    PatientPlan,
-    context_from_registry,
-    plan_for_patient,
-    trial_design,
-)
+from plptms.planner import PatientPlan, plan_for_patient, trial_design
 from plptms.planner._text import MSO_UNKNOWN, mso_text
 from plptms.registry import Registry
+from plptms.workflow import context_from_registry
 
 from ..report._patients import add_patient
 

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from plptms.planner import context_from_registry, plan_for_patient
+from plptms.planner import plan_for_patient
 from plptms.planner._text import MSO_UNKNOWN, mso_text
 from plptms.registry import Registry
 from plptms.report import (
     DISCLAIMER,
-    collect_report_data,
     history_rows,
     pdf_text,
     render_html,
@@ -23,6 +22,7 @@ from plptms.report import (
     write_reports,
 )
 from plptms.report._plain import long_date
+from plptms.workflow import collect_report_data, context_from_registry
 
 from ._patients import HISTORY, add_patient
 

@@ -189,7 +189,8 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
         console.print(f"  Audit trail {state} ({audit.entries} entries).")
 
         console.rule("12. Reports (clinician and patient, HTML and PDF)")
-        from ..report import collect_report_data, write_reports
+        from ..report import write_reports
+        from ..workflow import collect_report_data
 
         data = collect_report_data(
             reg, site, code, start_date=start, protocol_id=pat.protocol
@@ -256,7 +257,8 @@ def _demo_dose(console: Any, rmt: float, pat: DemoPatient) -> None:
 def _demo_plan(
     console: Any, reg: Any, site: str, code: str, protocol_id: str, start: Any
 ) -> Any:
-    from ..planner import context_from_registry, plan_for_patient
+    from ..planner import plan_for_patient
+    from ..workflow import context_from_registry
 
     ctx = context_from_registry(reg, site, code)
     result = plan_for_patient(ctx.context, start_date=start, protocol_id=protocol_id)

@@ -134,7 +134,8 @@ def load_patient_plan(
     context, result : RegistryContext, PatientPlan
         The registry view of the patient and the ranking with the plan.
     """
-    from ..planner import context_from_registry, plan_for_patient
+    from ..planner import plan_for_patient
+    from ..workflow import context_from_registry
     from ._registry import open_registry
 
     site, code = parse_patient(patient)

@@ -57,7 +57,8 @@ def report_cmd(
     The plan in the reports is the one `plptms plan` shows for the same options.
     Exit 0 written, 2 bad input.
     """
-    from ..report import collect_report_data, write_reports
+    from ..report import write_reports
+    from ..workflow import collect_report_data
     from ._registry import open_registry
 
     kinds = _choice(kind, "kind")

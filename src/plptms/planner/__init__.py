@@ -5,10 +5,10 @@ protocols with the evidence, the safety verdict, the fit to the patient and the
 2024 consensus (both of its recommendation lines); :func:`make_plan` turns one
 protocol into a calendar with intensities, follow-ups and the safety verdict;
 :func:`sample_size` sizes a new sham-controlled trial from a pooled effect.
-:func:`plan_for_patient` ranks and plans for one patient;
-:func:`context_from_registry` builds the patient from the registry and
-:func:`trial_design` sizes a trial from the pooled evidence; both are loaded on
-first use.
+:func:`plan_for_patient` ranks and plans for one patient; :func:`trial_design`
+sizes a trial from the pooled evidence (loaded on first use). The patient is built
+from the registry by the application layer
+(:func:`plptms.workflow.context_from_registry`).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -27,19 +27,9 @@ from ._rank import (
 )
 
 if TYPE_CHECKING:
-    from ._from_registry import (
-        LatestScore,
-        RegistryContext,
-        context_from_records,
-        context_from_registry,
-    )
     from ._trial import TrialDesign, pool_evidence, trial_design
 
 _LAZY = {
-    "LatestScore": "_from_registry",
-    "RegistryContext": "_from_registry",
-    "context_from_records": "_from_registry",
-    "context_from_registry": "_from_registry",
     "TrialDesign": "_trial",
     "pool_evidence": "_trial",
     "trial_design": "_trial",
@@ -47,7 +37,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Load the registry bridge and the trial designer on first use."""
+    """Load the trial designer on first use."""
     if name in _LAZY:
         from importlib import import_module
 
@@ -62,18 +52,14 @@ __all__ = [
     "EvidenceSummary",
     "EvidenceTier",
     "FollowUpVisit",
-    "LatestScore",
     "PatientContext",
     "PatientPlan",
     "PriorTreatment",
-    "RegistryContext",
     "Response",
     "SampleSize",
     "SessionVisit",
     "TreatmentPlan",
     "TrialDesign",
-    "context_from_records",
-    "context_from_registry",
     "make_plan",
     "plan_for_patient",
     "pool_evidence",

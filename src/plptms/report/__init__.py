@@ -1,7 +1,8 @@
 """Clinician and patient reports of a registered patient, as HTML and PDF.
 
-:func:`collect_report_data` gathers the patient, assessments, screening, ranking,
-plan, evidence and delivered sessions; :func:`write_reports` renders them with
+:func:`plptms.workflow.collect_report_data` gathers the patient, assessments,
+screening, ranking, plan, evidence and delivered sessions into a
+:class:`ReportData`; :func:`write_reports` renders them with
 Jinja2 (HTML) and WeasyPrint (PDF), each page carrying the research-software
 disclaimer. Importing this package loads neither Jinja2, WeasyPrint nor matplotlib.
 """
@@ -11,7 +12,6 @@ from ._data import (
     DeliveryRow,
     EvidenceRow,
     ReportData,
-    collect_report_data,
     evidence_rows,
     history_rows,
 )
@@ -24,7 +24,6 @@ __all__ = [
     "EvidenceRow",
     "ReportData",
     "ReportKind",
-    "collect_report_data",
     "evidence_rows",
     "history_rows",
     "pdf_text",

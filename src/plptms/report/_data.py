@@ -1,32 +1,34 @@
-"""What a report shows, gathered from the registry, the planner and the evidence."""
+"""What a report shows: the data model and the evidence and history rows.
+
+The data are gathered from the registry by the application layer
+(:func:`plptms.workflow.collect_report_data`); this core module never imports the
+registry.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from .._version import __version__
-from ..meta import EffectTable, MetaResult, OutcomeStudy, load_evidence
-from ..planner import PatientPlan, RegistryContext
-from ..protocol import Protocol, load_library
-from ..registry import AssessmentOut
-from ..safety import ScreeningReport
-
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..planner import PriorTreatment
-    from ..registry import Registry
+    from ..meta import EffectTable, MetaResult, OutcomeStudy
+    from ..planner import PatientPlan
+    from ..protocol import Protocol
+    from ..registry import AssessmentOut
+    from ..safety import ScreeningReport
+    from ..workflow import RegistryContext
 
 __all__ = [
     "DISCLAIMER",
     "DeliveryRow",
     "EvidenceRow",
     "ReportData",
-    "collect_report_data",
     "evidence_rows",
     "history_rows",
 ]
@@ -101,8 +103,13 @@ class DeliveryRow(BaseModel):
     detail: str
 
 
-class ReportData(BaseModel):
+@dataclass(frozen=True)
+class ReportData:
     """What the clinician and patient reports show.
+
+    A plain frozen record: its parts are validated where they are made (the
+    registry, the planner, the evidence), so the core report package needs none
+    of their higher-layer types at run time.
 
     Attributes
     ----------
@@ -131,8 +138,6 @@ class ReportData(BaseModel):
     disclaimer : str
         Research-software disclaimer.
     """
-
-    model_config = _FROZEN
 
     generated_on: dt.date
     version: str
@@ -203,121 +208,6 @@ def evidence_rows(
             )
         )
     return tuple(rows)
-
-
-def _deliveries(
-    registry: Registry, context: RegistryContext
-) -> tuple[DeliveryRow, ...]:
-    rows: list[DeliveryRow] = []
-    for a in context.assignments:
-        for s in registry.list_sessions(a.id):
-            rows.append(
-                DeliveryRow(
-                    protocol_id=a.protocol_id,
-                    number=s.number,
-                    date=s.session_date,
-                    status=s.status.value,
-                    source="session record",
-                    detail=s.note,
-                )
-            )
-        for d in registry.list_deliveries(a.id):
-            rows.append(
-                DeliveryRow(
-                    protocol_id=a.protocol_id,
-                    number=d.number,
-                    date=d.started_at.date(),
-                    status=d.status,
-                    source=f"delivery log ({d.device}"
-                    + (", blinded" if d.blinded else "")
-                    + ")",
-                    detail=d.detail,
-                )
-            )
-    rows.sort(key=lambda r: (r.date, r.protocol_id, r.number, r.source))
-    return tuple(rows)
-
-
-def collect_report_data(
-    registry: Registry,
-    site: str,
-    code: str,
-    *,
-    start_date: dt.date | None = None,
-    protocol_id: str | None = None,
-    sessions_per_week: int | None = None,
-    prior_treatments: Sequence[PriorTreatment] = (),
-    today: dt.date | None = None,
-) -> ReportData:
-    """Gather what the reports show for one registered patient.
-
-    Parameters
-    ----------
-    registry : plptms.registry.Registry
-        An open registry.
-    site, code : str
-        The patient.
-    start_date : datetime.date | None
-        First possible treatment day; ``today`` when ``None``.
-    protocol_id : str | None
-        Library protocol to plan; default the first of the ranking.
-    sessions_per_week : int | None
-        Sessions a week in [1, 5]; default from the protocol.
-    prior_treatments : sequence of PriorTreatment
-        Earlier courses with response, as stated by the clinician.
-    today : datetime.date | None
-        Date of the report (and reference for the time since amputation); the
-        current date when ``None``.
-
-    Returns
-    -------
-    data : ReportData
-        Everything the reports show.
-
-    Raises
-    ------
-    plptms.registry.RecordNotFoundError
-        If there is no such patient.
-    plptms.registry.RegistryError
-        If the patient has no PLP history.
-    KeyError
-        If ``protocol_id`` is not in the library.
-    """
-    from ..planner import context_from_registry, plan_for_patient, pool_evidence
-
-    day = dt.date.today() if today is None else today
-    context = context_from_registry(
-        registry, site, code, as_of=day, prior_treatments=prior_treatments
-    )
-    studies = load_evidence()
-    lib = load_library()
-    result = plan_for_patient(
-        context.context,
-        start_date=day if start_date is None else start_date,
-        protocol_id=protocol_id,
-        sessions_per_week=sessions_per_week,
-        library=lib,
-        evidence=studies,
-    )
-    table, pooled = pool_evidence(studies)
-    patient = registry.get_patient(site, code)
-    data = ReportData(
-        generated_on=day,
-        version=__version__,
-        context=context,
-        result=result,
-        protocol=(
-            None if result.protocol_id is None else lib.protocol(result.protocol_id)
-        ),
-        history=patient.history,
-        assessments=tuple(registry.list_assessments(site, code)),
-        screening=registry.latest_screening(site, code),
-        evidence=evidence_rows(table, studies),
-        pooled=pooled,
-        deliveries=_deliveries(registry, context),
-    )
-    logger.info("Report data of %s/%s gathered.", site, code)
-    return data
 
 
 _HISTORY_LABELS: tuple[tuple[str, str], ...] = (

@@ -8,7 +8,12 @@ whether a session may start or resume, and runs it on the registry.
   before the input is valid.
 - :func:`run_delivery`: one runner per session (a lease), the checked plan
   delivered, the outcome stored.
+- :func:`context_from_registry`: the planner's view of a registered patient;
+  :func:`collect_report_data`: what the reports show. Both are loaded on first
+  use.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._delivery import (
     RESUMABLE_STATUSES,
@@ -20,10 +25,45 @@ from ._delivery import (
     run_delivery,
 )
 
+if TYPE_CHECKING:
+    from ._planning import (
+        PAIN_SCALE_PREFERENCE,
+        LatestScore,
+        RegistryContext,
+        context_from_records,
+        context_from_registry,
+    )
+    from ._reports import collect_report_data
+
+_LAZY = {
+    "PAIN_SCALE_PREFERENCE": "_planning",
+    "LatestScore": "_planning",
+    "RegistryContext": "_planning",
+    "context_from_records": "_planning",
+    "context_from_registry": "_planning",
+    "collect_report_data": "_reports",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the planning and report bridges on first use."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
+    "PAIN_SCALE_PREFERENCE",
     "RESUMABLE_STATUSES",
+    "LatestScore",
     "PreparedSession",
+    "RegistryContext",
     "SessionRefusedError",
+    "collect_report_data",
+    "context_from_records",
+    "context_from_registry",
     "lease_ttl_s",
     "prepare_resume",
     "prepare_start",

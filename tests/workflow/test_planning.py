@@ -9,13 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from plptms.planner import (
-    PatientContext,
-    PriorTreatment,
-    context_from_records,
-    context_from_registry,
-)
+from plptms.planner import PatientContext, PriorTreatment
 from plptms.registry import PatientOut, Registry, RegistryError
+from plptms.workflow import context_from_records, context_from_registry
 
 from ..report._patients import HAMA, HAMD, HISTORY, add_patient
 
@@ -157,7 +153,7 @@ def test_records_type_checked() -> None:
 def test_import_planner_does_not_load_the_registry_bridge() -> None:
     code = (
         "import sys, plptms.planner; "
-        "print('plptms.planner._from_registry' in sys.modules, "
+        "print('plptms.workflow._planning' in sys.modules, "
         "'plptms.planner._trial' in sys.modules)"
     )
     out = subprocess.run(

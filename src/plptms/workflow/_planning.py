@@ -1,5 +1,8 @@
 """The planner's view of a registered patient, built from what the registry holds.
 
+Application layer: it reads registry records and hands the planner (a core
+package, which never imports the registry) plain values.
+
 Only recorded values are used. A field the registry does not hold stays ``None``
 (unknown) and is listed in :attr:`RegistryContext.unknown`; nothing is guessed.
 """
@@ -12,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from ..planner import PatientContext, PriorTreatment
 from ..registry import AssessmentOut, AssignmentOut, PatientOut, RegistryError
 from ..utils._checks import check_type
-from ._patient import PatientContext, PriorTreatment
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
