@@ -10,8 +10,8 @@ import pytest
 from plptms.protocol import Hemisphere, TargetSite
 from plptms.targeting import MNI_TARGETS, mni_target
 from plptms.targeting._constants import (
+    DLPFC_MNI_FITZGERALD2009_MM,
     DLPFC_MNI_MIRMOGHTADAEI2015_MM,
-    M1_HAND_MNI_MAYKA2006_MM,
 )
 
 BIB = (Path(__file__).parents[2] / "docs" / "references.bib").read_text()
@@ -41,19 +41,52 @@ def test_default_dlpfc() -> None:
 
 
 def test_right_is_mirrored() -> None:
-    c = mni_target(TargetSite.M1_HAND, Hemisphere.RIGHT)
-    x, y, z = M1_HAND_MNI_MAYKA2006_MM
+    """Published MNI coordinates are mirrored as x -> -x (Mir-Moghtadaei, 2015)."""
+    c = mni_target(TargetSite.DLPFC, Hemisphere.RIGHT)
+    x, y, z = DLPFC_MNI_MIRMOGHTADAEI2015_MM
     assert c.xyz_mm == (-x, y, z)
     assert c.mirrored
     assert c.hemisphere is Hemisphere.RIGHT
-    assert c.mirror().xyz_mm == M1_HAND_MNI_MAYKA2006_MM
+    assert c.talairach_mm is None
+    assert c.mirror().xyz_mm == DLPFC_MNI_MIRMOGHTADAEI2015_MM
     assert not c.mirror().mirrored
+
+
+def test_mayka_targets_are_not_the_talairach_numbers() -> None:
+    """Mayka et al. (2006) M1 (-37, -21, 58) is Talairach: the MNI target differs.
+
+    REFERENCES.md: the coordinates are Talairach, not MNI; the MNI target is the
+    converted point (checked against the Lancaster 2007 matrix in
+    test_talairach.py), not the published numbers.
+    """
+    c = mni_target(TargetSite.M1_HAND, Hemisphere.LEFT)
+    assert c.talairach_mm == (-37.0, -21.0, 58.0)
+    assert c.xyz_mm != c.talairach_mm
+    assert "Talairach" in c.note
 
 
 def test_choose_key() -> None:
     c = mni_target("dlpfc", "left", key="dlpfc_fitzgerald2009")
-    assert c.xyz_mm == (-46.0, 45.0, 38.0)
+    assert c.xyz_mm == DLPFC_MNI_FITZGERALD2009_MM
     assert not c.verified
+
+
+def test_smc_has_a_coordinate() -> None:
+    """SMC (Lee et al., 2015) gets Mayka's (2006) SMA-proper centre, not verified."""
+    c = mni_target("smc", "left")
+    assert c.site is TargetSite.SMC
+    assert c.key == "smc_sma_proper_mayka2006"
+    assert not c.verified
+    assert "not verified" in c.note
+    right = mni_target("smc", "right")
+    assert right.x_mm > 0
+    assert right.talairach_mm == (2.0, -7.0, 55.0)
+
+
+def test_talairach_pair_validated() -> None:
+    c = mni_target("dlpfc", "left")
+    with pytest.raises(ValueError, match="talairach_transform"):
+        type(c).model_validate({**c.model_dump(), "talairach_mm": (1.0, 2.0, 3.0)})
 
 
 @pytest.mark.parametrize(
@@ -62,6 +95,7 @@ def test_choose_key() -> None:
         (("m1", "left"), {}, "site"),
         (("dlpfc", "both"), {}, "hemisphere"),
         (("dlpfc", "left"), {"key": "m1_hand_mayka2006"}, "key"),
+        (("smc", "left"), {"key": "s1_mayka2006"}, "key"),
         (("v1", "left"), {}, "site"),
     ],
 )

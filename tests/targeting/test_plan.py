@@ -168,3 +168,64 @@ def test_bad_arguments(
 ) -> None:
     with pytest.raises(ValueError, match=field):
         plan_targets(Amputation(side="left", limb="upper"), head=head, **kwargs)
+
+
+def test_smc_lee2015_case(head: HeadMeasurements) -> None:
+    """Lee et al. (2015): right transfemoral amputee, SMC of the affected hemisphere.
+
+    The abstract says the SMC of the affected hemisphere was targeted, i.e. the
+    left hemisphere for a right amputation; the SMC is mesial, so the scalp site
+    is on the midline 3 cm anterior to Cz (Janssen et al., 2015) and the MNI
+    coordinate is Mayka's (2006) SMA proper in that hemisphere.
+    """
+    plan = plan_targets(
+        Amputation(side="right", limb="lower", level="transfemoral"), "smc", head
+    )
+    assert plan.target is TargetSite.SMC
+    assert plan.requested_target is TargetSite.SMC
+    assert plan.hemisphere is Hemisphere.LEFT
+    assert "supplementary motor complex" in plan.area
+    assert "left hemisphere" in plan.explanation
+    assert "Lee et al., 2015" in plan.explanation
+    assert "pathways cross" not in plan.explanation
+    (site,) = plan.sites
+    assert site.position.side == "midline"
+    assert site.position.from_vertex_cm == pytest.approx(3.0, abs=0.05)
+    assert site.mni is not None
+    assert site.mni.site is TargetSite.SMC
+    assert site.mni.talairach_mm == (-2.0, -7.0, 55.0)
+    assert site.mni.x_mm <= 0
+    names = {a.name for a in site.alternatives}
+    assert "FCz" in names
+    assert "SMC (midline, Cz +5 cm)" in names
+    assert any("mesial" in n for n in site.notes)
+    assert site.beam is None
+    assert site.five_cm_rule is None
+
+
+def test_smc_bilateral_and_offset(head: HeadMeasurements) -> None:
+    amp = Amputation(side="left", limb="lower")
+    plan = plan_targets(amp, "smc", head, laterality="bilateral")
+    left, right = plan.sites
+    # one midline site covers both hemispheres' SMC
+    assert left.position.x_mm == pytest.approx(right.position.x_mm, abs=1e-9)
+    assert left.position.y_mm == pytest.approx(right.position.y_mm, abs=1e-9)
+    assert left.position.side == right.position.side == "midline"
+    assert left.mni is not None
+    assert right.mni is not None
+    assert left.mni.x_mm < 0 < right.mni.x_mm
+    offset = plan_targets(amp, "smc", head, smc_lateral_cm=1.0)
+    (site,) = offset.sites
+    assert offset.hemisphere is Hemisphere.RIGHT
+    assert site.position.side == "right"
+    with pytest.raises(ValueError, match="smc_lateral_cm"):
+        plan_targets(amp, "smc", head, smc_lateral_cm=2.0)
+
+
+def test_m1_plan_uses_mni_not_talairach(head: HeadMeasurements) -> None:
+    """Mayka et al. (2006) M1 is Talairach: the plan carries the converted MNI."""
+    plan = plan_targets(Amputation(side="left", limb="upper"), "m1", head)
+    mni = plan.sites[0].mni
+    assert mni is not None
+    assert mni.talairach_mm == (37.0, -21.0, 58.0)  # right hemisphere, mirrored
+    assert mni.xyz_mm != mni.talairach_mm

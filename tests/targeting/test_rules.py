@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plptms.targeting import (
     FIVE_CM_RULE_KNOWN_ERROR,
@@ -16,6 +18,7 @@ from plptms.targeting import (
     m1_hand_estimate,
     s1_from_hotspot,
     scalp_positions,
+    smc_estimate,
 )
 
 #: Straight-line (chord) versus along-the-scalp distance for a few cm on a head of
@@ -126,3 +129,85 @@ def test_bad_hemisphere(
 ) -> None:
     with pytest.raises(ValueError, match="hemisphere"):
         func(head, "both")
+
+
+# -- supplementary motor complex (SMC) ---------------------------------------------
+
+#: The walk from Cz along the template midline versus the analytic 10-20 Cz at 50 %
+#: of NI: the template Cz deviates from 50 % by up to ~0.5 cm (test_positions).
+SMC_VS_ANALYTIC_ATOL_CM = 0.5
+#: Arc length walked on the fitted ellipsoid versus the requested distance.
+WALK_ATOL_CM = 0.05
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_smc_three_cm_anterior_to_cz_on_midline(
+    head: HeadMeasurements, side: str
+) -> None:
+    """SMA scalp site 3 cm anterior to Cz on the midline (Janssen et al., 2015)."""
+    smc = smc_estimate(head, side)
+    cz = scalp_positions(head, names=["Cz"])["Cz"]
+    assert smc.side == "midline"
+    assert smc.from_vertex_cm == pytest.approx(3.0, abs=WALK_ATOL_CM)
+    assert smc.from_nasion_cm is not None
+    assert cz.from_nasion_cm is not None
+    assert cz.from_nasion_cm - smc.from_nasion_cm == pytest.approx(
+        3.0, abs=WALK_ATOL_CM
+    )
+    # Jasper (1958): Cz at 50 % of NI, so the site is at NI/2 - 3 cm from the nasion
+    assert smc.from_nasion_cm == pytest.approx(
+        head.nasion_inion_cm / 2 - 3.0, abs=SMC_VS_ANALYTIC_ATOL_CM
+    )
+    d = _xyz(smc) - _xyz(cz)
+    assert d[1] > 25  # anterior
+    assert abs(d[0]) < PARASAGITTAL_ATOL_MM
+    assert "Janssen" in smc.note
+    assert f"the {side} SMC" in smc.note
+
+
+def test_smc_five_cm_alternative_and_fcz(head: HeadMeasurements) -> None:
+    """5 cm anterior to Cz (Janssen et al., 2015) lies beyond FCz (10 % of NI)."""
+    five = smc_estimate(head, "left", anterior_cm=5.0)
+    fcz = scalp_positions(head, names=["FCz"])["FCz"]
+    three = smc_estimate(head, "left")
+    assert five.from_vertex_cm == pytest.approx(5.0, abs=WALK_ATOL_CM)
+    assert three.from_vertex_cm is not None
+    assert fcz.from_vertex_cm is not None
+    assert three.from_vertex_cm < fcz.from_vertex_cm < 5.0
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_smc_lateral_offset(head: HeadMeasurements, side: str) -> None:
+    smc = smc_estimate(head, side, lateral_cm=1.0)
+    assert smc.side == side
+    assert smc.lateral_cm == pytest.approx(1.0, abs=WALK_ATOL_CM)
+    assert "plptms option" in smc.note
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"hemisphere": "both"}, "hemisphere"),
+        ({"hemisphere": "left", "anterior_cm": 0.5}, "anterior_cm"),
+        ({"hemisphere": "left", "anterior_cm": 9.0}, "anterior_cm"),
+        ({"hemisphere": "left", "lateral_cm": -0.1}, "lateral_cm"),
+        ({"hemisphere": "left", "lateral_cm": 1.6}, "lateral_cm"),
+    ],
+)
+def test_smc_errors(
+    head: HeadMeasurements, kwargs: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValueError, match=field):
+        smc_estimate(head, **kwargs)  # type: ignore[arg-type]
+
+
+@settings(max_examples=20, deadline=None)
+@given(lateral=st.floats(-5.0, 5.0, allow_nan=False))
+def test_smc_lateral_validator(head: HeadMeasurements, lateral: float) -> None:
+    """In [0, 1.5] cm passes (idempotently), outside raises naming the field."""
+    if 0.0 <= lateral <= 1.5:
+        first = smc_estimate(head, "right", lateral_cm=lateral)
+        assert smc_estimate(head, "right", lateral_cm=lateral) == first
+    else:
+        with pytest.raises(ValueError, match="lateral_cm"):
+            smc_estimate(head, "right", lateral_cm=lateral)

@@ -26,13 +26,16 @@ def test_sheet_renders_png(
 
     amp = Amputation(side=side, limb=limb)
     lat = "bilateral" if side == "bilateral" else "contralateral"
-    plans = [plan_targets(amp, t, head, laterality=lat) for t in ("m1", "dlpfc", "s1")]
+    targets = ("m1", "dlpfc", "s1", "smc")
+    plans = [plan_targets(amp, t, head, laterality=lat) for t in targets]
     fig = plot_targeting_sheet(plans, patient_code="PLP-0042")
     assert isinstance(fig, Figure)
     texts = _texts(fig)
     assert DISCLAIMER in texts
     assert any("PLP-0042" in t for t in texts)
     assert any("Herwig" in t for t in texts)  # the 5 cm rule warning
+    assert any("SMC:" in t for t in texts)  # the SMC reasoning
+    assert any("Lancaster" in t for t in texts)  # Talairach -> MNI note
     out = tmp_path / f"sheet_{side}_{limb}.png"
     fig.savefig(out, dpi=80)
     data = out.read_bytes()

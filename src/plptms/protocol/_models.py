@@ -143,6 +143,7 @@ class TargetSite(StrEnum):
     M1_HAND = "m1_hand"
     M1_LEG = "m1_leg"
     S1 = "s1"
+    SMC = "smc"
     DLPFC = "dlpfc"
 
 

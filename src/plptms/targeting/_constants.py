@@ -6,8 +6,11 @@ figure; ``to verify`` means taken from a secondary source (or reconstructed) and
 to be checked in the cited paper; ``[design]`` marks a plptms choice, not a literature
 value. Every constant says which.
 
-Coordinates are in mm; MNI coordinates are for the LEFT hemisphere (negative x) and
-are mirrored (x -> -x) for the right hemisphere.
+Coordinates are in mm and for the LEFT hemisphere (negative x). Published MNI
+coordinates are mirrored (x -> -x) for the right hemisphere; Talairach coordinates
+(Mayka et al., 2006) are stored as published and converted to MNI with the inverse
+of the Lancaster et al. (2007) icbm2tal transform (see ``_talairach.py``), after
+mirroring in Talairach space for the right hemisphere.
 """
 
 from __future__ import annotations
@@ -178,7 +181,8 @@ LEG_HOTSPOT_LATERAL_TO_VERTEX_CM: Final[float] = 1.29
 LEG_HOTSPOT_POSTERIOR_TO_VERTEX_CM: Final[float] = 0.55
 
 # ---------------------------------------------------------------------------
-# Stereotaxic (MNI) coordinates for neuronavigation, left hemisphere, mm.
+# Stereotaxic coordinates for neuronavigation, left hemisphere, mm: MNI where the
+# source published MNI, Talairach (converted to MNI in _mni.py) where it did not.
 # ---------------------------------------------------------------------------
 
 #: Left DLPFC MNI target (-38, 44, 26) used as the MRI-guided site against which
@@ -192,15 +196,6 @@ DLPFC_MNI_MIRMOGHTADAEI2015_MM: Final[tuple[float, float, float]] = (-38.0, 44.0
 #: sources only). [fitzgerald2009] [fox2012]
 DLPFC_MNI_FITZGERALD2009_MM: Final[tuple[float, float, float]] = (-46.0, 45.0, 38.0)
 
-#: M1 centre (-37, -21, 58) from the Mayka et al. (2006) meta-analysis, used as the
-#: hand-knob target in the SimNIBS example scripts. Mayka reported Talairach
-#: coordinates for M1 as a whole (not hand-specific): to verify. [mayka2006]
-M1_HAND_MNI_MAYKA2006_MM: Final[tuple[float, float, float]] = (-37.0, -21.0, 58.0)
-
-#: S1 centre (-40, -24, 50) from the Mayka et al. (2006) meta-analysis (Talairach in
-#: the paper, per a public transcription): to verify. [mayka2006]
-S1_MNI_MAYKA2006_MM: Final[tuple[float, float, float]] = (-40.0, -24.0, 50.0)
-
 #: Approximate left M1 leg (mesial precentral) area near the vertex. No literature
 #: coordinate was verified: a plptms approximation, to verify. [design]
 M1_LEG_MNI_APPROX_MM: Final[tuple[float, float, float]] = (-6.0, -26.0, 72.0)
@@ -209,3 +204,85 @@ M1_LEG_MNI_APPROX_MM: Final[tuple[float, float, float]] = (-6.0, -26.0, 72.0)
 #: parasagittal line. No verified scalp rule exists in the sources read: a plptms
 #: approximation, to verify; prefer MRI guidance. [design]
 S1_LEG_POSTERIOR_TO_M1_LEG_CM: Final[float] = 2.0
+
+# ---------------------------------------------------------------------------
+# Talairach coordinates as published, and the Talairach -> MNI transform.
+# ---------------------------------------------------------------------------
+
+#: M1 centre (-37, -21, 58) of the Mayka et al. (2006) meta-analysis, in
+#: Talairach space as published (M1 as a whole, not the hand area; left-hemisphere
+#: sign). SimNIBS example scripts use the same numbers as an MNI hand-knob target,
+#: which they are not. Two public transcriptions agree on the values and the
+#: space; the paper's table was not read: not verified. [mayka2006]
+M1_TAL_MAYKA2006_MM: Final[tuple[float, float, float]] = (-37.0, -21.0, 58.0)
+
+#: S1 centre (-40, -24, 50) of the Mayka et al. (2006) meta-analysis, Talairach as
+#: published (left-hemisphere sign). Public transcriptions only; not verified.
+#: [mayka2006]
+S1_TAL_MAYKA2006_MM: Final[tuple[float, float, float]] = (-40.0, -24.0, 50.0)
+
+#: SMA-proper centre (-2, -7, 55) of the Mayka et al. (2006) meta-analysis,
+#: Talairach as published (a left-hemisphere value just off the midline). Read in
+#: one public transcription of the paper's centres (a Python list of Mayka's
+#: Talairach centres found by exact-string search, repository not identified; it
+#: lists M1 and S1 as above); the paper was not read: not verified.
+#: The same list gives pre-SMA as (-3, -6, 53), which looks mistyped (pre-SMA is
+#: conventionally anterior to the VCA line, y > 0, and the list's pooled mesial
+#: premotor centre (-2, -1, 54) fits a pre-SMA y near +6), so pre-SMA is not used.
+#: [mayka2006]
+SMA_PROPER_TAL_MAYKA2006_MM: Final[tuple[float, float, float]] = (-2.0, -7.0, 55.0)
+
+#: MNI (ICBM-152, FSL/FLIRT fit) to Talairach affine of Lancaster et al. (2007),
+#: rows of the 3 x 4 matrix [A | t]: tal = A @ mni + t. Read in the GingerALE
+#: function icbm_fsl2tal.m (ric.uthscsa.edu, 3/14/07) as redistributed in
+#: ThomasYeoLab/CBIG (external_packages/matlab/transforms/icbm_fsl2tal.m). The
+#: paper's abstract was read; its printed matrices were not compared: not
+#: verified against the paper. [lancaster2007]
+LANCASTER2007_ICBM_FSL2TAL: Final[tuple[tuple[float, float, float, float], ...]] = (
+    (0.9464, 0.0034, -0.0026, -1.0680),
+    (-0.0083, 0.9479, -0.0580, -1.0239),
+    (0.0053, 0.0617, 0.9010, 3.1883),
+)
+
+#: MNI (ICBM-152, SPM2 fit) to Talairach affine of Lancaster et al. (2007), rows
+#: of [A | t]. Read in icbm_spm2tal.m / tal2icbm_spm.m (ric.uthscsa.edu, 3/14/07)
+#: as redistributed in ThomasYeoLab/CBIG (external_packages/matlab/transforms/
+#: tal2icbm_spm.m) and cliff007/fMRI-Grocer; not verified against the paper.
+#: [lancaster2007]
+LANCASTER2007_ICBM_SPM2TAL: Final[tuple[tuple[float, float, float, float], ...]] = (
+    (0.9254, 0.0024, -0.0118, -1.0207),
+    (-0.0048, 0.9316, -0.0871, -1.7667),
+    (0.0152, 0.0883, 0.8924, 4.0926),
+)
+
+#: MNI (templates other than SPM's and FSL's) to Talairach affine of Lancaster et
+#: al. (2007), rows of [A | t]. Read in icbm_other2tal.m (ric.uthscsa.edu,
+#: 3/14/07) as redistributed in ThomasYeoLab/CBIG (external_packages/matlab/
+#: transforms/icbm_other2tal.m); not verified against the paper. [lancaster2007]
+LANCASTER2007_ICBM_OTHER2TAL: Final[tuple[tuple[float, float, float, float], ...]] = (
+    (0.9357, 0.0029, -0.0072, -1.0423),
+    (-0.0065, 0.9396, -0.0726, -1.3940),
+    (0.0103, 0.0752, 0.8967, 3.6475),
+)
+
+# ---------------------------------------------------------------------------
+# Supplementary motor complex (SMC: SMA proper and pre-SMA), a mesial target.
+# ---------------------------------------------------------------------------
+
+#: SMA scalp site on the midline 3 cm anterior to Cz: one of the cortical target
+#: sites "commonly used in clinical and cognitive studies" listed by Janssen et al.
+#: (2015, Table 1; table read; current direction listed as medial-lateral
+#: leftwards). The primary studies that table cites were not read: not verified.
+#: [janssen2015]
+SMC_ANTERIOR_TO_CZ_CM: Final[float] = 3.0
+
+#: Second SMA scalp site of the same table, 5 cm anterior to Cz on the midline
+#: (Janssen et al., 2015, Table 1; primary studies not read: not verified).
+#: [janssen2015]
+SMC_ANTERIOR_TO_CZ_ALT_CM: Final[float] = 5.0
+
+#: Largest lateral offset of the SMC coil centre from the midline towards the
+#: target hemisphere, cm. A plptms bound on an optional offset (default 0: on the
+#: midline), chosen because the SMC lies on the mesial surface (SMA-proper centre
+#: x = -2 mm Talairach, Mayka et al., 2006, not verified). [design] [mayka2006]
+SMC_LATERAL_MAX_CM: Final[float] = 1.5

@@ -1,20 +1,36 @@
-"""Stereotaxic (MNI) target coordinates used for neuronavigation."""
+"""Stereotaxic (MNI) target coordinates used for neuronavigation.
+
+Coordinates published in MNI space are used as published. Coordinates published in
+Talairach space (the Mayka et al., 2006 meta-analysis centres :footcite:`mayka2006`)
+are kept as published in :attr:`MNICoordinate.talairach_mm` and converted to MNI
+with the inverse of the Lancaster et al. (2007) icbm2tal transform
+:footcite:`lancaster2007` (FSL variant, see :mod:`plptms.targeting._talairach`);
+the conversion moves them by about 5 mm. Derived MNI values are rounded to 0.1 mm.
+
+.. footbibliography::
+"""
 
 from __future__ import annotations
 
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from ..protocol._models import Hemisphere, TargetSite
 from ..utils._checks import check_option
 from ._constants import (
     DLPFC_MNI_FITZGERALD2009_MM,
     DLPFC_MNI_MIRMOGHTADAEI2015_MM,
-    M1_HAND_MNI_MAYKA2006_MM,
     M1_LEG_MNI_APPROX_MM,
-    S1_MNI_MAYKA2006_MM,
+    M1_TAL_MAYKA2006_MM,
+    S1_TAL_MAYKA2006_MM,
+    SMA_PROPER_TAL_MAYKA2006_MM,
+)
+from ._talairach import (
+    DEFAULT_TALAIRACH_TRANSFORM,
+    TalairachTransform,
+    talairach_to_mni,
 )
 
 if TYPE_CHECKING:
@@ -47,6 +63,12 @@ class MNICoordinate(BaseModel):
         for the right hemisphere; the mirror image was not itself validated.
     note : str
         What the coordinate is and what remains to verify.
+    talairach_mm : tuple of float | None
+        The Talairach coordinate the MNI one was derived from (as published, or
+        its mirror image), mm; ``None`` for coordinates published in MNI space.
+    talairach_transform : TalairachTransform | None
+        The Lancaster et al. (2007) variant used for the conversion (``None``
+        exactly when ``talairach_mm`` is).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -62,6 +84,18 @@ class MNICoordinate(BaseModel):
     verified: bool
     mirrored: bool = False
     note: str = ""
+    talairach_mm: tuple[float, float, float] | None = None
+    talairach_transform: TalairachTransform | None = None
+
+    @model_validator(mode="after")
+    def _talairach_pair(self) -> MNICoordinate:
+        if (self.talairach_mm is None) != (self.talairach_transform is None):
+            raise ValueError(
+                "Invalid value for 'talairach_transform': got "
+                f"{self.talairach_transform!r} with talairach_mm "
+                f"{self.talairach_mm!r}; allowed: both given or both None."
+            )
+        return self
 
     @property
     def xyz_mm(self) -> tuple[float, float, float]:
@@ -69,7 +103,12 @@ class MNICoordinate(BaseModel):
         return (self.x_mm, self.y_mm, self.z_mm)
 
     def mirror(self) -> MNICoordinate:
-        """Return the coordinate mirrored to the other hemisphere (x -> -x).
+        """Return the coordinate mirrored to the other hemisphere.
+
+        An MNI coordinate is mirrored as x -> -x. One derived from Talairach is
+        mirrored in Talairach space and converted again with the same transform:
+        the Lancaster et al. (2007) transform is not symmetric about x = 0 (its x
+        offset is about 1 mm), so the two hemispheres' MNI points differ in |x|.
 
         Returns
         -------
@@ -80,13 +119,49 @@ class MNICoordinate(BaseModel):
         other = (
             Hemisphere.RIGHT if self.hemisphere is Hemisphere.LEFT else Hemisphere.LEFT
         )
-        return self.model_copy(
-            update={
-                "hemisphere": other,
-                "x_mm": -self.x_mm,
-                "mirrored": not self.mirrored,
-            }
-        )
+        update: dict[str, object] = {
+            "hemisphere": other,
+            "x_mm": -self.x_mm,
+            "mirrored": not self.mirrored,
+        }
+        if self.talairach_mm is not None and self.talairach_transform is not None:
+            tx, ty, tz = self.talairach_mm
+            tal = (-tx, ty, tz)
+            x, y, z = _rounded(talairach_to_mni(tal, self.talairach_transform))
+            update.update({"talairach_mm": tal, "x_mm": x, "y_mm": y, "z_mm": z})
+        return self.model_copy(update=update)
+
+
+def _rounded(xyz: tuple[float, float, float]) -> tuple[float, float, float]:
+    """Round a derived coordinate to 0.1 mm (the transform is good to 1-2 mm)."""
+    return (round(xyz[0], 1), round(xyz[1], 1), round(xyz[2], 1))
+
+
+def _from_talairach(
+    key: str,
+    site: TargetSite,
+    talairach: tuple[float, float, float],
+    citation: str,
+    bibkeys: tuple[str, ...],
+    verified: bool,
+    note: str,
+) -> MNICoordinate:
+    transform = DEFAULT_TALAIRACH_TRANSFORM
+    x, y, z = _rounded(talairach_to_mni(talairach, transform))
+    return MNICoordinate(
+        key=key,
+        site=site,
+        hemisphere=Hemisphere.LEFT,
+        x_mm=x,
+        y_mm=y,
+        z_mm=z,
+        citation=citation,
+        bibkeys=(*bibkeys, "lancaster2007"),
+        verified=verified,
+        note=note,
+        talairach_mm=talairach,
+        talairach_transform=transform,
+    )
 
 
 def _left(
@@ -112,7 +187,8 @@ def _left(
     )
 
 
-#: Literature MNI coordinates, left hemisphere as published, by key.
+#: Literature MNI coordinates (published or derived from Talairach), left
+#: hemisphere, by key.
 MNI_TARGETS: Mapping[str, MNICoordinate] = MappingProxyType(
     {
         c.key: c
@@ -136,26 +212,43 @@ MNI_TARGETS: Mapping[str, MNICoordinate] = MappingProxyType(
                 False,
                 "Taken from secondary sources; to verify in both papers.",
             ),
-            _left(
+            _from_talairach(
                 "m1_hand_mayka2006",
                 TargetSite.M1_HAND,
-                M1_HAND_MNI_MAYKA2006_MM,
-                "Mayka et al., 2006",
+                M1_TAL_MAYKA2006_MM,
+                "Mayka et al., 2006 (Talairach); Lancaster et al., 2007 (to MNI)",
                 ("mayka2006",),
                 False,
-                "M1 centre of a meta-analysis, used as the hand-knob target in the "
-                "SimNIBS examples; reported in Talairach space for M1 as a whole: "
-                "to verify. Find the hand hotspot with MEPs.",
+                "M1 centre of a meta-analysis, Talairach (-37, -21, 58) as "
+                "published, for M1 as a whole (not hand-specific); converted to MNI "
+                "with the inverse Lancaster 2007 transform (FSL). The SimNIBS "
+                "examples use the Talairach numbers as MNI. Values from public "
+                "transcriptions: not verified. Find the hand hotspot with MEPs.",
             ),
-            _left(
+            _from_talairach(
                 "s1_mayka2006",
                 TargetSite.S1,
-                S1_MNI_MAYKA2006_MM,
-                "Mayka et al., 2006",
+                S1_TAL_MAYKA2006_MM,
+                "Mayka et al., 2006 (Talairach); Lancaster et al., 2007 (to MNI)",
                 ("mayka2006",),
                 False,
-                "S1 centre of a meta-analysis (Talairach in the paper, per a "
-                "public transcription): to verify.",
+                "S1 centre of a meta-analysis, Talairach (-40, -24, 50) as "
+                "published; converted to MNI with the inverse Lancaster 2007 "
+                "transform (FSL). Public transcriptions only: not verified.",
+            ),
+            _from_talairach(
+                "smc_sma_proper_mayka2006",
+                TargetSite.SMC,
+                SMA_PROPER_TAL_MAYKA2006_MM,
+                "Mayka et al., 2006 (Talairach); Lancaster et al., 2007 (to MNI)",
+                ("mayka2006",),
+                False,
+                "SMA-proper centre of a meta-analysis, Talairach (-2, -7, 55) as "
+                "published, on the mesial surface next to the midline; converted to "
+                "MNI with the inverse Lancaster 2007 transform (FSL). One public "
+                "transcription: not verified. Lee et al. (2015, abstract) targeted "
+                "the SMC of the 'affected' hemisphere with neuronavigation; their "
+                "coordinate was not found.",
             ),
             _left(
                 "m1_leg_approx",
@@ -176,6 +269,7 @@ _DEFAULT_KEYS = {
     TargetSite.M1_HAND: "m1_hand_mayka2006",
     TargetSite.M1_LEG: "m1_leg_approx",
     TargetSite.S1: "s1_mayka2006",
+    TargetSite.SMC: "smc_sma_proper_mayka2006",
 }
 
 
@@ -187,14 +281,19 @@ def mni_target(
 ) -> MNICoordinate:
     """Return a literature MNI coordinate for a target in one hemisphere.
 
+    Talairach coordinates (Mayka et al., 2006) come converted to MNI with the
+    inverse Lancaster et al. (2007) transform :footcite:`mayka2006`
+    :footcite:`lancaster2007`; the Talairach value is kept on the result.
+
     Parameters
     ----------
     site : TargetSite | str
-        ``dlpfc``, ``m1_hand``, ``m1_leg`` or ``s1`` (resolve ``m1`` first with
-        :func:`plptms.protocol.resolve_target`).
+        ``dlpfc``, ``m1_hand``, ``m1_leg``, ``s1`` or ``smc`` (resolve ``m1``
+        first with :func:`plptms.protocol.resolve_target`).
     hemisphere : Hemisphere | str
         ``left`` or ``right``; right-hemisphere coordinates are the mirror image of
-        the published left ones.
+        the published left ones (mirrored in Talairach space, then converted, for
+        Talairach-derived ones).
     key : str | None
         A key of :data:`MNI_TARGETS` to choose among several coordinates for the
         site (default: the verified or most used one).
@@ -209,6 +308,10 @@ def mni_target(
     ValueError
         If the site has no coordinate, the hemisphere is not ``left`` or
         ``right``, or ``key`` is unknown or belongs to another site.
+
+    References
+    ----------
+    .. footbibliography::
     """
     site_ = TargetSite(check_option(str(site), "site", [s.value for s in TargetSite]))
     hemi = Hemisphere(check_option(str(hemisphere), "hemisphere", ["left", "right"]))

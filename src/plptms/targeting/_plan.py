@@ -8,9 +8,13 @@ from pydantic import BaseModel, ConfigDict
 
 from ..protocol._models import Amputation, Hemisphere, Laterality, Limb, TargetSite
 from ..protocol._resolve import resolve_hemisphere, resolve_target
-from ..utils._checks import check_option
+from ..utils._checks import check_option, check_range
 from ._beam import BeamResult, BeamVariant, beam_f3
-from ._constants import S1_LEG_POSTERIOR_TO_M1_LEG_CM
+from ._constants import (
+    S1_LEG_POSTERIOR_TO_M1_LEG_CM,
+    SMC_ANTERIOR_TO_CZ_ALT_CM,
+    SMC_LATERAL_MAX_CM,
+)
 from ._head import HeadMeasurements
 from ._mni import MNICoordinate, mni_target
 from ._model import DEFAULT_MONTAGE, fit_head
@@ -26,6 +30,7 @@ from ._rules import (
     leg_hotspot_estimate,
     m1_hand_estimate,
     s1_from_hotspot,
+    smc_estimate,
 )
 
 __all__ = ["PlannedSite", "TargetPlan", "plan_targets"]
@@ -110,6 +115,7 @@ _AREA = {
     TargetSite.M1_HAND: "hand area of the primary motor cortex (M1)",
     TargetSite.M1_LEG: "leg area of the primary motor cortex (M1)",
     TargetSite.DLPFC: "dorsolateral prefrontal cortex (DLPFC)",
+    TargetSite.SMC: "supplementary motor complex (SMC: SMA proper and pre-SMA)",
 }
 
 
@@ -139,7 +145,7 @@ def _describe(
             + (
                 ", because each side of the body is mapped in the opposite "
                 "hemisphere (the pathways cross)."
-                if target is not TargetSite.DLPFC
+                if target not in (TargetSite.DLPFC, TargetSite.SMC)
                 else "."
             )
         )
@@ -167,6 +173,14 @@ def _describe(
             "gives no visible response, so it is placed relative to the motor "
             "hotspot."
         )
+    elif target is TargetSite.SMC:
+        parts.append(
+            f"Target: the {area} of the {hemisphere.value} hemisphere, on its "
+            "inner surface in front of the leg motor area (Lee et al., 2015 "
+            "stimulated the SMC of the affected hemisphere); it gives no visible "
+            "response, so the scalp site is measured from the vertex (Cz) or "
+            "found with MRI-guided neuronavigation."
+        )
     else:
         parts.append(
             f"Target: the {area}, linked to the emotional and cognitive side of "
@@ -184,6 +198,7 @@ def plan_targets(
     laterality: Laterality | str | None = Laterality.CONTRALATERAL,
     hotspot: ScalpPosition | None = None,
     beam_variant: BeamVariant | str = BeamVariant.WEB,
+    smc_lateral_cm: float = 0.0,
     montage: str = DEFAULT_MONTAGE,
 ) -> TargetPlan:
     """Resolve a protocol target to hemisphere, area, scalp site and MNI coordinate.
@@ -196,7 +211,15 @@ def plan_targets(
     near the vertex :footcite:`sivaramakrishnan2016`; S1 hand 2 cm lateral and
     0.5 cm posterior to the hotspot :footcite:`holmes2019`; DLPFC at F3/F4 by the
     Beam method :footcite:`beam2009`, with the 5 cm rule and its known error
-    beside it :footcite:`herwig2001`.
+    beside it :footcite:`herwig2001`; SMC on the midline 3 cm anterior to Cz
+    (5 cm as an alternative) :footcite:`janssen2015`. MNI coordinates come from
+    :func:`mni_target` (Talairach ones converted :footcite:`lancaster2007`).
+
+    The SMC is a mesial target: the hemisphere is resolved like the others (Lee
+    et al., 2015 stimulated the SMC of the affected hemisphere, i.e. contralateral
+    to the amputation), the MNI coordinate is that hemisphere's, and the scalp
+    site stays on the midline unless ``smc_lateral_cm`` moves it towards the
+    target side.
 
     Parameters
     ----------
@@ -204,7 +227,7 @@ def plan_targets(
         Side, limb and level.
     target_site : TargetSite | str
         Target as written in the protocol (``m1``, ``m1_hand``, ``m1_leg``,
-        ``s1`` or ``dlpfc``).
+        ``s1``, ``smc`` or ``dlpfc``).
     head : HeadMeasurements
         Tape measurements.
     laterality : Laterality | str | None
@@ -214,6 +237,9 @@ def plan_targets(
         in the hemisphere of its side (an estimate is used otherwise).
     beam_variant : BeamVariant | str
         ``web`` (default) or ``paper``.
+    smc_lateral_cm : float
+        SMC only: offset of the scalp site from the midline towards the target
+        hemisphere, cm, in [0, 1.5] (default 0, on the midline).
     montage : str
         Template montage for the scalp geometry.
 
@@ -226,7 +252,8 @@ def plan_targets(
     ------
     ValueError
         If the laterality cannot be resolved (unreported, or relative with a
-        bilateral amputation) or an argument is not allowed.
+        bilateral amputation) or an argument is not allowed (including
+        ``smc_lateral_cm`` outside [0, 1.5] cm).
 
     References
     ----------
@@ -245,6 +272,7 @@ def plan_targets(
     variant = BeamVariant(
         check_option(str(beam_variant), "beam_variant", [v.value for v in BeamVariant])
     )
+    check_range(smc_lateral_cm, "smc_lateral_cm", 0.0, SMC_LATERAL_MAX_CM, unit="cm")
     hemisphere = resolve_hemisphere(lat, amputation)
     target = resolve_target(requested, amputation)
     sides = (
@@ -288,6 +316,28 @@ def plan_targets(
                 "The leg area lies on the inner (mesial) surface near the vertex: "
                 "orient the coil to favour the target hemisphere; find the hotspot "
                 "with MEPs and record which muscle was used."
+            )
+        elif target is TargetSite.SMC:
+            position = smc_estimate(
+                head, hemi, lateral_cm=smc_lateral_cm, montage=montage
+            )
+            alternatives = (
+                smc_estimate(
+                    head,
+                    hemi,
+                    anterior_cm=SMC_ANTERIOR_TO_CZ_ALT_CM,
+                    lateral_cm=smc_lateral_cm,
+                    montage=montage,
+                ),
+                position_on_model(model, "FCz", template.u["FCz"], method),
+            )
+            mni = mni_target(target, hemi)
+            notes.append(
+                "The SMC lies on the inner (mesial) surface just in front of the leg "
+                "area; a coil centred on the midline covers the SMC of both "
+                "hemispheres: orient it (or offset it slightly) to favour the "
+                "target hemisphere, and prefer MRI-guided neuronavigation, as Lee "
+                "et al. (2015) used."
             )
         elif target is TargetSite.S1 and amputation.limb is Limb.UPPER:
             position = s1_from_hotspot(hand, head, montage=montage)

@@ -16,6 +16,8 @@ from ._constants import (
     LEG_HOTSPOT_POSTERIOR_TO_VERTEX_CM,
     S1_LATERAL_TO_M1_HAND_CM,
     S1_POSTERIOR_TO_M1_HAND_CM,
+    SMC_ANTERIOR_TO_CZ_CM,
+    SMC_LATERAL_MAX_CM,
 )
 from ._model import DEFAULT_MONTAGE, fit_head
 from ._positions import ScalpPosition, direction_on_model, position_on_model
@@ -30,6 +32,7 @@ __all__ = [
     "leg_hotspot_estimate",
     "m1_hand_estimate",
     "s1_from_hotspot",
+    "smc_estimate",
 ]
 
 _hits, _n = FIVE_CM_RULE_HITS_HERWIG2001
@@ -311,4 +314,76 @@ def leg_hotspot_estimate(
         "anterior hotspot, Sivaramakrishnan et al., 2016; to verify for healthy "
         "adults; that study used a 110 mm double-cone coil). Start of the MEP "
         "hotspot search.",
+    )
+
+
+def smc_estimate(
+    head: HeadMeasurements,
+    hemisphere: Hemisphere | str,
+    *,
+    anterior_cm: float = SMC_ANTERIOR_TO_CZ_CM,
+    lateral_cm: float = 0.0,
+    montage: str = DEFAULT_MONTAGE,
+) -> ScalpPosition:
+    """Scalp site over the supplementary motor complex (SMC), anterior to Cz.
+
+    The SMC (SMA proper and pre-SMA) lies on the inner (mesial) surface of each
+    frontal lobe, in front of the leg motor area. A scalp site commonly used for
+    the SMA is on the midline 3 cm anterior to Cz; 5 cm anterior is also used
+    :footcite:`janssen2015` (table read; its primary sources not verified). The
+    point is walked ``anterior_cm`` from Cz along the midline of the fitted
+    template, then ``lateral_cm`` towards the target hemisphere (0 by default: on
+    the midline, where the coil covers the SMC of both hemispheres; a small offset
+    and the coil orientation favour one). Lee et al. (2015) placed the SMC with
+    neuronavigation; prefer MRI guidance where available.
+
+    Parameters
+    ----------
+    head : HeadMeasurements
+        The tape measurements.
+    hemisphere : Hemisphere | str
+        ``left`` or ``right``: the SMC to stimulate.
+    anterior_cm : float
+        Distance from Cz along the midline towards the nasion, cm, in [1, 8]
+        (3 by default).
+    lateral_cm : float
+        Offset from the midline towards ``hemisphere``, cm, in [0, 1.5]
+        (0 by default).
+    montage : str
+        Template montage.
+
+    Returns
+    -------
+    position : ScalpPosition
+        The site (``side`` is ``midline`` within 2.5 mm of the midline).
+
+    Raises
+    ------
+    ValueError
+        If ``hemisphere`` is not ``left`` or ``right`` or a distance is out of
+        range.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    side = _side(hemisphere)
+    check_range(anterior_cm, "anterior_cm", 1.0, 8.0, unit="cm")
+    check_range(lateral_cm, "lateral_cm", 0.0, SMC_LATERAL_MAX_CM, unit="cm")
+    model = fit_head(head, montage)
+    u = model.offset(model.template.cz, anterior_cm * 10.0, lateral_cm * 10.0, side)
+    where = "midline" if lateral_cm == 0.0 else side
+    lateral = (
+        ""
+        if lateral_cm == 0.0
+        else f", then {lateral_cm:g} cm towards the {side} (plptms option)"
+    )
+    return position_on_model(
+        model,
+        f"SMC ({where}, Cz +{anterior_cm:g} cm)",
+        u,
+        "janssen2015",
+        f"{anterior_cm:g} cm anterior to Cz along the midline{lateral}; SMA scalp "
+        "sites 3 and 5 cm anterior to Cz as listed by Janssen et al., 2015 "
+        f"(primary sources not verified). Target: the {side} SMC.",
     )

@@ -42,18 +42,21 @@ _COLOURS = {
     TargetSite.M1_HAND: "#c0392b",
     TargetSite.M1_LEG: "#c0392b",
     TargetSite.S1: "#1e8449",
+    TargetSite.SMC: "#7d3c98",
     TargetSite.DLPFC: "#1f5fa8",
 }
 _MARKERS = {
     TargetSite.M1_HAND: ("*", 16),
     TargetSite.M1_LEG: ("*", 16),
     TargetSite.S1: ("D", 9),
+    TargetSite.SMC: ("s", 10),
     TargetSite.DLPFC: ("p", 13),
 }
 _SHORT = {
     TargetSite.M1_HAND: "M1 hand",
     TargetSite.M1_LEG: "M1 leg",
     TargetSite.S1: "S1",
+    TargetSite.SMC: "SMC",
     TargetSite.DLPFC: "DLPFC",
 }
 
@@ -197,7 +200,9 @@ def _notes(plans: list[TargetPlan], montage: str) -> list[str]:
         notes.append(FIVE_CM_RULE_KNOWN_ERROR)
     notes.append(
         "* MNI coordinate not yet verified in its source. Right-hemisphere "
-        "coordinates mirror published left ones. Template montage: "
+        "coordinates mirror published left ones; Talairach ones (Mayka et al., "
+        "2006) are converted to MNI with the inverse Lancaster et al. (2007) "
+        "transform. Template montage: "
         f"{fit_head(plans[0].head, montage).template.montage} (MNE-Python)."
     )
     out: list[str] = []
