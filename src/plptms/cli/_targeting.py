@@ -73,7 +73,9 @@ def target_plan(
     ] = None,
     target: Annotated[
         list[str] | None,
-        typer.Option("--target", help="m1, m1_hand, m1_leg, s1 or dlpfc (repeat)."),
+        typer.Option(
+            "--target", help="m1, m1_hand, m1_leg, s1, smc or dlpfc (repeat)."
+        ),
     ] = None,
     protocol: Annotated[
         str | None,
