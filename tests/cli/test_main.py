@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import re
 from typing import TYPE_CHECKING
 
 import pytest
 import yaml
+from packaging.version import Version
 from typer.testing import CliRunner
 
+import plptms
 from plptms.cli.main import app
 
 from ..conftest import RTMS_DEFAULTS, billion_laughs
@@ -42,10 +46,43 @@ def test_help_everywhere(args: list[str]) -> None:
     assert "Usage" in res.output
 
 
+#: Canonical public version (PEP 440, Appendix B).
+PEP440_CANONICAL = re.compile(
+    r"^([1-9][0-9]*!)?(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*"
+    r"((a|b|rc)(0|[1-9][0-9]*))?(\.post(0|[1-9][0-9]*))?(\.dev(0|[1-9][0-9]*))?$"
+)
+
+
+def _check_version_output(output: str) -> str:
+    """Assert ``output`` is ``plptms <version>``: installed, canonical PEP 440."""
+    m = re.fullmatch(r"plptms (\S+)\n", output)
+    assert m is not None, output
+    shown = m.group(1)
+    assert PEP440_CANONICAL.match(shown), shown
+    assert str(Version(shown)) == shown
+    assert shown == importlib.metadata.version("plptms")
+    assert shown == plptms.__version__
+    return shown
+
+
 def test_version() -> None:
+    """The CLI prints the installed distribution's version (PEP 440)."""
     res = _run("--version")
     assert res.exit_code == 0
-    assert "plptms" in res.output
+    _check_version_output(res.output)
+
+
+@pytest.mark.parametrize("wrong", ["9.9.9", "0.1", "dev", "0.1.0-beta", "v0.1.0"])
+def test_version_check_rejects_a_wrong_version(
+    monkeypatch: pytest.MonkeyPatch, wrong: str
+) -> None:
+    import plptms.cli.main as cli_main
+
+    monkeypatch.setattr(cli_main, "__version__", wrong)
+    res = _run("--version")
+    assert res.output == f"plptms {wrong}\n"
+    with pytest.raises(AssertionError):
+        _check_version_output(res.output)
 
 
 def test_protocols_list_and_json() -> None:

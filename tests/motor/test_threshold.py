@@ -1,4 +1,8 @@
-"""Threshold hunting: accuracy against the simulated truth, failures, validation."""
+"""Threshold hunting: accuracy against the simulated truth, failures, validation.
+
+The simulated subjects here follow the model the hunts assume; see
+test_threshold_mismatched.py for subjects simulated with a model they do not assume.
+"""
 
 from __future__ import annotations
 

@@ -149,7 +149,7 @@ def render_screening(console: Console, report: ScreeningReport) -> None:
     table = Table(
         title=f"TMS safety screening{' - ' + report.patient if report.patient else ''}"
     )
-    for col in ("item", "class", "answer", "consequence", "detail", "source"):
+    for col in ("item", "class", "basis", "answer", "consequence", "detail", "source"):
         table.add_column(col, overflow="fold")
     for f in report.findings:
         ans = {
@@ -160,12 +160,16 @@ def render_screening(console: Console, report: ScreeningReport) -> None:
         table.add_row(
             escape(f.topic),
             f.item_class.value,
+            "-" if f.strictness is None else f.strictness.value.replace("_", " "),
             ans,
             f.consequence,
             escape(f.detail),
             escape(f.source),
         )
     console.print(table)
+    for f in report.findings:
+        if f.answer.value == "yes" and f.strictness_rationale:
+            console.print(f"  {escape(f.topic)}: {escape(f.basis)}")
     colour = {
         ScreeningStatus.ELIGIBLE: "green",
         ScreeningStatus.NEEDS_REVIEW: "yellow",

@@ -2,6 +2,18 @@
 
 Findings are collected into a :class:`ScreeningReport` before anything is raised,
 as NiBabel's battery runners do; :meth:`ScreeningReport.raise_if_excluded` raises.
+
+The items follow the standard questionnaire proposed by :footcite:`rossi2009`. The
+consensus behind it, restated in :footcite:`rossi2011`, was that a "yes" to questions
+1-13 is not by itself an absolute contraindication; the 2011 letter called question
+12 (spinal surgery) superfluous and question 13 (spinal or ventricular derivations)
+conceptually misleading, and widened question 6 (metal) to spinal implants. Where
+plptms is stricter than that consensus (it excludes epilepsy, metal in the head and
+implanted devices outright, or asks more), the item's :class:`Strictness` is
+``plptms_choice`` and its ``strictness_rationale`` says why; every finding carries
+both, so every rendering of a screening can show them.
+
+.. footbibliography::
 """
 
 from __future__ import annotations
@@ -10,9 +22,9 @@ import datetime as dt
 import functools
 from enum import StrEnum
 from importlib import resources
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..protocol._models import StrictDate
 from ..utils._checks import check_not_future
@@ -26,6 +38,7 @@ __all__ = [
     "ScreeningItem",
     "ScreeningReport",
     "ScreeningStatus",
+    "Strictness",
     "load_screening_items",
     "screen",
 ]
@@ -38,6 +51,24 @@ class ItemClass(StrEnum):
 
     ABSOLUTE = "absolute"
     RELATIVE = "relative"
+
+
+class Strictness(StrEnum):
+    """How an item's weight compares with the guidelines (Rossi 2009, 2011).
+
+    ``guideline``: a "yes" weighs as the 2009 consensus (updated 2011) weighs it,
+    a flag for the physician's risk/benefit judgement. ``plptms_choice``: plptms is
+    stricter (it excludes where the consensus only flags, or it asks what the
+    2011-updated questionnaire does not ask).
+    """
+
+    GUIDELINE = "guideline"
+    PLPTMS_CHOICE = "plptms_choice"
+
+
+#: Text shown beside an item that is stricter than the guidelines.
+PLPTMS_CHOICE_LABEL = "plptms choice, stricter than the guidelines"
+_NOT_VERIFIED = "not verified"
 
 
 class Answer(StrEnum):
@@ -57,7 +88,32 @@ class ScreeningStatus(StrEnum):
 
 
 class ScreeningItem(BaseModel):
-    """One screening item (plptms wording; topic after Rossi 2009/2011)."""
+    """One screening item (plptms wording; topic after Rossi 2009/2011).
+
+    Attributes
+    ----------
+    id, topic, question : str
+        Identifier, short topic and the question (plptms wording).
+    item_class : ItemClass
+        ``absolute`` (a "yes" excludes) or ``relative`` (physician review).
+    source : str
+        Short citation.
+    rationale : str
+        Why the topic matters.
+    history : str
+        What the guidelines said about the topic (questionnaire history).
+    history_verified : bool
+        Whether every statement of ``history`` was read in its source; when false,
+        ``history`` says which part is "not verified".
+    strictness : Strictness
+        ``guideline`` or ``plptms_choice`` (stricter than the guidelines).
+    strictness_rationale : str
+        Why plptms is stricter; required for ``plptms_choice``, empty otherwise.
+    rossi2009_question : int | None
+        Number of the item in the 2009 questionnaire (1-15), only where verified.
+    citations : tuple of str
+        Bibliography keys (``docs/references.bib``).
+    """
 
     model_config = _FROZEN
 
@@ -67,6 +123,42 @@ class ScreeningItem(BaseModel):
     item_class: ItemClass
     source: str
     rationale: str
+    history: str
+    history_verified: bool
+    strictness: Strictness
+    strictness_rationale: str = ""
+    rossi2009_question: int | None = Field(default=None, ge=1, le=15)
+    citations: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_strictness(self) -> Self:
+        choice = self.strictness is Strictness.PLPTMS_CHOICE
+        if choice and not self.strictness_rationale.strip():
+            raise ValueError(
+                f"Invalid value for 'strictness_rationale' of item {self.id!r}: got "
+                "an empty text; allowed: a reason why plptms is stricter than the "
+                "guidelines (required for strictness 'plptms_choice')."
+            )
+        if not choice and self.strictness_rationale:
+            raise ValueError(
+                f"Invalid value for 'strictness_rationale' of item {self.id!r}: got "
+                f"{self.strictness_rationale!r}; allowed: empty for strictness "
+                "'guideline'."
+            )
+        if self.item_class is ItemClass.ABSOLUTE and not choice:
+            # Rossi 2011: a "yes" to questions 1-13 is not by itself absolute.
+            raise ValueError(
+                f"Invalid value for 'strictness' of item {self.id!r}: got "
+                f"{self.strictness.value!r}; allowed: 'plptms_choice' for an "
+                "absolute item (the guidelines treat a yes as a flag for review)."
+            )
+        if not self.history_verified and _NOT_VERIFIED not in self.history:
+            raise ValueError(
+                f"Invalid value for 'history' of item {self.id!r}: got a text "
+                f"without {_NOT_VERIFIED!r}; allowed: a history that says what is "
+                "not verified (or history_verified: true)."
+            )
+        return self
 
 
 class ScreeningAnswers(BaseModel):
@@ -132,6 +224,18 @@ class ScreeningFinding(BaseModel):
     detail: str
     source: str
     consequence: str
+    #: ``None`` only in reports stored before plptms recorded it.
+    strictness: Strictness | None = None
+    strictness_rationale: str = ""
+
+    @property
+    def basis(self) -> str:
+        """Whether the item follows the guidelines or is a plptms choice, and why."""
+        if self.strictness is Strictness.PLPTMS_CHOICE:
+            return f"{PLPTMS_CHOICE_LABEL}: {self.strictness_rationale}"
+        if self.strictness is Strictness.GUIDELINE:
+            return "guideline (Rossi et al. 2009, 2011)"
+        return "not recorded"
 
 
 class ScreeningReport(BaseModel):
@@ -235,12 +339,15 @@ def screen(
     for it in its:
         ans = answers.answers.get(it.id, Answer.UNKNOWN)
         detail = answers.details.get(it.id, "")
+        choice = it.strictness is Strictness.PLPTMS_CHOICE
+        label = f"; {PLPTMS_CHOICE_LABEL}" if choice else ""
+        cited = f"{it.topic} ({it.source}{label})"
         if ans is Answer.YES and it.item_class is ItemClass.ABSOLUTE:
-            consequence = "excludes (absolute contraindication)"
-            absolute.append(f"{it.topic} ({it.source})")
+            consequence = f"excludes (absolute contraindication{label})"
+            absolute.append(cited)
         elif ans is Answer.YES:
-            consequence = "physician review (relative contraindication)"
-            relative.append(f"{it.topic} ({it.source})")
+            consequence = f"physician review (relative contraindication{label})"
+            relative.append(cited)
         elif ans is Answer.UNKNOWN:
             consequence = "physician review (not answered)"
             unknown.append(it.topic)
@@ -255,6 +362,8 @@ def screen(
                 detail=detail,
                 source=it.source,
                 consequence=consequence,
+                strictness=it.strictness,
+                strictness_rationale=it.strictness_rationale,
             )
         )
     reasons: list[str] = []
