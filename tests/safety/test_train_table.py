@@ -289,17 +289,20 @@ def test_perturbed_table_through_engine(monkeypatch: pytest.MonkeyPatch) -> None
         rows[2][2] = (value, False)  # 10 Hz x 120 % MT
         return tuple(tuple(row) for row in rows)
 
-    for typo, applied in ((4.8, 4.8), (6.2, 5.0)):
-        monkeypatch.setattr(tt, "TRAIN_TABLE_S", patched(typo))
+    try:
+        for typo, applied in ((4.8, 4.8), (6.2, 5.0)):
+            monkeypatch.setattr(tt, "TRAIN_TABLE_S", patched(typo))
+            tt._cells.cache_clear()
+            tt._limit.cache_clear()
+            lim = tt.max_train_duration(10.0, 120.0)
+            assert lim.limit_s == pytest.approx(applied, rel=RTOL)
+            assert not lim.verified
+            assert lim.unverified_cells == (f"10 Hz x 120 % MT = {typo:g} s",)
+    finally:
+        monkeypatch.undo()
         tt._cells.cache_clear()
         tt._limit.cache_clear()
-        lim = tt.max_train_duration(10.0, 120.0)
-        assert lim.limit_s == pytest.approx(applied, rel=RTOL)
-        assert not lim.verified
-        assert lim.unverified_cells == (f"10 Hz x 120 % MT = {typo:g} s",)
-    monkeypatch.undo()
-    tt._cells.cache_clear()
-    tt._limit.cache_clear()
+        tt._applied_grid.cache_clear()
     assert tt.max_train_duration(10.0, 120.0).limit_s == pytest.approx(4.2, rel=RTOL)
 
 
