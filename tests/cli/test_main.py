@@ -128,7 +128,16 @@ def _write(tmp_path: Path, **changes: object) -> Path:
 
 
 def test_check_accepted(tmp_path: Path) -> None:
-    res = _run("protocols", "check", str(_write(tmp_path)), "--rmt", "50")
+    # ten 20 Hz, 1.6 s trains at 110 % MT, 5 s apart: verified (Chen et al., 1997)
+    f = _write(
+        tmp_path,
+        frequency_hz=20.0,
+        intensity_pct_rmt=110.0,
+        pulses_per_train=32,
+        trains_per_session=10,
+        inter_train_interval_s=5.0,
+    )
+    res = _run("protocols", "check", str(f), "--rmt", "50")
     assert res.exit_code == 0, res.output
     assert "ACCEPTED" in res.output
 
@@ -169,7 +178,7 @@ def test_check_override(tmp_path: Path) -> None:
         "Dr Test",
         "--json",
     )
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 4, res.output  # an override needs physician review
     v = json.loads(res.output)
     assert v["overrides"][0]["operator"] == "Dr Test"
     no_op = _run(

@@ -10,7 +10,13 @@ from hypothesis import strategies as st
 
 from plptms.closedloop import PulseRefusedError, SafetyGate
 from plptms.protocol import StimulationDose
-from plptms.safety import SafetyPolicy, UnsafeProtocolError
+from plptms.safety import (
+    Decision,
+    PhysicianReview,
+    RuleStatus,
+    SafetyPolicy,
+    UnsafeProtocolError,
+)
 
 from .conftest import single_pulse_dose
 
@@ -63,8 +69,77 @@ def test_unsafe_dose_refused_at_construction() -> None:
 def test_margin_policy_applies() -> None:
     # 2 s at 20 Hz, 100 % RMT is within 2.05 s, but not within 0.75 x 2.05 s
     SafetyGate(_rtms())
-    with pytest.raises(UnsafeProtocolError):
-        SafetyGate(_rtms(), policy=SafetyPolicy(train_duration_margin=0.75))
+    site = SafetyPolicy(
+        name="site-margin",
+        train_duration_margin=0.75,
+        margin_reason="the Chen 1997 cut as recorded site policy",
+    )
+    with pytest.raises(UnsafeProtocolError) as exc:
+        SafetyGate(_rtms(), policy=site)
+    assert exc.value.verdict.decision is Decision.REFUSED
+    assert exc.value.verdict.policy_name == "site-margin"
+
+
+def test_gate_verdict_uses_review_precedence_and_reports_unverified(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """20 Hz at 100 % RMT: the 2.05 s cell (Wassermann 1998) is not verified, and 40
+    pulses in 2 s trains, 20 of them, are outside the conditions Chen et al. (1997)
+    tested. The gate is built (pulses are not blocked for it), its verdict is
+    review, and allowed pulses within a train say the limit is unverified."""
+    with caplog.at_level("WARNING", logger="plptms.closedloop._gate"):
+        gate = SafetyGate(_rtms())
+    assert gate.verdict.decision is Decision.REVIEW
+    assert gate.verdict.policy_name == "plptms-default"
+    assert {r.rule_id for r in gate.review_rules} == {
+        "train_duration",
+        "inter_train_interval",
+    }
+    assert any(r.status is RuleStatus.UNVERIFIED for r in gate.review_rules)
+    assert "needs physician review" in caplog.text
+    gate.commit(0.0)
+    v = gate.check(0.05)
+    assert v.allowed
+    assert "20 Hz x 100 % MT" in v.note
+    assert "unverified" in v.note
+    # with the physician's review the verdict is accepted; statuses unchanged
+    review = PhysicianReview(physician="Dr G", reason="closed-loop dose reviewed")
+    reviewed = SafetyGate(_rtms(), review=review)
+    assert reviewed.verdict.decision is Decision.ACCEPTED
+    assert reviewed.verdict.review == review
+    assert reviewed.verdict.rules == gate.verdict.rules
+
+
+def test_gate_on_verified_cell_has_no_note() -> None:
+    """20 Hz, 110 % MT, 32-pulse trains: the cell agrees with Chen et al. (1997)."""
+    gate = SafetyGate(
+        _rtms(
+            intensity_pct_rmt=110.0,
+            pulses_per_train=32,
+            trains_per_session=10,
+            inter_train_interval_s=5.0,
+        )
+    )
+    assert gate.verdict.decision is Decision.ACCEPTED
+    assert not gate.review_rules
+    gate.commit(0.0)
+    v = gate.check(0.05)
+    assert (v.allowed, v.note) == (True, "")
+    # the per-pulse check still refuses beyond the verified 1.6 s
+    t = 0.05
+    for _ in range(31):
+        gate.commit(t)
+        t += 0.05
+    refused = gate.check(t)
+    assert (refused.allowed, refused.rule) == (False, "train_pulses")
+
+
+def test_single_pulse_gate_is_accepted() -> None:
+    """The dose of `make run`'s closed-loop dry run (single pulses) needs no review:
+    no table limit applies to it."""
+    gate = SafetyGate(single_pulse_dose(), rmt_pct_mso=50.0)
+    assert gate.verdict.decision is Decision.ACCEPTED
+    assert gate.verdict.policy_name == "plptms-default"
 
 
 def test_incomplete_dose_refused() -> None:

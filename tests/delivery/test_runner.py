@@ -24,6 +24,7 @@ from plptms.delivery._runner import (
 )
 from plptms.protocol import load_library
 from plptms.safety import (
+    PhysicianReview,
     SafetyCheckIncompleteError,
     ScreeningAnswers,
     UnsafeProtocolError,
@@ -118,6 +119,11 @@ class MemoryLog(MemoryDeliveryLog):
         return super().append(kind, **fields)
 
 
+#: The consensus example's train limit rests on an unverified table cell: its
+#: verdict needs a physician's review before a session (issue 14).
+REVIEW = PhysicianReview(physician="Dr Test", reason="reviewed for the runner tests")
+
+
 def _plan(n_trains: int | None = None):  # type: ignore[no-untyped-def]
     proto = load_library().protocol("consensus2024-example-10hz")
     if n_trains is not None:
@@ -126,7 +132,7 @@ def _plan(n_trains: int | None = None):  # type: ignore[no-untyped-def]
         proto = proto.model_copy(
             update={"blocks": (blk.model_copy(update={"dose": dose}),)}
         )
-    verdict = check_protocol(proto, rmt_pct_mso=RMT)
+    verdict = check_protocol(proto, rmt_pct_mso=RMT, review=REVIEW)
     return build_session_plan(proto, verdict, RMT)
 
 
@@ -151,7 +157,7 @@ def test_plan_from_accepted_verdict() -> None:
         build_session_plan(p, v, RMT)
     p = lib.protocol("consensus2024-example-10hz")
     with pytest.raises(ValueError, match="rmt_pct_mso"):
-        build_session_plan(p, check_protocol(p, rmt_pct_mso=RMT), 60.0)
+        build_session_plan(p, check_protocol(p, rmt_pct_mso=RMT, review=REVIEW), 60.0)
     blk = p.blocks[0]
     hot = p.model_copy(
         update={
@@ -303,7 +309,7 @@ def test_pre_session_checks() -> None:
         )
     )
     proto = load_library().protocol("consensus2024-example-10hz")
-    verdict = check_protocol(proto, rmt_pct_mso=RMT)
+    verdict = check_protocol(proto, rmt_pct_mso=RMT, review=REVIEW)
     res = pre_session_checks(
         today=today,
         screening=ok_screen,

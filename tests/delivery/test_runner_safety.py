@@ -290,3 +290,94 @@ def test_an_operator_pause_inside_an_inter_train_pause_is_logged() -> None:
     assert kinds.index("pause") < kinds.index("resume")
     # the pause held the session: the second train began after the resume
     assert stim.times[5] - stim.times[4] > 20
+
+
+# ------------------------------------------------------------------ issue 14
+def _consensus() -> Any:
+    from plptms.protocol import load_library
+
+    return load_library().protocol("consensus2024-example-10hz")
+
+
+_REVIEW_RMT = 50.0
+
+
+def test_a_verdict_needing_review_does_not_start_a_session() -> None:
+    """The consensus example's train limit rests on the unverified 10 Hz x 100 %
+    cell (Wassermann 1998) and its interval lies outside the conditions of Chen et
+    al. (1997): without a recorded review the pre-session checks block it and no
+    session plan is built; with the review both go ahead."""
+    import datetime as dt
+
+    from plptms.delivery._runner import build_session_plan, pre_session_checks
+    from plptms.safety import (
+        Decision,
+        PhysicianReview,
+        SafetyReviewRequiredError,
+        check_protocol,
+    )
+
+    proto = _consensus()
+    v = check_protocol(proto, rmt_pct_mso=_REVIEW_RMT)
+    assert v.decision is Decision.REVIEW
+    checks = {
+        c.check: c
+        for c in pre_session_checks(
+            today=dt.date(2026, 12, 1),
+            screening=None,
+            rmt_measured_on=None,
+            verdict=v,
+            adverse_events_reviewed=True,
+        )
+    }
+    assert not checks["verdict"].passed
+    assert "physician review not recorded" in checks["verdict"].message
+    assert "train_duration [M1] unverified" in checks["verdict"].message
+    with pytest.raises(SafetyReviewRequiredError, match="train_duration"):
+        build_session_plan(proto, v, _REVIEW_RMT)
+    review = PhysicianReview(physician="Dr S", reason="unverified cell reviewed")
+    ok = check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=review)
+    checks = {
+        c.check: c
+        for c in pre_session_checks(
+            today=dt.date(2026, 12, 1),
+            screening=None,
+            rmt_measured_on=None,
+            verdict=ok,
+            adverse_events_reviewed=True,
+        )
+    }
+    assert checks["verdict"].passed
+    assert "review by Dr S" in checks["verdict"].message
+    assert build_session_plan(proto, ok, _REVIEW_RMT).total_pulses == 1500
+
+
+def test_per_train_rechecks_refuse_only_failed_rules() -> None:
+    """A reviewed plan's intensity change is re-checked: a value within an
+    unverified limit (10 Hz x 100 % cell, Wassermann 1998) is not refused for
+    being unverified; a value whose 5 s train breaks the table is refused."""
+    from plptms.delivery._runner import build_session_plan
+    from plptms.safety import PhysicianReview, UnsafeProtocolError, check_protocol
+
+    proto = _consensus()
+    review = PhysicianReview(physician="Dr S", reason="unverified cell reviewed")
+    plan = build_session_plan(
+        proto,
+        check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=review),
+        _REVIEW_RMT,
+    )
+    clock = VirtualClock()
+    log = MemoryDeliveryLog()
+    runner = SessionRunner(
+        FakeStimulator(clock), plan, log, clock=clock, sleep=clock.sleep
+    )
+    # 100 % RMT: still within the unverified >5 s cell -> allowed
+    assert not runner._failed_rules(100.0, 50, 30, 25.0)
+    runner.change_intensity(50.0)
+    assert log.events()[-1].kind == "intensity_change"
+    # 120 % RMT: a 5 s train exceeds the 4.2 s cell -> refused, and the refusal's
+    # verdict names the policy it used
+    with pytest.raises(UnsafeProtocolError, match="pulses_per_train") as exc:
+        runner.change_intensity(60.0)
+    assert exc.value.verdict.policy_name == "plptms-default"
+    assert log.events()[-1].kind == "intensity_refused"

@@ -13,7 +13,17 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from plptms.protocol import ProtocolFileError, StimulationDose, read_protocol
-from plptms.safety import Decision, RuleStatus, UnsafeProtocolError, check_protocol
+from plptms.safety import (
+    CellReading,
+    Decision,
+    PhysicianReview,
+    RuleStatus,
+    SafetyPolicy,
+    SafetyReviewRequiredError,
+    UnsafeProtocolError,
+    check_protocol,
+    max_train_duration,
+)
 
 from ..conftest import protocol_of
 
@@ -24,6 +34,10 @@ FREQS = [float(f) for f in DATA["frequencies_hz"]]
 INTS = [float(i) for i in DATA["intensities_pct_mt"]]
 PUBLISHED = [[float(c.lstrip(">")) for c in row] for row in DATA["cells"]]
 DOSE_FIELDS = set(StimulationDose.model_fields)
+#: Cells verified against a primary source: 20 Hz x 110 % MT agrees with the
+#: abstract of Chen et al. (1997).
+VERIFIED = {(20.0, 110.0)}
+REVIEW = PhysicianReview(physician="Dr P", reason="rules reviewed by the physician")
 
 
 def oracle_limit(f: float, i: float) -> float | None:
@@ -34,6 +48,20 @@ def oracle_limit(f: float, i: float) -> float | None:
     ru = next(k for k, x in enumerate(FREQS) if x >= f)
     cu = next(k for k, x in enumerate(INTS) if x >= i)
     return min(PUBLISHED[r][c] for r in range(ru + 1) for c in range(cu + 1))
+
+
+def bracketing_cells(f: float, i: float) -> list[tuple[float, float]]:
+    """Independent oracle: the table cells a limit at (f, i) rests on."""
+
+    def around(values: list[float], x: float) -> list[float]:
+        if x <= values[0]:
+            return [values[0]]
+        if x in values:
+            return [x]
+        k = next(k for k, v in enumerate(values) if v > x)
+        return [values[k - 1], values[k]]
+
+    return [(a, b) for a in around(FREQS, f) for b in around(INTS, i)]
 
 
 rtms = st.fixed_dictionaries(
@@ -60,9 +88,11 @@ rmt = st.one_of(st.none(), st.floats(20.0, 100.0, allow_nan=False))
 def test_accepted_protocols_exceed_no_limit(
     d: dict[str, Any], rmt_mso: float | None
 ) -> None:
+    """Accepted or review: neither exceeds a limit (Wassermann 1998 table; Chen et
+    al. 1997 intervals)."""
     dose = StimulationDose.model_validate(d)
     v = check_protocol(protocol_of(dose), rmt_pct_mso=rmt_mso)
-    if v.decision is not Decision.ACCEPTED:
+    if v.decision not in (Decision.ACCEPTED, Decision.REVIEW):
         return
     f, i = dose.frequency_hz, dose.intensity_pct_rmt
     assert f is not None
@@ -76,6 +106,162 @@ def test_accepted_protocols_exceed_no_limit(
         assert dose.inter_train_interval_s >= 5.0 * (1 - 1e-9)
     if rmt_mso is not None:
         assert i * rmt_mso / 100.0 <= 100.0 * (1 + 1e-9)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(rtms, rmt)
+def test_no_verdict_on_an_unverified_limit_is_accepted_without_review(
+    d: dict[str, Any], rmt_mso: float | None
+) -> None:
+    """Whenever the train limit rests on a cell not verified against the paper
+    (every cell but 20 Hz x 110 % MT, Chen et al. 1997), the verdict is not
+    accepted unless a physician's review is recorded; with a review it is accepted
+    only where it would have been review."""
+    dose = StimulationDose.model_validate(d)
+    p = protocol_of(dose)
+    v = check_protocol(p, rmt_pct_mso=rmt_mso)
+    f, i = dose.frequency_hz, dose.intensity_pct_rmt
+    assert f is not None
+    assert i is not None
+    in_table = f <= FREQS[-1] and i <= INTS[-1]
+    if in_table and any(c not in VERIFIED for c in bracketing_cells(f, i)):
+        assert v.decision is not Decision.ACCEPTED
+    if v.decision is Decision.ACCEPTED:
+        assert v.review is None
+        assert not v.needs_review
+    if v.needs_review and v.decision is not Decision.REFUSED:
+        assert v.decision in (Decision.REVIEW, Decision.INCOMPLETE)
+    if v.decision is Decision.REVIEW:
+        with pytest.raises(SafetyReviewRequiredError):
+            v.require_accepted()
+    reviewed = check_protocol(p, rmt_pct_mso=rmt_mso, review=REVIEW)
+    assert reviewed.rules == v.rules
+    if v.decision is Decision.REVIEW:
+        assert reviewed.decision is Decision.ACCEPTED
+        assert reviewed.review == REVIEW
+    else:
+        # a review never turns refused or incomplete into accepted
+        assert reviewed.decision is v.decision
+        assert reviewed.review is None
+
+
+policy_names = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12
+)
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(rtms, policy_names, st.sampled_from([1.0, 0.9, 0.75]))
+def test_every_verdict_names_its_policy(
+    d: dict[str, Any], name: str, margin: float
+) -> None:
+    if name == "plptms-default" and margin != 1.0:
+        return
+    pol = SafetyPolicy(
+        name=name,
+        train_duration_margin=margin,
+        margin_reason="" if margin == 1.0 else "recorded site margin",
+    )
+    v = check_protocol(protocol_of(StimulationDose.model_validate(d)), policy=pol)
+    assert v.policy_name == name
+    assert name in v.policy
+    assert check_protocol(
+        protocol_of(StimulationDose.model_validate(d))
+    ).policy_name == ("plptms-default")
+
+
+readings_st = st.lists(
+    st.builds(
+        CellReading,
+        frequency_hz=st.sampled_from(FREQS),
+        intensity_pct_mt=st.sampled_from(INTS),
+        value_s=st.floats(0.01, 3000.0),
+        lower_bound=st.booleans(),
+        physician=st.just("Dr R"),
+        read_on=st.just(__import__("datetime").date(2026, 12, 1)),
+    ),
+    max_size=12,
+    unique_by=lambda r: (r.frequency_hz, r.intensity_pct_mt),
+).map(tuple)
+
+
+@settings(max_examples=300)
+@given(
+    readings_st,
+    st.one_of(st.sampled_from(FREQS), st.floats(0.1, 25.0)),
+    st.one_of(st.sampled_from(INTS), st.floats(40.0, 220.0)),
+)
+def test_site_readings_never_loosen_a_limit(
+    readings: tuple[CellReading, ...], f: float, i: float
+) -> None:
+    """Whatever a site reads, no limit is longer than the shipped one, and a looser
+    reading of a cell the limit rests on sends it to review."""
+    shipped = max_train_duration(f, i)
+    site = max_train_duration(f, i, readings)
+    assert shipped.limit_s is not None
+    assert site.limit_s is not None
+    assert site.limit_s <= shipped.limit_s * (1 + 1e-12)
+    on = set(bracketing_cells(f, i))
+    for r in readings:
+        if r.cell not in on:
+            continue
+        ri, ci = FREQS.index(r.frequency_hz), INTS.index(r.intensity_pct_mt)
+        printed = DATA["cells"][ri][ci]
+        value, lower = float(printed.lstrip(">")), printed.startswith(">")
+        looser = r.value_s > value * (1 + 1e-9) or (
+            abs(r.value_s - value) <= 1e-9 * value and r.lower_bound and not lower
+        )
+        if looser:
+            assert site.conflicts
+            assert not site.verified
+
+
+@settings(max_examples=200)
+@given(
+    st.sampled_from(FREQS),
+    st.sampled_from(INTS),
+    st.floats(0.0, 1.0),
+)
+def test_verified_cells_still_pass(f: float, i: float, fraction: float) -> None:
+    """At a site that read every cell as shipped (all verified), a train within the
+    limit passes, as does the shipped verified cell 20 Hz x 110 % MT (Chen et al.,
+    1997) without any reading."""
+    readings = tuple(
+        CellReading(
+            frequency_hz=fr,
+            intensity_pct_mt=it,
+            value_s=float(DATA["cells"][a][b].lstrip(">")),
+            lower_bound=DATA["cells"][a][b].startswith(">"),
+            physician="Dr R",
+            read_on=__import__("datetime").date(2026, 12, 1),
+        )
+        for a, fr in enumerate(FREQS)
+        for b, it in enumerate(INTS)
+    )
+    pol = SafetyPolicy(name="all-read", cell_readings=readings)
+    lim = max_train_duration(f, i, readings)
+    assert lim.verified
+    assert lim.limit_s is not None
+    n = max(1, int(lim.limit_s * f * fraction))
+    dose = StimulationDose.model_validate(
+        {
+            "pattern": "rtms",
+            "target": "m1",
+            "laterality": "left",
+            "frequency_hz": f,
+            "intensity_pct_rmt": i,
+            "pulses_per_train": n,
+            "trains_per_session": 1,
+            "inter_train_interval_s": 0.0,
+        }
+    )
+    v = check_protocol(protocol_of(dose), policy=pol)
+    rule = next(r for r in v.rules if r.rule_id == "train_duration")
+    assert rule.status is RuleStatus.PASSED, rule.message
+    if (f, i) in VERIFIED:
+        v0 = check_protocol(protocol_of(dose))
+        rule = next(r for r in v0.rules if r.rule_id == "train_duration")
+        assert rule.status is RuleStatus.PASSED
 
 
 @settings(max_examples=400)
@@ -214,8 +400,11 @@ def test_accepted_theta_burst_within_limits(d: dict[str, Any]) -> None:
     v = check_protocol(protocol_of(dose))
     for r in v.failures:
         assert f"'{r.field}'" in r.message
-    if v.decision is not Decision.ACCEPTED:
+    if v.decision not in (Decision.ACCEPTED, Decision.REVIEW):
         return
+    if v.decision is Decision.ACCEPTED:
+        assert dose.intensity_pct_rmt is not None
+        assert dose.intensity_pct_rmt <= 80.0  # above: review (Huang et al., 2005)
     assert dose.pulses_per_burst == 3
     assert dose.intra_burst_frequency_hz is not None
     assert dose.intra_burst_frequency_hz <= 50.0

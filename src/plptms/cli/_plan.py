@@ -207,7 +207,12 @@ def _render_ranking(c: Console, result: Any) -> None:
         ("flags", 30),
     ):
         table.add_column(col, overflow="fold", max_width=width)
-    colour = {"accepted": "green", "incomplete": "yellow", "refused": "bold red"}
+    colour = {
+        "accepted": "green",
+        "review": "magenta",
+        "incomplete": "yellow",
+        "refused": "bold red",
+    }
     for r in result.rankings:
         d = r.verdict.decision.value
         mark = " *" if r.protocol_id == result.protocol_id else ""

@@ -20,7 +20,15 @@ _STATUS_STYLE = {
     RuleStatus.FAILED: "bold red",
     RuleStatus.NOT_CHECKED: "yellow",
     RuleStatus.REVIEW: "magenta",
+    RuleStatus.UNVERIFIED: "bold yellow",
     RuleStatus.OVERRIDDEN: "bold magenta",
+}
+
+_DECISION_STYLE = {
+    "accepted": "green",
+    "review": "bold magenta",
+    "incomplete": "yellow",
+    "refused": "bold red",
 }
 
 
@@ -113,8 +121,17 @@ def render_protocol(
 
 
 def render_verdict(console: Console, verdict: Verdict) -> None:
-    """Print a verdict: every rule with status, value, limit and source."""
-    table = Table(title=f"Safety verdict for {verdict.protocol_id}")
+    """Print a verdict: every rule with status, value, limit and source.
+
+    Rules that are not ``passed`` are repeated with their message; ``unverified``
+    (within a limit resting on a source not verified against the paper) and
+    ``review`` rules say that a physician must review, and the decision names the
+    policy used and any recorded review.
+    """
+    table = Table(
+        title=f"Safety verdict for {escape(verdict.protocol_id)} "
+        f"(policy {escape(verdict.policy_name)})"
+    )
     for col in ("block", "rule", "field", "status", "value", "limit", "source"):
         table.add_column(col, overflow="fold")
     for r in verdict.rules:
@@ -134,14 +151,33 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
             style = _STATUS_STYLE[r.status]
             text = escape(f"[{r.block}] {r.message}")
             console.print(f"[{style}]{r.status.value}[/{style}] {text}")
-    colour = {"accepted": "green", "incomplete": "yellow", "refused": "bold red"}[
-        verdict.decision.value
-    ]
-    review = " (physician review required)" if verdict.needs_review else ""
+    n_unverified = sum(1 for r in verdict.rules if r.status is RuleStatus.UNVERIFIED)
+    if n_unverified:
+        console.print(
+            f"[bold yellow]unverified[/bold yellow]: {n_unverified} rule(s) are within "
+            "a limit that rests on a table cell or source condition not verified "
+            "against the paper; a physician must review them."
+        )
+    colour = _DECISION_STYLE[verdict.decision.value]
+    if verdict.review is not None:
+        extra = escape(
+            f" (physician review recorded by {verdict.review.physician}: "
+            f"{verdict.review.reason}; {len(verdict.to_review)} rule(s) reviewed)"
+        )
+    elif verdict.needs_review:
+        extra = (
+            f" ({len(verdict.to_review)} rule(s) need physician review; record it "
+            "with --review-physician and --review-reason)"
+        )
+    else:
+        extra = ""
     console.print(
-        f"Decision: [{colour}]{verdict.decision.value.upper()}[/{colour}]{review}"
-        f"   policy: {verdict.policy}"
+        f"Decision: [{colour}]{verdict.decision.label.upper()}[/{colour}]{extra}"
     )
+    policy = verdict.policy or verdict.policy_name
+    if verdict.policy_name not in policy:
+        policy = f"{verdict.policy_name}: {policy}"
+    console.print(f"Policy: {escape(policy)}")
 
 
 def render_screening(console: Console, report: ScreeningReport) -> None:

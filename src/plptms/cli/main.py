@@ -2,7 +2,8 @@
 
 Commands parse input into models, call one core function and render the result.
 Exit codes: 0 accepted / eligible, 1 refused / excluded, 2 bad input,
-3 incomplete check / physician review needed.
+3 incomplete check / physician review needed (screening), 4 physician review
+required before the protocol is accepted (``protocols check``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 3
+EXIT_REVIEW = 4
 
 
 def _console() -> Console:
@@ -239,32 +241,89 @@ def protocols_check(
     margin: Annotated[
         float,
         typer.Option(
-            "--margin", help="Factor on train limits, (0, 1]; 0.75 = Chen 1997 margin."
+            "--margin",
+            help="Factor on train limits, (0, 1]; a site policy: needs "
+            "--policy-name and --margin-reason (0.75 = Chen 1997 margin).",
         ),
     ] = 1.0,
+    margin_reason: Annotated[
+        str,
+        typer.Option("--margin-reason", help="Why the site applies the margin."),
+    ] = "",
+    policy_name: Annotated[
+        str | None,
+        typer.Option(
+            "--policy-name", help="Name of the safety policy (plptms-default)."
+        ),
+    ] = None,
+    review_physician: Annotated[
+        str | None,
+        typer.Option(
+            "--review-physician",
+            help="Physician who reviewed the rules needing review (with "
+            "--review-reason).",
+        ),
+    ] = None,
+    review_reason: Annotated[
+        str | None,
+        typer.Option(
+            "--review-reason",
+            help="Why the protocol may proceed (recorded with the verdict).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check a protocol against the safety limits.
 
-    Exit 0 accepted, 1 refused, 2 bad input, 3 incomplete (unreported parameters).
+    Exit 0 accepted (with the recorded review, where one was needed), 1 refused,
+    2 bad input, 3 incomplete (unreported parameters), 4 physician review required
+    (a limit rests on an unverified source, a rule is flagged for review or
+    overridden, and no review was recorded: give --review-physician and
+    --review-reason).
     """
     from ..protocol import ProtocolFileError, load_library, read_protocol
-    from ..safety import Decision, SafetyPolicy, check_protocol
+    from ..safety import (
+        DEFAULT_POLICY_NAME,
+        Decision,
+        PhysicianReview,
+        SafetyPolicy,
+        check_protocol,
+    )
     from ._render import render_verdict
 
+    if (review_physician is None) != (review_reason is None):
+        given, missing = (
+            ("--review-physician", "--review-reason")
+            if review_reason is None
+            else ("--review-reason", "--review-physician")
+        )
+        raise _fail(
+            f"Invalid value for '{missing}': got nothing with {given}; a review "
+            "needs both the physician and the reason."
+        )
     path = Path(source)
     try:
         if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
             protocol = read_protocol(path)
         else:
             protocol = load_library().protocol(source)
-        policy = SafetyPolicy(train_duration_margin=margin)
+        policy = SafetyPolicy(
+            name=DEFAULT_POLICY_NAME if policy_name is None else policy_name,
+            train_duration_margin=margin,
+            margin_reason=margin_reason,
+        )
         overrides = _parse_overrides(override or [], operator)
+        review = (
+            None
+            if review_physician is None or review_reason is None
+            else PhysicianReview(physician=review_physician, reason=review_reason)
+        )
         verdict = check_protocol(
             protocol,
             rmt_pct_mso=rmt,
             overrides=overrides,  # type: ignore[arg-type]
             policy=policy,
+            review=review,
         )
     except (ProtocolFileError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -278,6 +337,7 @@ def protocols_check(
         Decision.ACCEPTED: EXIT_OK,
         Decision.REFUSED: EXIT_REFUSED,
         Decision.INCOMPLETE: EXIT_INCOMPLETE,
+        Decision.REVIEW: EXIT_REVIEW,
     }[verdict.decision]
     raise typer.Exit(code)
 

@@ -9,11 +9,25 @@ the realised train (length in pulses and duration against
 session total. It never changes a parameter: a pulse that would exceed a limit is
 refused.
 
+What each rule status means here. The gate's verdict on the dose follows the same
+precedence as a protocol check (refused > incomplete > review > accepted,
+:func:`plptms.safety._verdict.decide`). A ``failed`` rule refuses the dose at
+construction, and a ``failed`` per-pulse check refuses the pulse. A limit that rests
+on an unverified table cell (``unverified``), or a rule flagged for ``review``, does
+not block: the gate is built for a session whose protocol verdict a physician has
+reviewed (the pre-session checks of :mod:`plptms.delivery` require an accepted
+verdict, which for such a dose means a recorded review). The gate reports it
+instead: its verdict is ``review`` (``accepted`` with the review when one is given),
+:attr:`SafetyGate.review_rules` lists the rules, a warning is logged at
+construction, and every allowed pulse that continues a train whose limit rests on
+an unverified cell carries a :attr:`GateVerdict.note` saying so.
+
 .. footbibliography::
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,14 +42,17 @@ from ..safety import (
     check_dose,
     max_train_duration,
 )
+from ..safety._verdict import decide
 from ..utils._checks import check_finite, check_range
 from ._errors import PulseRefusedError
 
 if TYPE_CHECKING:
     from ..protocol import StimulationDose
-    from ..safety import RuleResult
+    from ..safety import PhysicianReview, RuleResult
 
 __all__ = ["GateVerdict", "SafetyGate"]
+
+logger = logging.getLogger(__name__)
 
 # Relative slack on time comparisons, for floating-point timestamps only.
 _REL_TOL = 1e-9
@@ -53,11 +70,16 @@ class GateVerdict:
         The rule that refused it (``""`` when allowed).
     message : str
         Why, naming the value and the limit with units.
+    note : str
+        For an allowed pulse whose train limit rests on a table cell not verified
+        against the paper (or on a site reading in conflict with the table): which
+        cell. Such a pulse is not blocked (see the module notes), but reported.
     """
 
     allowed: bool
     rule: str
     message: str
+    note: str = ""
 
 
 class SafetyGate:
@@ -73,10 +95,14 @@ class SafetyGate:
     rmt_pct_mso : float | None
         The patient's RMT, % MSO, for the stimulator-output rule.
     policy : SafetyPolicy | None
-        Safety-engine settings (train-duration margin).
+        Safety-engine settings (train-duration margin, site cell readings).
     train_gap_s : float | None, s
         For ``rtms``: a pause at least this long starts a new train. Default: the
         dose's ``inter_train_interval_s``.
+    review : PhysicianReview | None
+        The physician's review of the dose, if its verdict needs one: the gate's
+        verdict is then ``accepted`` and carries it. Without it the verdict is
+        ``review``; pulses are not blocked for that (see the module notes).
 
     Raises
     ------
@@ -89,7 +115,10 @@ class SafetyGate:
     Attributes
     ----------
     verdict : Verdict
-        The engine's verdict on the dose.
+        The engine's verdict on the dose (``accepted``, or ``review`` when a rule
+        needs a physician's review and none is given).
+    review_rules : tuple of RuleResult
+        Rules of the dose that are ``unverified``, ``review`` or ``overridden``.
     min_interval_s : float, s
         Shortest allowed interval between pulses: ``1 / frequency_hz``.
     """
@@ -101,6 +130,7 @@ class SafetyGate:
         rmt_pct_mso: float | None = None,
         policy: SafetyPolicy | None = None,
         train_gap_s: float | None = None,
+        review: PhysicianReview | None = None,
     ) -> None:
         if dose.pattern not in (Pattern.SINGLE_PULSE, Pattern.RTMS):
             raise ValueError(
@@ -108,10 +138,11 @@ class SafetyGate:
                 "allowed values are 'single_pulse', 'rtms' (closed-loop theta burst "
                 "is not supported)."
             )
+        pol = SafetyPolicy() if policy is None else policy
         results = check_dose(
-            dose, block="closedloop", rmt_pct_mso=rmt_pct_mso, policy=policy
+            dose, block="closedloop", rmt_pct_mso=rmt_pct_mso, policy=pol
         )
-        verdict = _verdict(results, rmt_pct_mso)
+        verdict = _verdict(results, rmt_pct_mso, pol, review)
         failed = [r for r in results if r.status is RuleStatus.FAILED]
         if failed:
             raise UnsafeProtocolError(
@@ -150,13 +181,20 @@ class SafetyGate:
         assert dose.pulses_per_session is not None
         self.dose = dose
         self.verdict: Verdict = verdict
+        self.review_rules: tuple[RuleResult, ...] = verdict.to_review
+        if self.review_rules:
+            logger.warning(
+                "Closed-loop dose needs physician review (%s): %s",
+                "review recorded" if verdict.review else "no review recorded",
+                "; ".join(f"{r.rule_id}: {r.status.value}" for r in self.review_rules),
+            )
+        self.policy = pol
+        self.readings = pol.cell_readings
         self.frequency_hz = float(dose.frequency_hz)
         self.intensity_pct_rmt = float(dose.intensity_pct_rmt)
         self.min_interval_s = 1.0 / self.frequency_hz
         self.max_session_pulses = int(dose.pulses_per_session)
-        self.margin = (
-            SafetyPolicy() if policy is None else policy
-        ).train_duration_margin
+        self.margin = pol.train_duration_margin
         if dose.pattern is Pattern.RTMS:
             assert dose.pulses_per_train is not None
             self.max_train_pulses = int(dose.pulses_per_train)
@@ -251,7 +289,9 @@ class SafetyGate:
         rate = (n_train - 1) / span if span > 0 else math.inf
         # table convention: duration = pulses / rate (Chen et al., 1997)
         duration = n_train / min(rate, self.frequency_hz)
-        limit = max_train_duration(min(rate, self.frequency_hz), self.intensity_pct_rmt)
+        limit = max_train_duration(
+            min(rate, self.frequency_hz), self.intensity_pct_rmt, self.readings
+        )
         if limit.limit_s is None:
             return GateVerdict(
                 False,
@@ -267,6 +307,22 @@ class SafetyGate:
                 f"Pulse refused: the train would last {duration:.3g} s ({n_train} "
                 f"pulses at {min(rate, self.frequency_hz):.3g} Hz), above the limit "
                 f"{allowed:.3g} s ({limit.basis}).",
+            )
+        if limit.conflicts:
+            return GateVerdict(
+                True,
+                "",
+                "",
+                "train limit: site reading looser than the shipped table, shipped "
+                "value applied (" + "; ".join(limit.conflicts) + ")",
+            )
+        if not limit.verified:
+            return GateVerdict(
+                True,
+                "",
+                "",
+                "train limit rests on unverified table cell(s): "
+                + "; ".join(limit.unverified_cells),
             )
         return GateVerdict(True, "", "")
 
@@ -307,19 +363,21 @@ class SafetyGate:
         )
 
 
-def _verdict(results: list[RuleResult], rmt_pct_mso: float | None) -> Verdict:
-    if any(r.status is RuleStatus.FAILED for r in results):
-        decision = VerdictDecision.REFUSED
-    elif any(
-        r.status is RuleStatus.NOT_CHECKED and not r.needs_patient for r in results
-    ):
-        decision = VerdictDecision.INCOMPLETE
-    else:
-        decision = VerdictDecision.ACCEPTED
+def _verdict(
+    results: list[RuleResult],
+    rmt_pct_mso: float | None,
+    policy: SafetyPolicy,
+    review: PhysicianReview | None,
+) -> Verdict:
+    """Build the gate's verdict, with the precedence of a protocol check."""
+    unreviewed = decide(results)
+    attach = review is not None and unreviewed is VerdictDecision.REVIEW
     return Verdict(
         protocol_id="closedloop",
-        decision=decision,
+        decision=VerdictDecision.ACCEPTED if attach else unreviewed,
         rules=tuple(results),
+        policy_name=policy.name,
+        review=review if attach else None,
         rmt_pct_mso=rmt_pct_mso,
-        policy="closed-loop gate",
+        policy=f"closed-loop gate; {policy.describe()}",
     )

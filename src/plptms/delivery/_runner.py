@@ -29,7 +29,7 @@ from typing import Protocol as TypingProtocol
 from pydantic import BaseModel, ConfigDict
 
 from ..protocol import Condition, Pattern
-from ..safety import Decision, RuleStatus, check_dose
+from ..safety import DEFAULT_POLICY_NAME, Decision, RuleStatus, check_dose
 from ._interface import Stimulator, StimulatorFault, TrainRequest
 from ._runner_defaults import RMT_MAX_AGE_DAYS, SCREENING_MAX_AGE_DAYS
 
@@ -131,7 +131,8 @@ def build_session_plan(
     protocol : Protocol
         The protocol.
     verdict : Verdict
-        Its verdict, computed with this RMT; must be accepted.
+        Its verdict, computed with this RMT; must be accepted (with a physician's
+        review where one is needed).
     rmt_pct_mso : float
         The patient's RMT, % MSO.
     block : str | None
@@ -144,8 +145,9 @@ def build_session_plan(
 
     Raises
     ------
-    UnsafeProtocolError, SafetyCheckIncompleteError
-        If the verdict is not accepted.
+    UnsafeProtocolError, SafetyCheckIncompleteError, SafetyReviewRequiredError
+        If the verdict is not accepted (a verdict needing review must carry the
+        physician's recorded review).
     ValueError
         If the verdict is for another protocol or RMT, or the train structure is
         unreported, or the pattern is not deliverable by the host-timed runner.
@@ -335,14 +337,26 @@ def pre_session_checks(
             CheckResult(check="verdict", passed=False, message="protocol not checked")
         )
     else:
+        # only an accepted verdict starts a session: one needing review must carry
+        # the physician's recorded review (it is then accepted)
         ok = verdict.decision is Decision.ACCEPTED
-        out.append(
-            CheckResult(
-                check="verdict",
-                passed=ok,
-                message=f"safety verdict {verdict.decision.value}",
+        if verdict.decision is Decision.REVIEW:
+            message = (
+                f"safety verdict review (policy {verdict.policy_name}): physician "
+                "review not recorded for "
+                + ", ".join(
+                    f"{r.rule_id} [{r.block}] {r.status.value}"
+                    for r in verdict.to_review
+                )
             )
-        )
+        elif verdict.review is not None:
+            message = (
+                f"safety verdict accepted after review by {verdict.review.physician} "
+                f"(policy {verdict.policy_name})"
+            )
+        else:
+            message = f"safety verdict {verdict.decision.value}"
+        out.append(CheckResult(check="verdict", passed=ok, message=message))
     out.append(
         CheckResult(
             check="adverse_events",
@@ -744,6 +758,7 @@ class SessionRunner:
                 protocol_id=self.plan.protocol_id,
                 decision=Decision.REFUSED,
                 rules=tuple(bad),
+                policy_name=DEFAULT_POLICY_NAME,
                 rmt_pct_mso=self.plan.rmt_pct_mso,
             )
             self.log.append(
@@ -766,7 +781,12 @@ class SessionRunner:
         trains_per_session: int,
         inter_train_interval_s: float | None,
     ) -> list[Any]:
-        """Check a variant of the plan's dose; return the rules it fails."""
+        """Check a variant of the plan's dose; return the rules it fails.
+
+        Only ``failed`` rules refuse: the plan comes from an accepted verdict (a
+        physician reviewed any ``unverified`` or ``review`` rule), so those do not
+        stop a train. The check uses the default policy.
+        """
         from ..protocol import StimulationDose
 
         t = self.plan.trains[0]

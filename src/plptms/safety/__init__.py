@@ -1,6 +1,12 @@
 """Safety: train limits, protocol checks with cited verdicts, and screening."""
 
-from ._engine import SafetyPolicy, check_dose, check_protocol, intensity_pct_mso
+from ._engine import (
+    DEFAULT_POLICY_NAME,
+    SafetyPolicy,
+    check_dose,
+    check_protocol,
+    intensity_pct_mso,
+)
 from ._screening import (
     Answer,
     ItemClass,
@@ -13,6 +19,7 @@ from ._screening import (
     screen,
 )
 from ._train_table import (
+    CellReading,
     TableCell,
     TrainLimit,
     max_train_duration,
@@ -22,26 +29,32 @@ from ._train_table import (
 from ._verdict import (
     Decision,
     Override,
+    PhysicianReview,
     RuleResult,
     RuleStatus,
     SafetyCheckIncompleteError,
     SafetyContraindicationError,
     SafetyError,
+    SafetyReviewRequiredError,
     UnsafeProtocolError,
     Verdict,
 )
 
 __all__ = [
+    "DEFAULT_POLICY_NAME",
     "Answer",
+    "CellReading",
     "Decision",
     "ItemClass",
     "Override",
+    "PhysicianReview",
     "RuleResult",
     "RuleStatus",
     "SafetyCheckIncompleteError",
     "SafetyContraindicationError",
     "SafetyError",
     "SafetyPolicy",
+    "SafetyReviewRequiredError",
     "ScreeningAnswers",
     "ScreeningFinding",
     "ScreeningItem",

@@ -3,8 +3,10 @@
 Verification status follows ``shared/domain/REFERENCES.md``: ``verified`` means read
 in a primary source (or its abstract, where the abstract states the figure);
 ``to_verify`` means a reconstruction of a published table that has not yet been
-checked cell by cell against the paper. The engine treats a ``to_verify`` cell
-conservatively (see :func:`plptms.safety.max_train_duration`).
+checked cell by cell against the paper. A train within a limit that rests on a
+``to_verify`` cell is ``unverified``, never ``passed``, and sends the verdict to
+physician review (see :func:`plptms.safety.max_train_duration`); a site may verify
+cells itself with :class:`plptms.safety.CellReading`.
 """
 
 from __future__ import annotations
@@ -65,8 +67,12 @@ TRAIN_TABLE_CITATION: Final[str] = (
     "Wassermann 1998, Table 4 (reproduced in Rossi et al. 2009)"
 )
 
-#: Chen et al. (1997) advise cutting the earlier single-train limits by 25 % for an
-#: extra margin: multiplying factor available as a policy option. [chen1997]
+#: Chen et al. (1997, abstract read) advise reducing individual train durations by
+#: 25 % from "our previous recommendations", the NIH group's earlier tables
+#: (Pascual-Leone et al., 1993; not verified). Whether the table of Wassermann
+#: (1998) already includes that cut could not be read, so the factor is not applied
+#: by default: it is available only as an explicit, recorded site policy.
+#: [chen1997] [pascualleone1993]
 CHEN1997_TRAIN_MARGIN: Final[float] = 0.75
 
 # ---------------------------------------------------------------------------
@@ -77,9 +83,21 @@ CHEN1997_TRAIN_MARGIN: Final[float] = 0.75
 #: (Chen et al., 1997, abstract). [chen1997]
 ITI_SAFE_S: Final[float] = 5.0
 
-#: Intensity up to which the 5 s interval was shown safe, % MT (Chen et al., 1997).
-#: [chen1997]
+#: Intensity up to which the 5 s interval was shown safe, % MT (Chen et al., 1997,
+#: abstract). [chen1997]
 ITI_SAFE_TESTED_UP_TO_PCT_MT: Final[float] = 110.0
+
+#: Frequency of the trains with which the 5 s interval was shown safe, Hz (Chen et
+#: al., 1997, abstract: 20 Hz only). [chen1997]
+ITI_SAFE_TESTED_FREQUENCY_HZ: Final[float] = 20.0
+
+#: Duration of the trains with which the 5 s interval was shown safe, s (Chen et
+#: al., 1997, abstract: 1.6 s). [chen1997]
+ITI_SAFE_TESTED_TRAIN_S: Final[float] = 1.6
+
+#: Number of trains with which the 5 s interval was shown safe (Chen et al., 1997,
+#: abstract: ten trains). [chen1997]
+ITI_SAFE_TESTED_TRAINS: Final[int] = 10
 
 #: Intervals of 1 s or less were unsafe above 100 % MT (Chen et al., 1997,
 #: abstract). [chen1997]

@@ -1,28 +1,52 @@
 """The safety engine: check a protocol against the published limits.
 
-Every rule appends a :class:`~plptms.safety.RuleResult` (passed, failed, not
-checked, review or overridden) naming the field, value, limit and citation. The
-engine never adjusts a parameter: an unsafe value is refused.
+Every rule appends a :class:`~plptms.safety.RuleResult` (passed, unverified,
+review, failed, not checked or overridden) naming the field, value, limit and
+citation. The engine never adjusts a parameter: an unsafe value is refused. A value
+within a limit that rests on an unverified source is ``unverified``, not
+``passed``, and sends the verdict to physician review.
 
 .. footbibliography::
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Self
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 from ..protocol._models import CourseBlock, Pattern, Protocol, StimulationDose
-from ..utils._checks import check_range
+from ..utils._checks import check_range, check_type
 from . import _constants as C
-from ._train_table import max_train_duration
-from ._verdict import Decision, Override, RuleResult, RuleStatus, Verdict
+from ._train_table import (
+    CellReading,
+    TrainLimit,
+    check_readings,
+    max_train_duration,
+    table_cells,
+)
+from ._verdict import (
+    MIN_OVERRIDE_REASON_CHARS,
+    Decision,
+    Override,
+    PhysicianReview,
+    RuleResult,
+    RuleStatus,
+    Verdict,
+    decide,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-__all__ = ["SafetyPolicy", "check_dose", "check_protocol", "intensity_pct_mso"]
+__all__ = [
+    "DEFAULT_POLICY_NAME",
+    "SafetyPolicy",
+    "check_dose",
+    "check_protocol",
+    "intensity_pct_mso",
+]
 
 _REL_TOL = 1e-9
 
@@ -34,24 +58,54 @@ _CIT_ITBS = "Blumberger et al. 2018 (discussed in Rossi et al. 2021)"
 _CIT_SESSION = "O'Reardon et al. 2007; consensus range top (review, 2024)"
 _CIT_MSO = "stimulator output cannot exceed 100 % MSO"
 
+#: Name of the policy used when none is given.
+DEFAULT_POLICY_NAME = "plptms-default"
+
 
 class SafetyPolicy(BaseModel):
-    """Settings of the safety engine.
+    """Settings of the safety engine: a named, recorded site policy.
 
     Parameters
     ----------
+    name : str
+        Name of the policy, named by every verdict (non-empty). A policy that
+        changes the margin must have its own name.
     train_duration_margin : float
-        Factor in (0, 1] applied to every train-duration limit. ``1.0`` uses the
-        table as published (unverified cells already lowered to their monotone
-        envelope); ``0.75`` applies the 25 % cut that Chen et al. (1997) advise.
+        Factor in (0, 1] applied to every train-duration limit. ``1.0`` (default)
+        applies the table as shipped (after its monotone envelope). ``0.75`` is the
+        25 % cut Chen et al. (1997) advise relative to earlier tables; whether the
+        shipped table already includes it could not be read, so it is not stacked
+        by default: a site that wants it records it here, with a reason.
+    margin_reason : str
+        Why the site applies a margin other than 1.0 (required then, at least
+        ``MIN_OVERRIDE_REASON_CHARS`` characters).
+    cell_readings : tuple of CellReading
+        The site's physician readings of table cells from the paper (at most one
+        per cell); see :func:`plptms.safety.max_train_duration`.
+
+    Notes
+    -----
+    The policy is frozen and hashable, so that limits computed with it are cached.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    name: str = DEFAULT_POLICY_NAME
     train_duration_margin: float = 1.0
+    margin_reason: str = ""
+    cell_readings: tuple[CellReading, ...] = ()
+
+    @field_validator("name", "margin_reason")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        return v.strip()
 
     @model_validator(mode="after")
     def _check(self) -> Self:
+        if not self.name:
+            raise ValueError(
+                "Invalid value for 'name': got ''; allowed: a non-empty policy name."
+            )
         check_range(
             self.train_duration_margin,
             "train_duration_margin",
@@ -59,16 +113,51 @@ class SafetyPolicy(BaseModel):
             1.0,
             low_inclusive=False,
         )
+        if self.train_duration_margin != 1.0:
+            if len(self.margin_reason) < MIN_OVERRIDE_REASON_CHARS:
+                raise ValueError(
+                    f"Invalid value for 'margin_reason': got {self.margin_reason!r} "
+                    f"with train_duration_margin = {self.train_duration_margin:g}; "
+                    f"allowed: an explanation of at least {MIN_OVERRIDE_REASON_CHARS} "
+                    "characters (a margin other than 1.0 is a recorded site policy)."
+                )
+            if self.name == DEFAULT_POLICY_NAME:
+                raise ValueError(
+                    f"Invalid value for 'name': got {self.name!r} with "
+                    f"train_duration_margin = {self.train_duration_margin:g}; allowed: "
+                    "the site policy's own name (the default policy has no margin)."
+                )
+        check_readings(self.cell_readings, "cell_readings")
         return self
 
     def describe(self) -> str:
-        """One line for the verdict."""
+        """One line for the verdict: name, margin (and why), cells verified.
+
+        Returns
+        -------
+        text : str
+            The description.
+        """
         if self.train_duration_margin == 1.0:
-            return "train limits as tabulated (unverified cells: monotone envelope)"
-        return (
-            f"train limits x {self.train_duration_margin:g} "
-            f"(Chen et al. 1997 advise x {C.CHEN1997_TRAIN_MARGIN:g})"
+            margin = "train limits as tabulated, no margin"
+        else:
+            margin = (
+                f"train limits x {self.train_duration_margin:g} "
+                f"(site margin: {self.margin_reason}; Chen et al. 1997 advise "
+                f"x {C.CHEN1997_TRAIN_MARGIN:g} relative to earlier tables)"
+            )
+        cells = table_cells(self.cell_readings)
+        shipped = sum(1 for c in cells if c.verified and c.reading is None)
+        site = sum(1 for c in cells if c.reading is not None and not c.conflict)
+        conflicts = sum(1 for c in cells if c.conflict)
+        text = (
+            f"policy '{self.name}': {margin}; limits resting on unverified table "
+            f"cells go to physician review; {site} of {len(cells)} cells verified by "
+            f"the site, {shipped} shipped verified"
         )
+        if conflicts:
+            text += f", {conflicts} site reading(s) looser than shipped (review)"
+        return text
 
 
 _DEFAULT_POLICY = SafetyPolicy()
@@ -157,6 +246,26 @@ class _Collector:
         )
 
 
+def _within(lim: TrainLimit) -> tuple[RuleStatus, str]:
+    """Status of a train within ``lim`` and what to add to its message."""
+    if lim.conflicts:
+        return (
+            RuleStatus.REVIEW,
+            " The site's reading is looser than the shipped table ("
+            + "; ".join(lim.conflicts)
+            + "): the shipped value is applied, and a physician must reconcile the "
+            "reading with the table (physician review).",
+        )
+    if not lim.verified:
+        return (
+            RuleStatus.UNVERIFIED,
+            " The limit rests on table cell(s) not verified against the paper ("
+            + "; ".join(lim.unverified_cells)
+            + "): the decision goes to physician review.",
+        )
+    return RuleStatus.PASSED, ""
+
+
 def _train_rules(d: StimulationDose, out: _Collector, policy: SafetyPolicy) -> None:
     """Train duration against the Wassermann table (conventional rTMS)."""
     rid = "train_duration"
@@ -167,7 +276,7 @@ def _train_rules(d: StimulationDose, out: _Collector, policy: SafetyPolicy) -> N
         out.missing(rid, "intensity_pct_rmt", "the train duration", _CIT_TABLE)
         return
     f, i = d.frequency_hz, d.intensity_pct_rmt
-    lim = max_train_duration(f, i)
+    lim = max_train_duration(f, i, policy.cell_readings)
     if lim.limit_s is None:
         field = (
             "frequency_hz"
@@ -199,8 +308,9 @@ def _train_rules(d: StimulationDose, out: _Collector, policy: SafetyPolicy) -> N
     margin = (
         ""
         if policy.train_duration_margin == 1.0
-        else f" x margin {policy.train_duration_margin:g}"
+        else f" x margin {policy.train_duration_margin:g} (policy '{policy.name}')"
     )
+    within, note = _within(lim)
     train = d.train_duration_s
     if train is None:
         worst = d.max_possible_train_duration_s
@@ -208,10 +318,10 @@ def _train_rules(d: StimulationDose, out: _Collector, policy: SafetyPolicy) -> N
             out.add(
                 rid,
                 "pulses_per_train",
-                RuleStatus.PASSED,
+                within,
                 f"Train structure unreported, but even one continuous train of the "
                 f"whole session ({worst:g} s at {f:g} Hz) is within the limit "
-                f"{limit_s:g} s{margin} ({lim.basis}).",
+                f"{limit_s:g} s{margin} ({lim.basis}).{note}",
                 value=worst,
                 limit=limit_s,
                 unit="s",
@@ -239,9 +349,10 @@ def _train_rules(d: StimulationDose, out: _Collector, policy: SafetyPolicy) -> N
         out.add(
             rid,
             "pulses_per_train",
-            RuleStatus.PASSED,
+            within,
             f"Train of {train:g} s ({d.pulses_per_train} pulses at {f:g} Hz, "
-            f"{i:g} % RMT) is within the limit {limit_s:g} s{margin} ({lim.basis}).",
+            f"{i:g} % RMT) is within the limit {limit_s:g} s{margin} ({lim.basis})."
+            f"{note}",
             value=train,
             limit=limit_s,
             unit="s",
@@ -323,22 +434,76 @@ def _iti_rules(d: StimulationDose, out: _Collector) -> None:
             overridable=True,
         )
     else:
+        outside = _outside_chen1997(d, i)
         tested = (
-            ""
-            if i <= C.ITI_SAFE_TESTED_UP_TO_PCT_MT
-            else f" (tested up to {C.ITI_SAFE_TESTED_UP_TO_PCT_MT:g} % MT)"
+            f"ten {C.ITI_SAFE_TESTED_FREQUENCY_HZ:g} Hz trains of "
+            f"{C.ITI_SAFE_TESTED_TRAIN_S:g} s at "
+            f"{C.ITI_SAFE_TESTED_UP_TO_PCT_MT:g} % MT"
         )
-        out.add(
-            rid,
-            "inter_train_interval_s",
-            RuleStatus.PASSED,
-            f"Pause of {iti:g} s between trains is at least {C.ITI_SAFE_S:g} s"
-            f"{tested} ({_CIT_ITI}).",
-            value=iti,
-            limit=C.ITI_SAFE_S,
-            unit="s",
-            citation=_CIT_ITI,
+        if outside:
+            out.add(
+                rid,
+                "inter_train_interval_s",
+                RuleStatus.REVIEW,
+                f"Pause of {iti:g} s between trains is at least {C.ITI_SAFE_S:g} s, "
+                f"shown safe for {tested} ({_CIT_ITI}), but this protocol lies "
+                f"outside the tested conditions: {'; '.join(outside)}. Physician "
+                "review required.",
+                value=iti,
+                limit=C.ITI_SAFE_S,
+                unit="s",
+                citation=_CIT_ITI,
+            )
+        else:
+            out.add(
+                rid,
+                "inter_train_interval_s",
+                RuleStatus.PASSED,
+                f"Pause of {iti:g} s between trains is at least {C.ITI_SAFE_S:g} s, "
+                f"shown safe for {tested}, and the trains are within the tested "
+                f"conditions ({_CIT_ITI}).",
+                value=iti,
+                limit=C.ITI_SAFE_S,
+                unit="s",
+                citation=_CIT_ITI,
+            )
+
+
+def _outside_chen1997(d: StimulationDose, intensity: float) -> list[str]:
+    """List the conditions of ``d`` outside those Chen et al. (1997) tested.
+
+    Covered: trains at the tested 20 Hz, no longer than 1.6 s, at no more than
+    110 % MT, no more than ten of them. Any other frequency, lower ones included,
+    is outside: the abstract reports 20 Hz only, and how risk trades between
+    frequency, train length and intensity is what the train table is about, not
+    the interval study.
+    """
+    out: list[str] = []
+    f = d.frequency_hz
+    assert f is not None
+    if not math.isclose(f, C.ITI_SAFE_TESTED_FREQUENCY_HZ, rel_tol=_REL_TOL):
+        out.append(
+            f"'frequency_hz' = {f:g} Hz (tested: "
+            f"{C.ITI_SAFE_TESTED_FREQUENCY_HZ:g} Hz only)"
         )
+    train = d.train_duration_s
+    if train is None:
+        out.append(
+            f"train duration unreported (tested: {C.ITI_SAFE_TESTED_TRAIN_S:g} s)"
+        )
+    elif not _le(train, C.ITI_SAFE_TESTED_TRAIN_S):
+        out.append(f"trains of {train:g} s (tested: {C.ITI_SAFE_TESTED_TRAIN_S:g} s)")
+    if not _le(intensity, C.ITI_SAFE_TESTED_UP_TO_PCT_MT):
+        out.append(
+            f"'intensity_pct_rmt' = {intensity:g} % (tested: up to "
+            f"{C.ITI_SAFE_TESTED_UP_TO_PCT_MT:g} % MT)"
+        )
+    n = d.trains_per_session
+    if n is None:
+        out.append(f"number of trains unreported (tested: {C.ITI_SAFE_TESTED_TRAINS})")
+    elif n > C.ITI_SAFE_TESTED_TRAINS:
+        out.append(f"{n} trains (tested: {C.ITI_SAFE_TESTED_TRAINS})")
+    return out
 
 
 def _session_pulse_rule(
@@ -685,6 +850,7 @@ def check_protocol(
     rmt_pct_mso: float | None = None,
     overrides: Sequence[Override] = (),
     policy: SafetyPolicy | None = None,
+    review: PhysicianReview | None = None,
 ) -> Verdict:
     """Check a protocol against the safety rules.
 
@@ -699,16 +865,26 @@ def check_protocol(
         Operator overrides for overridable refusals (e.g. outside the table's range),
         stored with the verdict.
     policy : SafetyPolicy | None
-        Engine settings.
+        Engine settings (the default policy, ``plptms-default``, when ``None``).
+    review : PhysicianReview | None
+        A physician's recorded review. It turns a verdict that would be ``review``
+        into ``accepted`` and is stored with it; the rule statuses are unchanged
+        (they still show what was reviewed). It never changes a ``refused`` or
+        ``incomplete`` verdict, and is not attached to one (nor to a verdict that
+        needs no review).
 
     Returns
     -------
     verdict : Verdict
-        ``refused`` if any rule failed, ``incomplete`` if any protocol rule could not
-        be checked, ``accepted`` otherwise; every rule is listed.
+        ``refused`` if any rule failed; else ``incomplete`` if a protocol rule could
+        not be checked; else ``review`` if a rule is ``review``, ``unverified`` or
+        ``overridden`` and no review is given; else ``accepted``. Every rule is
+        listed, and the verdict names the policy used.
 
     Raises
     ------
+    TypeError
+        If ``review`` is not a :class:`PhysicianReview`.
     ValueError
         If ``rmt_pct_mso`` is out of range, or an override targets a refusal that
         cannot be overridden or an unknown block.
@@ -717,7 +893,10 @@ def check_protocol(
         check_range(
             rmt_pct_mso, "rmt_pct_mso", 0.0, 100.0, low_inclusive=False, unit="% MSO"
         )
+    if review is not None:
+        check_type(review, PhysicianReview, "review")
     pol = _DEFAULT_POLICY if policy is None else policy
+    check_type(pol, SafetyPolicy, "policy")
     results: list[RuleResult] = []
     block: CourseBlock
     for block in protocol.blocks:
@@ -729,19 +908,15 @@ def check_protocol(
     results, used = _apply_overrides(
         results, overrides, (b.label for b in protocol.blocks)
     )
-    if any(r.status is RuleStatus.FAILED for r in results):
-        decision = Decision.REFUSED
-    elif any(
-        r.status is RuleStatus.NOT_CHECKED and not r.needs_patient for r in results
-    ):
-        decision = Decision.INCOMPLETE
-    else:
-        decision = Decision.ACCEPTED
+    unreviewed = decide(results)
+    attach = review is not None and unreviewed is Decision.REVIEW
     return Verdict(
         protocol_id=protocol.id,
-        decision=decision,
+        decision=Decision.ACCEPTED if attach else unreviewed,
         rules=tuple(results),
+        policy_name=pol.name,
         overrides=used,
+        review=review if attach else None,
         rmt_pct_mso=rmt_pct_mso,
         policy=pol.describe(),
     )
