@@ -297,10 +297,28 @@ def _demo_deliver(
         build_session_plan,
     )
     from ..protocol import load_library
-    from ..safety import check_protocol
+    from ..safety import PhysicianReview
+    from ..workflow import check_for_site
 
     protocol = load_library().protocol(pat.protocol)
-    verdict = check_protocol(protocol, rmt_pct_mso=rmt)
+    verdict = check_for_site(reg, site, protocol, rmt_pct_mso=rmt)
+    if verdict.decision.value == "review":
+        # what needs review is listed; a (fictional) physician signs it off, as a
+        # real one must before the protocol can be delivered
+        for r in verdict.rules:
+            if r.status.value in ("review", "unverified", "overridden"):
+                console.print(f"  Physician review: [{r.block}] {r.message}")
+        verdict = check_for_site(
+            reg,
+            site,
+            protocol,
+            rmt_pct_mso=rmt,
+            review=PhysicianReview(
+                physician="Dr Demo (fictional)",
+                reason="Reviewed the rules listed above for this fictional patient; "
+                "the unverified table cells are accepted for the demonstration.",
+            ),
+        )
     aid = reg.assign_protocol(site, code, protocol, verdict, actor="demo")
     splan = build_session_plan(protocol, verdict, rmt)
     sid = reg.start_delivery(

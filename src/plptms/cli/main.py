@@ -27,6 +27,7 @@ from . import (
     _plan,
     _registry,
     _report,
+    _safety,
     _session,
     _targeting,
 )
@@ -55,6 +56,7 @@ app.add_typer(_evidence.evidence_app, name="evidence")
 app.add_typer(_dose.dose_app, name="dose")
 app.add_typer(_closedloop.closedloop_app, name="closedloop")
 app.add_typer(_plan.plan_app, name="plan")
+app.add_typer(_safety.safety_app, name="safety")
 app.command("report")(_report.report_cmd)
 
 EXIT_OK = 0

@@ -46,6 +46,7 @@ from ._models import (
     VisitOut,
     check_code,
 )
+from ._site_safety import SiteSafetyStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -111,7 +112,9 @@ def _tables() -> dict[str, Any]:
         MotorThresholdRow,
         PatientRow,
         ProtocolAssignmentRow,
+        SafetyCellReadingRow,
         ScreeningRow,
+        SiteSafetyPolicyRow,
         TreatmentSessionRow,
         VisitRow,
     )
@@ -126,10 +129,12 @@ def _tables() -> dict[str, Any]:
         "motor_thresholds": MotorThresholdRow,
         "delivery_sessions": DeliverySessionRow,
         "session_biomarkers": BiomarkerRow,
+        "safety_cell_readings": SafetyCellReadingRow,
+        "site_safety_policies": SiteSafetyPolicyRow,
     }
 
 
-class Registry:
+class Registry(SiteSafetyStore):
     """The patient registry on SQLite (default) or PostgreSQL.
 
     Parameters
@@ -1438,6 +1443,37 @@ class Registry:
                     f"assigned to {site}/{code} (assign it first)."
                 )
             return int(row.id), Protocol.model_validate(row.protocol)
+
+    def assignment_verdict(self, assignment_id: int) -> Verdict:
+        """Return the verdict stored with an assignment (with its review, if any).
+
+        Parameters
+        ----------
+        assignment_id : int
+            The protocol assignment.
+
+        Returns
+        -------
+        verdict : plptms.safety.Verdict
+            The verdict as it was when the protocol was assigned: its overrides
+            and the physician review recorded then.
+
+        Raises
+        ------
+        RecordNotFoundError
+            If there is no such assignment.
+        """
+        from ..safety import Verdict
+        from .db._schema import ProtocolAssignmentRow
+
+        with self._read() as s:
+            row = s.get(ProtocolAssignmentRow, assignment_id)
+            if row is None or row.deleted_at is not None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'assignment_id': got {assignment_id!r}; no "
+                    "such protocol assignment."
+                )
+            return Verdict.model_validate(row.verdict)
 
     def list_assignments(self, site: str, code: str) -> list[AssignmentOut]:
         """List a patient's protocol assignments, oldest first.

@@ -11,6 +11,11 @@ whether a session may start or resume, and runs it on the registry.
 - :func:`context_from_registry`: the planner's view of a registered patient;
   :func:`collect_report_data`: what the reports show. Both are loaded on first
   use.
+- :func:`check_for_site` / :func:`verdict_for_assignment`: safety verdicts under
+  the site's policy (margin, physicians' readings of the train table), a recorded
+  physician review carried only while it covers what needs review;
+  :func:`record_table_readings`, :func:`set_site_policy`, :func:`site_table`: the
+  table-verification workflow.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -23,6 +28,14 @@ from ._delivery import (
     prepare_resume,
     prepare_start,
     run_delivery,
+)
+from ._safety import (
+    check_for_site,
+    record_table_readings,
+    review_keys,
+    set_site_policy,
+    site_table,
+    verdict_for_assignment,
 )
 
 if TYPE_CHECKING:
@@ -61,11 +74,17 @@ __all__ = [
     "PreparedSession",
     "RegistryContext",
     "SessionRefusedError",
+    "check_for_site",
     "collect_report_data",
     "context_from_records",
     "context_from_registry",
     "lease_ttl_s",
     "prepare_resume",
     "prepare_start",
+    "record_table_readings",
+    "review_keys",
     "run_delivery",
+    "set_site_policy",
+    "site_table",
+    "verdict_for_assignment",
 ]

@@ -152,12 +152,14 @@ def _checked_plan(
     session_id: int | None = None,
 ) -> tuple[int, SessionPlan, list[CheckResult]]:
     """Run every pre-session check now; derive the plan from the assignment."""
-    from ..safety import check_protocol
+    from ._safety import verdict_for_assignment
 
     aid, proto = reg.find_assignment(site, code, protocol_id)
     rmt = reg.latest_rmt(site, code)
     screening = reg.latest_screening(site, code)
-    verdict = None if rmt is None else check_protocol(proto, rmt_pct_mso=rmt[0])
+    verdict = (
+        None if rmt is None else verdict_for_assignment(reg, site, aid, proto, rmt[0])
+    )
     checks = pre_session_checks(
         today=today,
         screening=screening,

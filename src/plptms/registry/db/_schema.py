@@ -36,7 +36,9 @@ __all__ = [
     "MotorThresholdRow",
     "PatientRow",
     "ProtocolAssignmentRow",
+    "SafetyCellReadingRow",
     "ScreeningRow",
+    "SiteSafetyPolicyRow",
     "TreatmentSessionRow",
     "VisitRow",
 ]
@@ -304,3 +306,45 @@ class DeliveryLeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SafetyCellReadingRow(_SoftDelete, Base):
+    """A physician's reading of one cell of the train-duration table, per site.
+
+    The newest reading of a cell at a site is the one in force; an older one is
+    kept (and audited) but superseded.
+    """
+
+    __tablename__ = "safety_cell_readings"
+    __table_args__ = (
+        Index(
+            "ix_safety_cell_readings_site_cell",
+            "site",
+            "frequency_hz",
+            "intensity_pct_mt",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(32))
+    frequency_hz: Mapped[float] = mapped_column(Float)
+    intensity_pct_mt: Mapped[float] = mapped_column(Float)
+    value_s: Mapped[float] = mapped_column(Float)
+    lower_bound: Mapped[bool] = mapped_column(Boolean)
+    physician: Mapped[str] = mapped_column(String(64))
+    read_on: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SiteSafetyPolicyRow(_SoftDelete, Base):
+    """A site's safety policy (name and train-duration margin); newest in force."""
+
+    __tablename__ = "site_safety_policies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    train_duration_margin: Mapped[float] = mapped_column(Float)
+    margin_reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
