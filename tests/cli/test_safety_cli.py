@@ -18,6 +18,15 @@ def _run(*args: str):
     return runner.invoke(app, list(args))
 
 
+def _row(output: str, hz: str, pct: str) -> str:
+    """The table row of one cell."""
+    for line in output.splitlines():
+        cols = [c.strip() for c in line.split("│")]
+        if len(cols) > 3 and cols[1] == hz and cols[2] == pct:
+            return line
+    raise AssertionError(output)
+
+
 def test_verify_records_the_reading_and_the_table_shows_it(db_url: str) -> None:
     """A cell read as printed ('>5' at 10 Hz x 100 % MT) is verified at the site."""
     res = _run(
@@ -45,19 +54,12 @@ def test_verify_records_the_reading_and_the_table_shows_it(db_url: str) -> None:
         assert reg.verify_audit().ok
     table = _run("safety", "table", "S1", "--db", db_url)
     assert table.exit_code == 0, table.output
-    row = next(
-        line
-        for line in table.output.splitlines()
-        if "│ 10 " in line and " 100 " in line
-    )
+    row = _row(table.output, "10", "100")
     assert "verified" in row
     assert "not verified" not in row
+    assert ">5 by Dr Paper" in row
     other = _run("safety", "table", "S2", "--db", db_url)
-    row2 = next(
-        line
-        for line in other.output.splitlines()
-        if "│ 10 " in line and " 100 " in line
-    )
+    row2 = _row(other.output, "10", "100")
     assert "not verified" in row2
 
 

@@ -30,7 +30,7 @@ from .conftest import RMT, protocol_data, record_rmt, screen_patient
 #: 100 % column, so its limit is the 10 Hz x 100 % MT cell alone (printed ">5" s;
 #: Wassermann 1998, Table 4, as reproduced in Rossi et al. 2009), and with a single
 #: train no inter-train interval applies.
-ONE_TRAIN = {"trains_per_session": 1, "inter_train_interval_s": None}
+ONE_TRAIN = {"trains_per_session": 1}
 REVIEW = PhysicianReview(
     physician="Dr R", reason="Reviewed the unverified cell 10x100."
 )

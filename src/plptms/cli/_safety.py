@@ -92,16 +92,29 @@ def table_cmd(site: SiteArg, db: DbOpt = None) -> None:
     finally:
         reg.close()
     t = Table(title=f"Train-duration table at {site} (Wassermann 1998, Table 4)")
-    for col in ("Hz", "% MT", "as shipped", "applied (s)", "status"):
+    for col in ("Hz", "% MT", "as shipped", "applied (s)", "status", "site reading"):
         t.add_column(col)
     for c in cells:
-        status = "verified" if c.verified else "[yellow]not verified[/yellow]"
+        if c.conflict:
+            status = "[red]reading looser: review[/red]"
+        elif c.verified:
+            status = "verified"
+        else:
+            status = "[yellow]not verified[/yellow]"
+        r = c.reading
+        read = (
+            ""
+            if r is None
+            else f"{'>' if r.lower_bound else ''}{r.value_s:g} by {r.physician} "
+            f"on {r.read_on.isoformat()}"
+        )
         t.add_row(
             f"{c.frequency_hz:g}",
             f"{c.intensity_pct_mt:g}",
             c.printed,
             f"{c.applied_s:g}",
             status,
+            escape(read),
         )
     con = _console()
     con.print(t)
@@ -168,8 +181,8 @@ def verify_cmd(
     raw: list[dict[str, Any]] = []
     if file is not None:
         raw += _readings_from_file(file, physician, day, source)
-    for c in cell or []:
-        f, i, v, lower = _parse_cell(c)
+    for raw_cell in cell or []:
+        f, i, v, lower = _parse_cell(raw_cell)
         raw.append(
             {
                 "frequency_hz": f,
