@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from plptms.protocol import (
@@ -15,6 +17,7 @@ from plptms.protocol import (
     Protocol,
     SourceRead,
     Study,
+    TargetDeviation,
 )
 
 from ..conftest import dose
@@ -133,3 +136,27 @@ def test_from_session_within_the_host_block() -> None:
         _two_blocks(5, 10, linked=False)
     with pytest.raises(ValidationError, match="from_session"):
         _two_blocks(0, 10)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=1, max_value=28))
+def test_from_session_property(start: int) -> None:
+    """Any start leaving room in the 28 host sessions passes; one more fails."""
+    room = 28 - start + 1
+    p = _two_blocks(start, room)
+    assert p.block("DLPFC").from_session == start
+    assert Protocol.model_validate(p.model_dump()) == p  # idempotent
+    with pytest.raises(ValidationError, match="'sessions'"):
+        _two_blocks(start, room + 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(min_size=0, max_size=30))
+def test_deviation_reason_property(reason: str) -> None:
+    """A reason of at least 10 visible characters passes; a shorter one names it."""
+    if len(reason.strip()) >= 10:
+        dev = TargetDeviation(target="m1_leg", reason=reason, operator="a")
+        assert TargetDeviation.model_validate(dev.model_dump()) == dev
+    else:
+        with pytest.raises(ValidationError, match="'reason'"):
+            TargetDeviation(target="m1_leg", reason=reason, operator="a")
