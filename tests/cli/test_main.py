@@ -90,7 +90,7 @@ def test_protocols_list_and_json() -> None:
     assert res.exit_code == 0
     assert "malavera2016-m1-10hz" in res.output
     data = json.loads(_run("protocols", "list", "--json").output)
-    assert len(data["protocols"]) == 10
+    assert len(data["protocols"]) == 11
     assert data["ranges"][0]["id"] == "consensus2024-m1-hf"
 
 
@@ -160,9 +160,13 @@ def test_check_refused_nonzero_and_json(tmp_path: Path) -> None:
 
 
 def test_check_incomplete_library_id() -> None:
-    res = _run("protocols", "check", "malavera2016-m1-10hz")
+    res = _run("protocols", "check", "xu2019-m1-10hz")
     assert res.exit_code == 3
     assert "INCOMPLETE" in res.output
+    # Malavera 2016 as published (6 s trains at 10 Hz) is refused
+    res = _run("protocols", "check", "malavera2016-m1-10hz")
+    assert res.exit_code == 1
+    assert "REFUSED" in res.output
 
 
 def test_check_override(tmp_path: Path) -> None:

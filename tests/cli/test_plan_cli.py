@@ -44,8 +44,9 @@ def _flat(text: str) -> str:
 
 def test_json_equals_planner_output(db: str) -> None:
     res = _plan(db, "S1/FULL", "--start", START, "--json")
-    # the train structure of the first protocol is unreported: steps pending
-    assert res.exit_code == 3, res.output
+    # rank 1 (wang2022, 1 Hz) is accepted for this screened patient with an RMT:
+    # nothing pending (the refused Malavera dose ranks last)
+    assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     with Registry(db) as reg:
         ctx = context_from_registry(reg, "S1", "FULL")
@@ -57,7 +58,7 @@ def test_json_equals_planner_output(db: str) -> None:
 
 def test_text_output_shows_plan_values(db: str) -> None:
     res = _plan(db, "S1/FULL", "--start", START)
-    assert res.exit_code == 3, res.output
+    assert res.exit_code == 0, res.output
     text = _flat(res.output)
     with Registry(db) as reg:
         ctx = context_from_registry(reg, "S1", "FULL")
@@ -80,12 +81,78 @@ def test_text_output_shows_plan_values(db: str) -> None:
     # the registry gap is named
     assert "Not in the registry" in text
     assert "wang2022-m1-1hz" in text
+    # the M1 area is inferred (the review gives none) and the source is named
+    assert "area inferred, not studied" in text
+    assert "primary paper not reached" in text
+    assert "refused by train_duration" in text
+
+
+def test_refused_studied_protocol_shows_override_needs(db: str) -> None:
+    """Malavera et al. (2016) as published: refused, with what an override needs."""
+    res = _plan(db, "S1/FULL", "--start", START, "--protocol", "malavera2016-m1-10hz")
+    assert res.exit_code == 1, res.output
+    text = _flat(res.output)
+    assert "No plan is made" in text
+    assert "What an override would need" in text
+    assert "rule train_duration, field pulses_per_train: value 6 s, limit 5 s" in text
+    assert "operator reason" in text
+    assert "physician review" in text
+    # the study's source and the review's errors, side by side
+    assert "read: the published abstract" in text
+    assert "corrected target: review 'contralateral M1'" in text
+    out = json.loads(
+        _plan(
+            db,
+            "S1/FULL",
+            "--start",
+            START,
+            "--protocol",
+            "malavera2016-m1-10hz",
+            "--json",
+        ).output
+    )
+    (need,) = out["result"]["override_needs"]
+    assert need["rule_id"] == "train_duration"
+    assert need["overridable"] is True
+
+
+def test_target_deviation_option(db: str) -> None:
+    args = ["S1/FULL", "--start", START, "--protocol", "consensus2024-example-10hz"]
+    res = _plan(
+        db,
+        *args,
+        "--target",
+        "M1=m1_leg",
+        "--target-reason",
+        "testing a deviation end to end",
+        "--operator",
+        "dr cli",
+    )
+    assert res.exit_code == 3, res.output  # a recorded deviation is pending review
+    text = _flat(res.output)
+    assert "NOT STUDIED" in text
+    assert "dr cli" in text
+    for bad, needle in (
+        (["--target", "M1=m1_leg"], "--target-reason"),
+        (
+            ["--target", "M1=leg", "--target-reason", "x" * 12, "--operator", "a"],
+            "m1_hand",
+        ),
+        (["--target-reason", "x" * 12], "--target"),
+        (
+            ["--target", "S1=s1", "--target-reason", "x" * 12, "--operator", "a"],
+            "deviation.block",
+        ),
+    ):
+        r = _plan(db, *args, *bad)
+        assert r.exit_code == 2, (bad, r.output)
+        assert needle in _flat(r.output), (bad, r.output)
 
 
 def test_default_subcommand_is_patient(db: str) -> None:
     a = _plan(db, "S1/FULL", "--start", START, "--json")
     b = _plan(db, "patient", "S1/FULL", "--start", START, "--json")
-    assert a.exit_code == b.exit_code == 3
+    assert a.exit_code == b.exit_code == 0
     assert json.loads(a.output) == json.loads(b.output)
 
 

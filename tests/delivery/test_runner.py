@@ -151,7 +151,7 @@ def test_plan_from_accepted_verdict() -> None:
     assert plan.trains[0].intensity_pct_mso == pytest.approx(45.0)
     assert plan.trains[-1].pause_after_s == 0.0
     lib = load_library()
-    p = lib.protocol("malavera2016-m1-10hz")
+    p = lib.protocol("xu2019-m1-10hz")  # train structure unreported
     v = check_protocol(p, rmt_pct_mso=RMT)
     with pytest.raises(SafetyCheckIncompleteError):
         build_session_plan(p, v, RMT)

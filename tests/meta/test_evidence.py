@@ -48,7 +48,7 @@ def test_shipped_studies_are_the_table2_studies() -> None:
 
 @pytest.mark.parametrize("study_id", sorted(TABLE2))
 def test_shipped_data_agree_with_protocol_library(study_id: str) -> None:
-    """Sizes and moderators are the protocol library's (both from Table 2)."""
+    """Sizes and moderators are the protocol library's (same sources)."""
     lib = load_library()
     s = next(x for x in load_evidence() if x.id == study_id)
     ref = lib.study(study_id)
@@ -65,22 +65,74 @@ def test_shipped_data_agree_with_protocol_library(study_id: str) -> None:
     assert block.dose.target.value == m.targets[0].value
     assert block.dose.frequency_hz == m.frequency_hz[0]
     assert block.dose.intensity_pct_rmt == m.intensity_pct_rmt
-    assert block.dose.reported_pulses_per_session == m.pulses_per_session
+    assert block.dose.pulses_per_session == m.pulses_per_session
     if block.sessions is not None:
         assert block.sessions == m.sessions
 
 
-def test_malavera_effect_from_p_value(bcg_ref: dict[str, Any]) -> None:
-    """VAS -53.4 % vs -22.9 %, p = 0.03, n 27/27: Hedges' g from the p-value."""
+#: Malavera et al. (2016), abstract: VAS percent change 15 days after treatment,
+#: mean +/- SD and n per arm, and the published difference with its 95 % CI.
+MALAVERA = {
+    "active": (-53.38, 53.12, 27),
+    "sham": (-22.93, 57.16, 27),
+    "difference": 30.44,
+    "ci": (0.30, 60.58),
+    "p": 0.03,
+}
+#: Rounding of the published CI bounds (2 decimals) plus the rounding of the
+#: published means and SDs.
+MALAVERA_CI_ATOL = 0.02
+
+
+def test_malavera_effect_from_means_and_sds() -> None:
+    """Hedges' g from the published means and SDs (Malavera et al., 2016).
+
+    Hand computation (Borenstein et al., 2009, ch. 4; exact J of Hedges, 1981):
+    pooled SD, d = (m1 - m2) / s_pooled, J = Gamma(df/2) / (sqrt(df/2)
+    Gamma((df-1)/2)), g = J d, V_g = J^2 ((n1 + n2) / (n1 n2) + d^2 / (2 (n1 +
+    n2))). The mean-difference t interval with the pooled SD reproduces the
+    published 95 % CI 0.30 to 60.58; the published p = .03 does not follow from
+    these SDs (they give p = 0.048), so the p-value is not used.
+    """
+    import math
+
+    from scipy import stats
+
+    (m1, s1, n1), (m2, s2, n2) = MALAVERA["active"], MALAVERA["sham"]
+    df = n1 + n2 - 2
+    sp = math.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / df)
+    d = (m1 - m2) / sp
+    j = math.gamma(df / 2) / (math.sqrt(df / 2) * math.gamma((df - 1) / 2))
+    g = j * d
+    var_g = j**2 * ((n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2)))
     s = next(x for x in load_evidence() if x.id == "malavera2016")
-    g = estimate_effect(s, "vas-end", "smd")
-    assert not isinstance(g, NotEstimable)
-    exp = bcg_ref["escalc_smd_from_t"]  # metafor escalc on t = -qt(0.985, 52)
-    assert_close([g.estimate, g.variance], [exp["yi"][2], exp["vi"][2]], rtol=RTOL)
-    assert g.estimate < 0  # favours rTMS on a lower-is-better scale
+    eff = estimate_effect(s, "vas-end", "smd")
+    assert not isinstance(eff, NotEstimable)
+    assert_close([eff.estimate, eff.variance], [g, var_g], rtol=1e-12)
+    assert eff.estimate < 0  # favours rTMS on a lower-is-better scale
+    assert "percent change" in eff.method
+    assert not eff.assumptions  # nothing recovered from a p-value
+    # The record's numbers are the published ones.
+    rec = s.outcome("vas-end")
+    assert rec.treatment is not None
+    assert rec.control is not None
+    assert (rec.treatment.percent_change, rec.treatment.percent_change_sd) == (m1, s1)
+    assert (rec.control.percent_change, rec.control.percent_change_sd) == (m2, s2)
+    assert rec.test is None
+    # Mean difference with the pooled-SD t interval (df 52) gives the published CI.
     pc = estimate_effect(s, "vas-end", "pct_change")
     assert not isinstance(pc, NotEstimable)
-    assert_close(pc.estimate, -30.5)
+    diff = -pc.estimate  # published as sham minus active
+    assert abs(diff - MALAVERA["difference"]) < MALAVERA_CI_ATOL
+    se_pooled = sp * math.sqrt(1 / n1 + 1 / n2)
+    half = float(stats.t.ppf(0.975, df)) * se_pooled
+    lo, hi = MALAVERA["ci"]
+    assert abs((diff - half) - lo) < MALAVERA_CI_ATOL
+    assert abs((diff + half) - hi) < MALAVERA_CI_ATOL
+    # ... while p from these SDs is about 0.048, not the published 0.03.
+    p_sds = 2 * float(stats.t.sf(diff / se_pooled, df))
+    assert abs(p_sds - 0.048) < 0.001
+    assert abs(p_sds - MALAVERA["p"]) > 0.01
     for measure in ("md", "rom"):
         ne = estimate_effect(s, "vas-end", measure)
         assert isinstance(ne, NotEstimable)
@@ -114,7 +166,7 @@ def test_collect_effects_from_table2() -> None:
     assert [e.study_id for e in table.effects] == ["malavera2016"]
     assert len(table.not_estimable) == 7
     assert table.labels == ("Malavera et al., 2016",)
-    assert table.groups("target") == ("m1",)
+    assert table.groups("target") == ("m1_hand",)
     assert table.groups("frequency_class") == ("high",)
     assert_close(
         table.moderator_matrix(
@@ -189,8 +241,9 @@ EXAMPLE = DATA / "evidence_user_study_example.yaml"
 #: escalc("SMD", m1i=5.1, sd1i=2.0, n1i=20, m2i=5.3, sd2i=2.2, n2i=20, vtype="LS2")
 EXAMPLE_G = (-0.093238195441989802, 0.096170307050145301)
 
-#: metafor 3.8-1 on the example's and Malavera's Hedges' g (escalc(..., vtype="LS2");
-#: Malavera from ti = -qt(0.985, 52), n 27/27):
+#: metafor 3.8-1 on the example's Hedges' g and, as a fixed input, the g recovered
+#: from p = 0.03 with n 27/27 that plptms used for Malavera before its means and
+#: SDs were read (escalc(..., vtype="LS2"); ti = -qt(0.985, 52)):
 #: rma(yi, vi, method="REML", test="knha", control=list(threshold=1e-12)) gives
 #: b, se, tau2, ci.lb, ci.ub, pval, QE, I2 as below.
 POOLED_REML_KNHA = {
@@ -254,20 +307,83 @@ def test_load_evidence_with_extra_files_and_directories(tmp_path: Path) -> None:
     assert load_evidence(extra=[]) == shipped
 
 
-def test_collect_effects_with_extra_pools_as_metafor() -> None:
+def _reml_knha(y: np.ndarray, v: np.ndarray) -> dict[str, float]:
+    """REML with the Hartung-Knapp interval, written out independently.
+
+    REML: tau^2 maximises the restricted log-likelihood (Viechtbauer, 2005, eq.
+    10), found here by bounded scalar minimisation; Hartung & Knapp (2001): SE^2 =
+    sum w (y - mu)^2 / ((k - 1) sum w), t with k - 1 df; Q with fixed-effect weights
+    (Cochran, 1954); I^2 = tau^2 / (tau^2 + s^2) with the typical within-study
+    variance s^2 of Higgins & Thompson (2002).
+    """
+    from scipy import optimize, stats
+
+    k = len(y)
+
+    def nll(t2: float) -> float:
+        w = 1 / (v + t2)
+        mu = np.sum(w * y) / np.sum(w)
+        return float(
+            0.5
+            * (np.sum(np.log(v + t2)) + np.log(np.sum(w)) + np.sum(w * (y - mu) ** 2))
+        )
+
+    r = optimize.minimize_scalar(
+        nll, bounds=(0.0, 100.0), method="bounded", options={"xatol": 1e-14}
+    )
+    t2 = float(r.x) if nll(float(r.x)) < nll(0.0) else 0.0
+    w = 1 / (v + t2)
+    mu = float(np.sum(w * y) / np.sum(w))
+    se = float(np.sqrt(np.sum(w * (y - mu) ** 2) / ((k - 1) * np.sum(w))))
+    tq = float(stats.t.ppf(0.975, k - 1))
+    wf = 1 / v
+    q = float(np.sum(wf * (y - np.sum(wf * y) / np.sum(wf)) ** 2))
+    s2 = (k - 1) * np.sum(wf) / (np.sum(wf) ** 2 - np.sum(wf**2))
+    return {
+        "estimate": mu,
+        "se": se,
+        "tau2": t2,
+        "ci_lower": mu - tq * se,
+        "ci_upper": mu + tq * se,
+        "pvalue": float(2 * stats.t.sf(abs(mu) / se, k - 1)),
+        "q": q,
+        "i2_pct": float(100 * t2 / (t2 + s2)),
+    }
+
+
+#: Agreement of the independent REML/Hartung-Knapp computation (numerical
+#: optimisation to 1e-14 in tau^2) with metafor and with plptms.
+ORACLE_RTOL = 1e-6
+
+
+def test_reml_knha_oracle_and_plptms_agree_with_metafor(
+    bcg_ref: dict[str, Any],
+) -> None:
+    """Both reproduce metafor 3.8-1 on a fixed pair of effects (POOLED_REML_KNHA)."""
+    e = bcg_ref["escalc_smd_from_t"]
+    y = np.array([EXAMPLE_G[0], e["yi"][2]])
+    v = np.array([EXAMPLE_G[1], e["vi"][2]])
+    oracle = _reml_knha(y, v)
+    res = meta_analysis(y, v, test="knha")
+    for attr, value in POOLED_REML_KNHA.items():
+        assert_close(oracle[attr], value, rtol=ORACLE_RTOL)
+        assert_close(getattr(res, attr), value, rtol=RTOL)
+
+
+def test_collect_effects_with_extra_pools_as_oracle() -> None:
     table = collect_effects(extra=[EXAMPLE])
     assert [e.study_id for e in table.effects] == ["fictional2031", "malavera2016"]
     assert len(table.not_estimable) == 7
     assert table.labels[0] == "Fictional et al., 2031 (FICTIONAL EXAMPLE)"
-    res = meta_analysis(table.estimates, table.variances, test="knha")
-    for attr, value in POOLED_REML_KNHA.items():
-        assert_close(getattr(res, attr), value, rtol=RTOL)
+    assert_close(table.estimates[0], EXAMPLE_G[0], rtol=RTOL)
+    y, v = np.array(table.estimates), np.array(table.variances)
+    res = meta_analysis(y, v, test="knha")
+    for attr, value in _reml_knha(y, v).items():
+        assert_close(getattr(res, attr), value, rtol=ORACLE_RTOL)
     # The pooled estimate moves from Malavera's effect alone (k = 1).
     alone = collect_effects()
-    assert_close(alone.estimates[0], -0.59846677519346092, rtol=RTOL)
-    assert abs(res.estimate - alone.estimates[0]) > 0.2
+    assert abs(res.estimate - alone.estimates[0]) > 0.15
     # DerSimonian-Laird by hand: Q, C = sum w - sum w^2 / sum w, tau^2 = (Q - 1) / C.
-    y, v = np.array(table.estimates), np.array(table.variances)
     w = 1 / v
     q = float(np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2))
     tau2 = max(0.0, (q - 1) / (w.sum() - np.sum(w**2) / w.sum()))

@@ -74,9 +74,9 @@ def test_excluded_patient_gets_nothing() -> None:
 
 
 def test_unplannable_protocol_names_why() -> None:
-    # Lee 2015 does not report the number of sessions of each block
+    # Lee 2015's abstract does not report the number of sessions
     res = plan_for_patient(
-        _patient(rmt_pct_mso=50.0), start_date=START, protocol_id="lee2015-m1-s1-1hz"
+        _patient(rmt_pct_mso=50.0), start_date=START, protocol_id="lee2015-smc-1hz"
     )
     assert res.plan is None
     assert not res.refused

@@ -17,7 +17,7 @@ from plptms.planner import (
     session_dates,
 )
 from plptms.protocol import Amputation, Protocol, load_library
-from plptms.safety import SafetyContraindicationError, UnsafeProtocolError
+from plptms.safety import Decision, SafetyContraindicationError, UnsafeProtocolError
 
 RTOL = 1e-9
 
@@ -38,10 +38,33 @@ def test_ranking_deterministic_with_reasons() -> None:
     assert len(a) == len(load_library().protocols)
     keys = [(r.sort_key, r.protocol_id) for r in a]
     assert keys == sorted(keys)
-    # the only RCT with an estimable effect vs sham comes first
-    assert a[0].protocol_id == "malavera2016-m1-10hz"
-    assert a[0].evidence.tier is EvidenceTier.RCT_ESTIMABLE
-    assert a[0].evidence.estimate is not None
+    # The only RCT with an estimable effect vs sham (Malavera et al., 2016) is
+    # refused as published (6 s trains at 10 Hz): it keeps its evidence but ranks
+    # with the refusals, last, with what an override would need.
+    mal = next(r for r in a if r.protocol_id == "malavera2016-m1-10hz")
+    assert mal.evidence.tier is EvidenceTier.RCT_ESTIMABLE
+    assert mal.evidence.estimate is not None
+    assert mal.verdict.decision is Decision.REFUSED
+    refused = [r for r in a if r.verdict.decision is Decision.REFUSED]
+    assert list(a[-len(refused) :]) == refused
+    assert {r.protocol_id for r in refused} == {
+        "malavera2016-m1-10hz",
+        "ahmed2011-m1-20hz",
+    }
+    (need,) = mal.override_needs
+    assert (need.rule_id, need.field, need.block) == (
+        "train_duration",
+        "pulses_per_train",
+        "M1",
+    )
+    assert need.overridable
+    assert need.value == pytest.approx(6.0, rel=RTOL)
+    assert need.limit == pytest.approx(5.0, rel=RTOL)
+    assert "operator reason" in need.requirement
+    assert "physician review" in need.requirement
+    assert any("not deliverable without an override" in s for s in mal.reasons)
+    assert a[0].verdict.decision is not Decision.REFUSED
+    assert not a[0].override_needs
     for r in a:
         assert r.reasons
         assert r.variability_note.startswith(VARIABILITY_NOTE)
@@ -72,7 +95,12 @@ def test_non_responder_down_ranked() -> None:
     assert row.rank > 1
     assert any("no response to this protocol" in s for s in row.reasons)
     # a same-target (M1) protocol is down-ranked too, a DLPFC one is not
-    m1 = next(r for r in ranks if r.protocol_id == "wang2022-m1-1hz")
+    pid = "wang2022-m1-1hz"
+    prior = PriorTreatment(protocol_id=pid, response="non-responder")
+    ranks = rank_protocols(_patient(prior_treatments=(prior,)))
+    row = next(r for r in ranks if r.protocol_id == pid)
+    assert row.down_ranked
+    m1 = next(r for r in ranks if r.protocol_id == "xu2019-m1-10hz")
     assert m1.down_ranked
     assert any("same target" in s for s in m1.reasons)
     dlpfc = next(r for r in ranks if r.protocol_id == "vats2024-dlpfc-1hz")

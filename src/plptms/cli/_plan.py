@@ -3,7 +3,8 @@
 ``plptms plan SITE/CODE`` is short for ``plptms plan patient SITE/CODE``.
 Exit codes: 0 plan made and nothing pending, 1 screening excluded the patient or the
 protocol was refused or cannot be planned, 2 bad input, 3 plan made but something
-must be done before delivery (screening, RMT, train structure, physician review).
+must be done before delivery (screening, RMT, train structure, physician review, a
+recorded target deviation).
 """
 
 from __future__ import annotations
@@ -55,6 +56,23 @@ SpwOpt = Annotated[
     typer.Option(
         "--sessions-per-week", help="Sessions a week, 1-5 (default: the protocol's)."
     ),
+]
+TargetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--target",
+        help="Plan a block on a target its study did not use, BLOCK=TARGET or TARGET "
+        "for every block (repeat per block); needs --target-reason and --operator. "
+        "Shown as NOT STUDIED in the plan and the reports.",
+    ),
+]
+TargetReasonOpt = Annotated[
+    str | None,
+    typer.Option("--target-reason", help="Why the studied target is not used."),
+]
+OperatorOpt = Annotated[
+    str | None,
+    typer.Option("--operator", help="Who decided the target deviation."),
 ]
 PriorOpt = Annotated[
     list[str] | None,
@@ -118,6 +136,49 @@ def parse_priors(values: list[str] | None) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def parse_deviations(
+    values: list[str] | None, reason: str | None, operator: str | None
+) -> tuple[Any, ...]:
+    """Parse ``--target [BLOCK=]TARGET`` values into target deviations; exit 2."""
+    from pydantic import ValidationError
+
+    from ..protocol import TargetDeviation, TargetSite
+
+    if not values:
+        if reason is not None or operator is not None:
+            raise _fail(
+                "Invalid value for '--target': got none with --target-reason or "
+                "--operator; allowed: --target [BLOCK=]TARGET with both."
+            )
+        return ()
+    if not reason or not operator:
+        raise _fail(
+            "Invalid value for '--target-reason, --operator': got "
+            f"{reason!r}, {operator!r}; allowed: both given (a target deviation "
+            "is recorded with who decided it and why)."
+        )
+    allowed = ", ".join(t.value for t in TargetSite)
+    out = []
+    for raw in values:
+        block, sep, target = raw.rpartition("=")
+        try:
+            out.append(
+                TargetDeviation(
+                    block=block.strip() if sep else "*",
+                    target=target.strip(),
+                    reason=reason,
+                    operator=operator,
+                )
+            )
+        except ValidationError as exc:
+            raise _fail(
+                f"Invalid value for '--target': got {raw!r}; allowed form is "
+                f"[BLOCK=]TARGET with TARGET one of {allowed} and a reason of at "
+                f"least 10 characters ({exc.errors()[0]['msg']})."
+            ) from None
+    return tuple(out)
+
+
 def load_patient_plan(
     db: str | None,
     patient: str,
@@ -126,6 +187,9 @@ def load_patient_plan(
     start: str | None,
     sessions_per_week: int | None,
     prior: list[str] | None,
+    target: list[str] | None = None,
+    target_reason: str | None = None,
+    operator: str | None = None,
 ) -> tuple[Any, Any]:
     """Read the patient from the registry, rank and plan; exit 2 on bad input.
 
@@ -141,6 +205,7 @@ def load_patient_plan(
     site, code = parse_patient(patient)
     start_date = parse_start(start)
     priors = parse_priors(prior)
+    deviations = parse_deviations(target, target_reason, operator)
     try:
         with open_registry(db) as reg:
             context = context_from_registry(reg, site, code, prior_treatments=priors)
@@ -149,6 +214,7 @@ def load_patient_plan(
             start_date=start_date,
             protocol_id=protocol,
             sessions_per_week=sessions_per_week,
+            target_deviations=deviations,
         )
     except KeyError as exc:
         raise _fail(str(exc.args[0])) from None
@@ -168,6 +234,7 @@ def plan_exit_code(result: Any) -> int:
         or result.patient.rmt_pct_mso is None
         or result.verdict.decision is not Decision.ACCEPTED
         or result.verdict.needs_review
+        or bool(result.plan.target_deviations)
     )
     return EXIT_PENDING if pending else EXIT_OK
 
@@ -225,31 +292,97 @@ def _render_ranking(c: Console, result: Any) -> None:
             "?" if r.evidence.n_total is None else str(r.evidence.n_total),
             f"[{colour[d]}]{d}[/{colour[d]}]",
             escape(consensus_text(r)),
-            escape("; ".join(r.flags)),
+            escape(
+                "; ".join(
+                    [
+                        *r.flags,
+                        *(
+                            f"refused by {n.rule_id} ("
+                            + ("overridable" if n.overridable else "not overridable")
+                            + ")"
+                            for n in r.override_needs
+                        ),
+                    ]
+                )
+            ),
         )
     c.print(table)
     c.print("* planned below. " + escape(result.rankings[0].variability_note))
 
 
+def _render_study(c: Console, study: Any) -> None:
+    """Print the planned protocol's study: primary source, arms, corrections."""
+    from ..planner._text import source_text
+
+    if study is None:
+        return
+    c.print(
+        f"[bold]Source:[/bold] {escape(study.citation)}: "
+        f"{escape(study.primary_citation)} [{escape(study.bibkey)}]; read: "
+        f"{escape(source_text(study))}; quoted by the review in {escape(study.review)}"
+    )
+    if study.from_review:
+        c.print(
+            "  from the review only (not verified): "
+            + escape(", ".join(study.from_review))
+        )
+    for a in study.arms:
+        same = (
+            f", same participant(s) as {a.same_participants_as}"
+            if a.same_participants_as
+            else ""
+        )
+        c.print(
+            f"  arm {escape(a.label)} (n = {'?' if a.n is None else a.n}{escape(same)}"
+            f"): {a.outcome.value.replace('_', ' ')}"
+            + (f" - {escape(a.result)}" if a.result else "")
+        )
+    for corr in study.corrections:
+        c.print(
+            f"  [cyan]corrected[/cyan] {escape(corr.field)}: review "
+            f"{escape(corr.as_quoted_by_review)!r} -> published "
+            f"{escape(corr.as_published)!r} ({escape(corr.source)})"
+        )
+
+
 def _render_plan(c: Console, result: Any) -> None:
-    from ..planner._text import mso_text, rmt_text, weeks
+    from ..planner._override import override_text
+    from ..planner._text import mso_text, rmt_text, target_basis_text, weeks
     from ._render import render_verdict
 
     how = "requested" if result.requested else "rank 1"
     c.rule(f"Plan: {escape(str(result.protocol_id))} ({how})")
     if result.plan is None:
         c.print(f"[bold red]No plan is made:[/bold red] {escape(str(result.problem))}")
+        if result.override_needs:
+            c.print(
+                "[yellow]What an override would need[/yellow] (the studied dose stays "
+                "evidence; it is not deliverable without a recorded override):"
+            )
+            for n in result.override_needs:
+                c.print(f"  [yellow]-[/yellow] {escape(override_text(n))}")
         if result.verdict is not None:
             render_verdict(c, result.verdict)
+        _render_study(c, result.study)
         return
     plan = result.plan
     blocks = Table(title="Target and intensity")
-    for col in ("block", "target", "hemisphere", "how to find it", "% RMT", "% MSO"):
+    for col in (
+        "block",
+        "target",
+        "studied?",
+        "hemisphere",
+        "how to find it",
+        "% RMT",
+        "% MSO",
+    ):
         blocks.add_column(col, overflow="fold")
     for b, loc in zip(plan.blocks, plan.localisation, strict=True):
+        basis = escape(target_basis_text(b))
         blocks.add_row(
             escape(b.label),
             b.target.value,
+            basis if b.studied else f"[bold yellow]{basis}[/bold yellow]",
             b.hemisphere.value,
             escape(loc.split(": ", 1)[-1]),
             rmt_text(b),
@@ -258,6 +391,7 @@ def _render_plan(c: Console, result: Any) -> None:
     c.print(blocks)
     for b in plan.blocks:
         c.print(f"  {escape(b.label)}: {escape(b.explanation)}")
+    _render_study(c, result.study)
     multi = len({label for s in plan.sessions for label in s.blocks}) > 1
     cal = Table(
         title=f"Calendar: {len(plan.sessions)} sessions, {plan.sessions_per_week} a "
@@ -297,6 +431,9 @@ def plan_patient(
     start: StartOpt = None,
     sessions_per_week: SpwOpt = None,
     prior: PriorOpt = None,
+    target: TargetOpt = None,
+    target_reason: TargetReasonOpt = None,
+    operator: OperatorOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOpt = None,
 ) -> None:
@@ -314,6 +451,9 @@ def plan_patient(
         start=start,
         sessions_per_week=sessions_per_week,
         prior=prior,
+        target=target,
+        target_reason=target_reason,
+        operator=operator,
     )
     code = plan_exit_code(result)
     if as_json:

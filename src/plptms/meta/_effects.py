@@ -727,12 +727,24 @@ def estimate_effect(
     n1, n2 = t.n, c.n
     tm, ts, cm, cs = t.mean, t.sd, c.mean, c.sd
     effect: EffectSize | None = None
+    tp, cp = t.percent_change, c.percent_change
+    tps, cps = t.percent_change_sd, c.percent_change_sd
     if meas == EffectMeasure.SMD:
         if tm is not None and ts is not None and cm is not None and cs is not None:
             effect = hedges_g(tm, ts, n1, cm, cs, n2)
+        elif tp is not None and tps is not None and cp is not None and cps is not None:
+            effect = hedges_g(tp, tps, n1, cp, cps, n2)
+            effect = effect.model_copy(
+                update={
+                    "method": effect.method + ", on the percent change from baseline"
+                }
+            )
         elif record.test is not None:
             effect = smd_from_test(record.test, n1, n2)
-        missing = "arm means with SDs, or a test statistic or p-value"
+        missing = (
+            "arm means with SDs, percent changes with SDs, or a test statistic or "
+            "p-value"
+        )
     elif meas == EffectMeasure.MD:
         if tm is not None and ts is not None and cm is not None and cs is not None:
             effect = mean_difference(tm, ts, n1, cm, cs, n2)
@@ -750,8 +762,6 @@ def estimate_effect(
             effect = log_ratio_of_means(tm, ts, n1, cm, cs, n2)
         missing = "positive arm means with SDs"
     else:
-        tp, cp = t.percent_change, c.percent_change
-        tps, cps = t.percent_change_sd, c.percent_change_sd
         if tp is not None and cp is not None:
             if tps is not None and cps is not None:
                 effect = percent_change_difference(tp, cp, n1, n2, sd1=tps, sd2=cps)

@@ -14,6 +14,7 @@ from the registry by the application layer
 from typing import TYPE_CHECKING, Any
 
 from ._advise import PatientPlan, plan_for_patient
+from ._override import OVERRIDE_REQUIREMENT, OverrideNeed, override_needs
 from ._patient import PatientContext, PriorTreatment, Response
 from ._plan import FollowUpVisit, SessionVisit, TreatmentPlan, make_plan, session_dates
 from ._power import SampleSize, sample_size
@@ -46,12 +47,14 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "OVERRIDE_REQUIREMENT",
     "VARIABILITY_NOTE",
     "CandidateRanking",
     "ConsensusView",
     "EvidenceSummary",
     "EvidenceTier",
     "FollowUpVisit",
+    "OverrideNeed",
     "PatientContext",
     "PatientPlan",
     "PriorTreatment",
@@ -61,6 +64,7 @@ __all__ = [
     "TreatmentPlan",
     "TrialDesign",
     "make_plan",
+    "override_needs",
     "plan_for_patient",
     "pool_evidence",
     "rank_protocols",

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from ..protocol import ProtocolLibrary, load_library
-from ..safety import Decision, ScreeningStatus, UnsafeProtocolError, Verdict
+from ..protocol import ProtocolLibrary, Study, TargetDeviation, load_library
+from ..safety import Decision, Override, ScreeningStatus, UnsafeProtocolError, Verdict
 from ..utils._checks import check_type
+from ._override import OVERRIDE_REQUIREMENT, OverrideNeed, override_needs
 from ._patient import PatientContext
 from ._plan import TreatmentPlan, make_plan
 from ._rank import CandidateRanking, rank_protocols
@@ -45,6 +46,12 @@ class PatientPlan(BaseModel):
     problem : str | None
         Why there is no plan: screening exclusion, safety refusal or a protocol
         that cannot be planned for this patient.
+    override_needs : tuple of OverrideNeed
+        After a safety refusal: each refused rule (block, field, value, limit),
+        whether it can be overridden and what an override needs.
+    study : Study | None
+        The library study of ``protocol_id`` (primary source, what was read, arm
+        outcomes and corrections of the review), ``None`` without one.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -56,6 +63,8 @@ class PatientPlan(BaseModel):
     plan: TreatmentPlan | None
     verdict: Verdict | None
     problem: str | None
+    override_needs: tuple[OverrideNeed, ...] = ()
+    study: Study | None = None
 
     @property
     def excluded(self) -> bool:
@@ -83,6 +92,8 @@ def plan_for_patient(
     sessions_per_week: int | None = None,
     library: ProtocolLibrary | None = None,
     evidence: Sequence[OutcomeStudy] | None = None,
+    overrides: Sequence[Override] = (),
+    target_deviations: Sequence[TargetDeviation] = (),
 ) -> PatientPlan:
     """Rank every protocol for ``patient`` and plan one.
 
@@ -100,6 +111,12 @@ def plan_for_patient(
         Protocols; default :func:`plptms.protocol.load_library`.
     evidence : sequence of OutcomeStudy | None
         Outcome data; default :func:`plptms.meta.load_evidence`.
+    overrides : sequence of plptms.safety.Override
+        Recorded operator overrides of overridable refusals, passed to
+        :func:`make_plan` (the plan then needs physician review).
+    target_deviations : sequence of plptms.protocol.TargetDeviation
+        Recorded decisions to plan a block on a target its study did not use,
+        passed to :func:`make_plan` (shown as not studied).
 
     Returns
     -------
@@ -115,7 +132,8 @@ def plan_for_patient(
     KeyError
         If ``protocol_id`` is not in the library.
     ValueError
-        If ``sessions_per_week`` is out of range.
+        If ``sessions_per_week`` is out of range, an override targets a rule that
+        cannot be overridden or a deviation is invalid.
     """
     check_type(patient, PatientContext, "patient")
     check_type(start_date, dt.date, "start_date")
@@ -137,15 +155,22 @@ def plan_for_patient(
         )
     if protocol is None:
         protocol = lib.protocol(rankings[0].protocol_id)
+    study = (
+        lib.studies.get(protocol.study_id) if protocol.study_id is not None else None
+    )
     try:
         plan = make_plan(
             protocol,
             patient,
             start_date=start_date,
             sessions_per_week=sessions_per_week,
+            overrides=overrides,
+            target_deviations=target_deviations,
         )
     except UnsafeProtocolError as exc:
         logger.info("Protocol %s refused for %s.", protocol.id, patient.patient_id)
+        needs = override_needs(exc.verdict)
+        can = all(n.overridable for n in needs)
         return PatientPlan(
             patient=patient,
             rankings=rankings,
@@ -154,10 +179,19 @@ def plan_for_patient(
             plan=None,
             verdict=exc.verdict,
             problem=f"the safety engine refused {protocol.id!r}: "
-            + "; ".join(f"[{r.block}] {r.message}" for r in exc.verdict.failures),
+            + "; ".join(f"[{r.block}] {r.message}" for r in exc.verdict.failures)
+            + (
+                f" Every refusal here is overridable: {OVERRIDE_REQUIREMENT}."
+                if can
+                else " At least one refusal cannot be overridden."
+            ),
+            override_needs=needs,
+            study=study,
         )
     except ValueError as exc:
         if "sessions_per_week" in str(exc) and sessions_per_week is not None:
+            raise
+        if "override" in str(exc) or "deviation" in str(exc):
             raise
         row = next(r for r in rankings if r.protocol_id == protocol.id)
         return PatientPlan(
@@ -168,6 +202,7 @@ def plan_for_patient(
             plan=None,
             verdict=row.verdict,
             problem=f"{protocol.id!r} cannot be planned for this patient: {exc}",
+            study=study,
         )
     return PatientPlan(
         patient=patient,
@@ -177,4 +212,5 @@ def plan_for_patient(
         plan=plan,
         verdict=plan.verdict,
         problem=None,
+        study=study,
     )

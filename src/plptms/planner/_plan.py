@@ -9,9 +9,18 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from ..protocol import PlannedBlock, Protocol, TargetSite, plan_blocks
+from ..protocol import (
+    PlannedBlock,
+    Protocol,
+    TargetBasis,
+    TargetDeviation,
+    TargetSite,
+    plan_blocks,
+)
 from ..safety import (
     Decision,
+    Override,
+    RuleStatus,
     SafetyContraindicationError,
     ScreeningStatus,
     UnsafeProtocolError,
@@ -25,6 +34,7 @@ from ._constants import (
     IMMPACT_MODERATE_PCT,
     MAX_CALENDAR_SESSIONS_PER_WEEK,
 )
+from ._override import OVERRIDE_REQUIREMENT, override_needs, override_text
 from ._patient import PatientContext
 from ._rank import INCOMPLETE_FLAG
 
@@ -51,6 +61,8 @@ _LOCATE: dict[TargetSite, str] = {
     TargetSite.M1_HAND: "hand-area motor hotspot (MEP hunting, e.g. FDI)",
     TargetSite.M1_LEG: "leg-area motor hotspot (MEP hunting, e.g. tibialis anterior)",
     TargetSite.S1: "postcentral gyrus behind the motor hotspot (neuronavigation)",
+    TargetSite.SMC: "supplementary motor complex, anterior to the leg motor area on "
+    "the midline (see the targeting sheet)",
     TargetSite.DLPFC: "DLPFC by the Beam F3 method or neuronavigation",
 }
 
@@ -117,9 +129,14 @@ class TreatmentPlan(BaseModel):
     maintenance : str
         When to consider maintenance sessions.
     verdict : Verdict
-        Safety verdict of the protocol with the patient's RMT.
+        Safety verdict of the protocol with the patient's RMT (and the recorded
+        overrides, if any).
     warnings : tuple of str
-        Assumptions made and what must be done before delivery.
+        Assumptions made and what must be done before delivery, including every
+        target that was not studied (inferred area or recorded deviation) and
+        every override.
+    target_deviations : tuple of TargetDeviation
+        Recorded decisions to plan a block on a target its study did not use.
     """
 
     model_config = _FROZEN
@@ -135,6 +152,12 @@ class TreatmentPlan(BaseModel):
     maintenance: str
     verdict: Verdict
     warnings: tuple[str, ...]
+    target_deviations: tuple[TargetDeviation, ...] = ()
+
+    @property
+    def all_studied(self) -> bool:
+        """Whether every block is planned on the target its study used."""
+        return all(b.basis is TargetBasis.STUDIED for b in self.blocks)
 
 
 def session_dates(
@@ -226,7 +249,11 @@ def _sessions_per_week(
 
 
 def _visits(protocol: Protocol) -> list[tuple[str, ...]]:
-    """Blocks given at each session, phase after phase."""
+    """Blocks given at each session, phase after phase.
+
+    A block added to another's sessions from session ``from_session`` on is given
+    in sessions ``from_session`` to ``from_session + sessions - 1`` of its phase.
+    """
     visits: list[tuple[str, ...]] = []
     for phase in sorted({b.phase for b in protocol.blocks}):
         blocks = [b for b in protocol.blocks if b.phase == phase]
@@ -237,14 +264,38 @@ def _visits(protocol: Protocol) -> list[tuple[str, ...]]:
                     f"{b.label!r} of {protocol.id!r}; allowed: a reported number of "
                     "sessions (the calendar cannot be built without it)."
                 )
-        n = max(int(b.sessions or 0) for b in blocks)
+        spans = {
+            b.label: (b.from_session - 1, b.from_session - 1 + int(b.sessions or 0))
+            for b in blocks
+        }
+        n = max(end for _, end in spans.values())
         for k in range(n):
             visits.append(
                 tuple(
-                    b.label for b in blocks if b.sessions is not None and k < b.sessions
+                    b.label
+                    for b in blocks
+                    if spans[b.label][0] <= k < spans[b.label][1]
                 )
             )
     return visits
+
+
+def _target_warnings(blocks: tuple[PlannedBlock, ...]) -> list[str]:
+    out = []
+    for b in blocks:
+        studied = "?" if b.studied_target is None else b.studied_target.value
+        if b.basis is TargetBasis.INFERRED:
+            out.append(
+                f"block {b.label}: area {b.target.value} inferred from the amputation, "
+                f"not studied (the study gave {studied} without its area)"
+            )
+        elif b.basis is TargetBasis.NOT_STUDIED and b.deviation is not None:
+            out.append(
+                f"block {b.label}: target {b.target.value} NOT STUDIED (the study "
+                f"used {studied}); deviation recorded by {b.deviation.operator}: "
+                f"{b.deviation.reason}"
+            )
+    return out
 
 
 def make_plan(
@@ -255,6 +306,8 @@ def make_plan(
     rmt_pct_mso: float | None = None,
     sessions_per_week: int | None = None,
     follow_up_weeks: Sequence[int] = DEFAULT_FOLLOW_UP_WEEKS,
+    overrides: Sequence[Override] = (),
+    target_deviations: Sequence[TargetDeviation] = (),
 ) -> TreatmentPlan:
     """Plan a course of ``protocol`` for ``patient``.
 
@@ -272,6 +325,12 @@ def make_plan(
         Sessions a week in [1, 5]; default the protocol's (rounded up), else 5.
     follow_up_weeks : sequence of int
         Follow-up visits, weeks after the last session (each >= 1).
+    overrides : sequence of plptms.safety.Override
+        Recorded operator overrides of overridable refusals (each with its
+        reason); the plan then needs physician review.
+    target_deviations : sequence of plptms.protocol.TargetDeviation
+        Recorded decisions to plan a block on a target its study did not use;
+        shown as not studied.
 
     Returns
     -------
@@ -285,10 +344,13 @@ def make_plan(
     SafetyContraindicationError
         If screening excluded the patient.
     UnsafeProtocolError
-        If the safety engine refuses the protocol.
+        If the safety engine refuses the protocol; the message lists, per refused
+        rule, the field, value and limit and whether (and how) it can be
+        overridden.
     ValueError
-        If a value is out of range, a block's number of sessions is unreported, or a
-        laterality cannot be resolved for this amputation.
+        If a value is out of range, a block's number of sessions is unreported, a
+        laterality cannot be resolved for this amputation, an override targets a
+        rule that cannot be overridden, or a deviation is invalid.
     """
     check_type(protocol, Protocol, "protocol")
     check_type(patient, PatientContext, "patient")
@@ -303,12 +365,19 @@ def make_plan(
             "Invalid value for 'screening': got 'excluded'; allowed: 'eligible' or "
             "'needs_physician_review' (an absolute contraindication was found)."
         )
-    verdict = check_protocol(protocol, rmt_pct_mso=rmt)
+    verdict = check_protocol(protocol, rmt_pct_mso=rmt, overrides=overrides)
     if verdict.decision is Decision.REFUSED:
         lines = [f"Protocol {protocol.id!r} refused; no plan is made:"]
         lines += [f"  - [{r.block}] {r.message}" for r in verdict.failures]
+        lines += [f"  - {override_text(n)}" for n in override_needs(verdict)]
         raise UnsafeProtocolError("\n".join(lines), verdict)
     warnings: list[str] = []
+    for r in verdict.rules:
+        if r.status is RuleStatus.OVERRIDDEN:
+            warnings.append(
+                f"safety rule {r.rule_id} [{r.block}] overridden: "
+                f"{OVERRIDE_REQUIREMENT}"
+            )
     if verdict.decision is Decision.INCOMPLETE:
         missing = sorted({r.field for r in verdict.not_checked})
         warnings.append(f"{INCOMPLETE_FLAG} (not checked: {', '.join(missing)})")
@@ -318,7 +387,10 @@ def make_plan(
         warnings.append("screening needs physician review before delivery")
     if rmt is None:
         warnings.append("RMT not measured: intensity in % MSO set after measuring it")
-    blocks = plan_blocks(protocol, patient.amputation, rmt)
+    blocks = plan_blocks(
+        protocol, patient.amputation, rmt, deviations=tuple(target_deviations)
+    )
+    warnings.extend(_target_warnings(blocks))
     spw = _sessions_per_week(protocol, sessions_per_week, warnings)
     visits = _visits(protocol)
     dates = session_dates(start_date, len(visits), spw)
@@ -358,4 +430,5 @@ def make_plan(
         maintenance=maintenance,
         verdict=verdict,
         warnings=tuple(warnings),
+        target_deviations=tuple(target_deviations),
     )

@@ -16,9 +16,18 @@ from ..meta import (
     load_evidence,
     meta_analysis,
 )
-from ..protocol import Conformance, Protocol, ProtocolLibrary, TargetSite, load_library
+from ..protocol import (
+    ArmOutcome,
+    Conformance,
+    Protocol,
+    ProtocolLibrary,
+    SourceRead,
+    TargetSite,
+    load_library,
+)
 from ..safety import Decision, ScreeningStatus, Verdict, check_protocol
 from ..utils._checks import check_type
+from ._override import OverrideNeed, override_needs, override_text
 from ._patient import PatientContext, Response
 
 if TYPE_CHECKING:
@@ -80,6 +89,15 @@ class EvidenceSummary(BaseModel):
         Heterogeneity, when pooled.
     not_estimable : str | None
         ``"not estimable: <reason>"`` when no effect could be computed.
+    arm_outcome : ArmOutcome | None
+        What the study reports for the arm that gave this protocol (``None`` for a
+        protocol without a study).
+    arm_result : str | None
+        That arm's result in a few words.
+    source : SourceRead | None
+        What plptms read of the study's primary publication.
+    corrections : int
+        Figures of the review corrected against the primary publication.
     """
 
     model_config = _FROZEN
@@ -97,6 +115,10 @@ class EvidenceSummary(BaseModel):
     tau2: float | None = None
     i2_pct: float | None = None
     not_estimable: str | None = None
+    arm_outcome: ArmOutcome | None = None
+    arm_result: str | None = None
+    source: SourceRead | None = None
+    corrections: int = 0
 
 
 class ConsensusView(BaseModel):
@@ -160,6 +182,9 @@ class CandidateRanking(BaseModel):
         :data:`VARIABILITY_NOTE` followed by the patient's values of those factors.
     sort_key : tuple of int
         The key it was sorted by (see :func:`rank_protocols`).
+    override_needs : tuple of OverrideNeed
+        For a refused protocol: each refused rule with its field, value and limit,
+        whether it can be overridden and what an override needs.
     """
 
     model_config = _FROZEN
@@ -175,6 +200,7 @@ class CandidateRanking(BaseModel):
     flags: tuple[str, ...]
     variability_note: str
     sort_key: tuple[int, ...]
+    override_needs: tuple[OverrideNeed, ...] = ()
 
 
 def _target_group(target: TargetSite) -> str:
@@ -182,6 +208,27 @@ def _target_group(target: TargetSite) -> str:
 
 
 def _evidence(
+    protocol: Protocol,
+    library: ProtocolLibrary,
+    studies: Sequence[OutcomeStudy],
+    table: EffectTable,
+) -> EvidenceSummary:
+    ev = _effect_evidence(protocol, library, studies, table)
+    if protocol.study_id is None or protocol.study_id not in library.studies:
+        return ev
+    st = library.study(protocol.study_id)
+    arm = st.arm_of(protocol.id)
+    return ev.model_copy(
+        update={
+            "arm_outcome": None if arm is None else arm.outcome,
+            "arm_result": None if arm is None or not arm.result else arm.result,
+            "source": st.source,
+            "corrections": len(st.corrections),
+        }
+    )
+
+
+def _effect_evidence(
     protocol: Protocol,
     library: ProtocolLibrary,
     studies: Sequence[OutcomeStudy],
@@ -220,7 +267,15 @@ def _evidence(
     effects = [e for e in table.effects if e.study_id in ids]
     base = {"study_ids": ids, "citations": cites, "designs": designs}
     if comparator_of is not None or not effects:
-        if comparator_of is not None:
+        if (
+            comparator_of is not None
+            and comparator_of.design is StudyDesign.CASE_REPORT
+        ):
+            reason = (
+                f"not estimable: another condition given to the same patient in the "
+                f"single-case report {comparator_of.id}"
+            )
+        elif comparator_of is not None:
             reason = (
                 f"not estimable: this protocol is a comparator arm of "
                 f"{comparator_of.id}, which gives no effect of it against sham"
@@ -361,14 +416,18 @@ def rank_protocols(
     -----
     The order is deterministic, by the key (each part ascending):
 
-    1. safety verdict refused (last);
+    1. safety verdict refused (last): a refused studied protocol keeps its
+       evidence, and its row lists what an override would need
+       (``override_needs``);
     2. previous non-response to the same protocol or a protocol at the same target
        (M1 areas count as one target) (down-ranked);
-    3. evidence tier: RCT with an estimable effect, RCT not estimable, case report,
+    3. its study reports that the arm giving it did not reduce pain (e.g. M1 in
+       Lee et al., 2015);
+    4. evidence tier: RCT with an estimable effect, RCT not estimable, case report,
        no study;
-    4. consensus conformance: inside, unknown, outside;
-    5. more participants first;
-    6. protocol id.
+    5. consensus conformance: inside, unknown, outside;
+    6. more participants first;
+    7. protocol id.
 
     An incomplete safety verdict does not move a protocol but flags it: the train
     structure must be specified before delivery. The factors the review names as
@@ -394,12 +453,18 @@ def rank_protocols(
         reasons: list[str] = []
         flags: list[str] = []
         refused = verdict.decision is Decision.REFUSED
+        needs = override_needs(verdict) if refused else ()
         if refused:
             reasons.append(
                 "safety refused: "
                 + "; ".join(r.message for r in verdict.failures)
                 + " (ranked last)"
             )
+            if ev.study_ids:
+                reasons.append(
+                    "the studied dose is evidence but not deliverable without an "
+                    "override: " + "; ".join(override_text(n) for n in needs)
+                )
         elif verdict.decision is Decision.INCOMPLETE:
             missing = sorted({r.field for r in verdict.not_checked})
             flags.append(f"{INCOMPLETE_FLAG} (not checked: {', '.join(missing)})")
@@ -422,10 +487,22 @@ def rank_protocols(
                     "down-ranked: no response before to a protocol at the same "
                     f"target ({', '.join(sorted(shared))}; {prior.protocol_id})"
                 )
+        not_effective = ev.arm_outcome is ArmOutcome.NOT_EFFECTIVE
+        if not_effective:
+            reasons.append(
+                "its study reports that this arm did not reduce pain"
+                + (f" ({ev.arm_result})" if ev.arm_result else "")
+                + " (ranked after the arms reported effective)"
+            )
         reasons.append(
             f"evidence: {ev.tier.name.lower().replace('_', ' ')}"
             + (f", {ev.effect_kind}" if ev.estimate is not None else "")
         )
+        if ev.source is SourceRead.NOT_REACHED:
+            reasons.append(
+                "primary paper not reached: figures as quoted by the review, not "
+                "verified"
+            )
         inside = [c.inside for c in consensus]
         conf_key = (
             0
@@ -445,6 +522,7 @@ def rank_protocols(
         key = (
             int(refused),
             int(down),
+            int(not_effective),
             int(ev.tier),
             conf_key,
             -(ev.n_total or 0),
@@ -463,6 +541,7 @@ def rank_protocols(
                     "flags": tuple(flags),
                     "variability_note": note,
                     "sort_key": key,
+                    "override_needs": needs,
                 },
             )
         )

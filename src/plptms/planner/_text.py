@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..protocol import PlannedBlock
+    from ..protocol import PlannedBlock, Study
     from ._plan import SessionVisit
     from ._rank import CandidateRanking, EvidenceSummary
 
@@ -17,6 +17,8 @@ __all__ = [
     "evidence_tier_text",
     "mso_text",
     "rmt_text",
+    "source_text",
+    "target_basis_text",
     "weeks",
 ]
 
@@ -148,3 +150,56 @@ def weeks(
             out.append((monday, []))
         out[-1][1].append(s)
     return out
+
+
+_BASIS = {
+    "studied": "studied",
+    "inferred": "area inferred, not studied",
+    "not_studied": "NOT STUDIED (recorded deviation)",
+}
+
+
+def target_basis_text(block: PlannedBlock) -> str:
+    """Say whether a planned block's target is the one its study used.
+
+    Parameters
+    ----------
+    block : PlannedBlock
+        The block.
+
+    Returns
+    -------
+    text : str
+        ``"studied"``, ``"area inferred, not studied"`` (M1 without a reported
+        area) or ``"NOT STUDIED (recorded deviation)"``, with the studied target
+        when it differs.
+    """
+    text = _BASIS[block.basis.value]
+    if block.studied_target is not None and block.studied_target is not block.target:
+        text += f"; the study: {block.studied_target.value}"
+    return text
+
+
+_SOURCE = {
+    "full_text": "the full paper",
+    "abstract": "the published abstract",
+    "not_reached": (
+        "primary paper not reached: figures as quoted by the review, not verified"
+    ),
+}
+
+
+def source_text(study: Study) -> str:
+    """Say what plptms read of a study's primary publication.
+
+    Parameters
+    ----------
+    study : plptms.protocol.Study
+        The study.
+
+    Returns
+    -------
+    text : str
+        E.g. ``"the published abstract"``.
+    """
+    return _SOURCE[study.source.value]

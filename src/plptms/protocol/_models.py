@@ -49,8 +49,10 @@ __all__ = [
     "UNREPORTED",
     "Amputation",
     "Arm",
+    "ArmOutcome",
     "CoilType",
     "Condition",
+    "Correction",
     "CourseBlock",
     "Hemisphere",
     "Laterality",
@@ -58,6 +60,7 @@ __all__ = [
     "LimbSide",
     "Pattern",
     "Protocol",
+    "SourceRead",
     "StimulationDose",
     "Study",
     "TargetSite",
@@ -194,6 +197,69 @@ class CoilType(StrEnum):
     CIRCULAR = "circular"
     DOUBLE_CONE = "double_cone"
     H_COIL = "h_coil"
+
+
+class ArmOutcome(StrEnum):
+    """What a study reported for one arm's pain outcome.
+
+    ``effective``: the study reports that pain fell in this arm (against sham where
+    there was one); ``not_effective``: the study reports that it did not;
+    ``unreported``: what was read of the study does not say.
+    """
+
+    EFFECTIVE = "effective"
+    NOT_EFFECTIVE = "not_effective"
+    UNREPORTED = "unreported"
+
+
+class SourceRead(StrEnum):
+    """What plptms read of a study's primary publication.
+
+    ``full_text``: the paper; ``abstract``: its published abstract only (figures
+    not in it come from the review and say so); ``not_reached``: the primary paper
+    was not reached, so every figure is as quoted by the review, not verified.
+    """
+
+    FULL_TEXT = "full_text"
+    ABSTRACT = "abstract"
+    NOT_REACHED = "not_reached"
+
+
+def _check_text(value: str, field: str) -> str:
+    if not value.strip():
+        raise ValueError(
+            f"Invalid value for {field!r}: got an empty text; allowed: a non-empty "
+            "text."
+        )
+    return value
+
+
+class Correction(BaseModel):
+    """A figure of the source review corrected against the primary publication.
+
+    Parameters
+    ----------
+    field : str
+        What was corrected (e.g. ``"laterality"``, ``"intensity_pct_rmt"``).
+    as_quoted_by_review : str
+        The review's wording or figure, kept beside the correction.
+    as_published : str
+        What the primary publication says.
+    source : str
+        Where the correction was read (e.g. ``"abstract"``).
+    """
+
+    model_config = _FROZEN
+
+    field: str = Field(min_length=1, max_length=80)
+    as_quoted_by_review: str
+    as_published: str
+    source: str
+
+    @field_validator("as_quoted_by_review", "as_published", "source")
+    @classmethod
+    def _check_texts(cls, v: str, info: ValidationInfo) -> str:
+        return _check_text(v, str(info.field_name))
 
 
 class Amputation(BaseModel):
@@ -496,8 +562,11 @@ class CourseBlock(BaseModel):
         Order in the course: blocks with the same phase run in the same period,
         a higher phase follows a lower one.
     same_sessions_as : str | None
-        Label of a block whose sessions this one is given in (e.g. DLPFC given in
-        5 of the S1 sessions).
+        Label of a block whose sessions this one is given in (e.g. DLPFC added to
+        the S1 sessions).
+    from_session : int
+        With ``same_sessions_as``: the session of that block (1-based) from which
+        this block is added (e.g. 5 when a target joins after four sessions).
     """
 
     model_config = _FROZEN
@@ -509,6 +578,7 @@ class CourseBlock(BaseModel):
     course_weeks: ReportedFloat
     phase: StrictCount = 1
     same_sessions_as: str | None = None
+    from_session: StrictCount = 1
 
     @field_validator("sessions")
     @classmethod
@@ -535,6 +605,12 @@ class CourseBlock(BaseModel):
     @classmethod
     def _check_phase(cls, v: int) -> int:
         check_range(v, "phase", 1, 100)
+        return v
+
+    @field_validator("from_session")
+    @classmethod
+    def _check_from(cls, v: int) -> int:
+        check_range(v, "from_session", 1, MAX_SESSIONS_PER_COURSE, unit="sessions")
         return v
 
     @model_validator(mode="after")
@@ -574,6 +650,11 @@ class CourseBlock(BaseModel):
 class Arm(BaseModel):
     """One arm of a study.
 
+    An arm may also be one condition given in turn to the same participants (e.g.
+    two targets tried one after the other in one patient); ``same_participants_as``
+    then names the arm whose participants it reuses, and ``n`` counts those same
+    participants again (they are not added to the study's total).
+
     Parameters
     ----------
     label : str
@@ -584,14 +665,24 @@ class Arm(BaseModel):
         Active or sham.
     protocol_id : str | None
         Library protocol given in this arm.
+    outcome : ArmOutcome
+        Whether the study reports that pain fell in this arm.
+    result : str
+        The arm's result in a few words, as published (e.g. ``"VAS 7 to 0"``).
+    same_participants_as : str | None
+        Label of another arm of the same study whose participants received this
+        condition too (sequential conditions in the same patients).
     """
 
     model_config = _FROZEN
 
-    label: str
+    label: str = Field(min_length=1, max_length=40)
     n: ReportedInt
     condition: Condition
     protocol_id: str | None = None
+    outcome: ArmOutcome = ArmOutcome.UNREPORTED
+    result: str = ""
+    same_participants_as: str | None = None
 
     @field_validator("n")
     @classmethod
@@ -614,15 +705,32 @@ class Study(BaseModel):
     n_total : int | None
         Participants in total.
     arms : tuple of Arm
-        Study arms.
+        Study arms (labels unique).
     population : str
         Who was treated.
     outcome : str
         Primary pain outcome measure(s).
     reported_effect : str
-        The effect as reported.
-    source : str
-        Where the figures were taken from.
+        The effect as published (or as quoted by the review where the primary
+        publication was not reached).
+    primary_citation : str
+        Journal reference of the primary publication.
+    bibkey : str
+        Key of the primary publication in ``docs/references.bib``.
+    source : SourceRead
+        What plptms read of the primary publication: ``full_text``, ``abstract``
+        or ``not_reached`` (then every figure is as quoted by the review).
+    review : str
+        Where the source review quotes the study (e.g. ``"review Table 2"``);
+        figures not in what was read of the primary come from there.
+    review_bibkey : str
+        Key of the source review in ``docs/references.bib``.
+    from_review : tuple of str
+        Fields whose values come from the review only (not in what was read of
+        the primary publication): not verified.
+    corrections : tuple of Correction
+        Figures of the review corrected against the primary publication, with the
+        review's wording kept beside them.
     notes : str
         Anything a reader should know (ambiguities, what was not reported).
     """
@@ -633,11 +741,17 @@ class Study(BaseModel):
     citation: str
     design: str
     n_total: ReportedInt
-    arms: tuple[Arm, ...]
+    arms: tuple[Arm, ...] = Field(min_length=1)
     population: str
     outcome: str
     reported_effect: str
-    source: str
+    primary_citation: str = Field(min_length=1)
+    bibkey: str = Field(min_length=1, pattern=r"^[\w-]+$")
+    source: SourceRead
+    review: str = Field(min_length=1)
+    review_bibkey: str = Field(min_length=1, pattern=r"^[\w-]+$")
+    from_review: tuple[str, ...] = ()
+    corrections: tuple[Correction, ...] = ()
     notes: str = ""
 
     @field_validator("n_total")
@@ -645,6 +759,56 @@ class Study(BaseModel):
     def _check_n_total(cls, v: int | None) -> int | None:
         _check_optional_range(v, "n_total", 1, MAX_PARTICIPANTS, "", low_inclusive=True)
         return v
+
+    @model_validator(mode="after")
+    def _check_arms(self) -> Self:
+        labels = [a.label for a in self.arms]
+        dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
+        if dupes:
+            raise ValueError(
+                f"Invalid value for 'arms': got duplicate labels {dupes}; allowed: "
+                "unique labels."
+            )
+        for a in self.arms:
+            ref = a.same_participants_as
+            if ref is not None and (ref not in labels or ref == a.label):
+                others = [lab for lab in labels if lab != a.label]
+                raise ValueError(
+                    f"Invalid value for 'same_participants_as': got {ref!r} in arm "
+                    f"{a.label!r}; allowed values are {others}."
+                )
+        independent = [a.n for a in self.arms if a.same_participants_as is None]
+        if self.n_total is not None and None not in independent:
+            total = sum(n for n in independent if n is not None)
+            if total > self.n_total:
+                raise ValueError(
+                    f"Invalid value for 'arms': got {total} participants in arms of "
+                    f"distinct participants; allowed: at most n_total = "
+                    f"{self.n_total} (mark an arm given to the same participants "
+                    "with 'same_participants_as')."
+                )
+        if self.source is SourceRead.NOT_REACHED and self.corrections:
+            raise ValueError(
+                "Invalid value for 'corrections': got corrections with source "
+                "'not_reached'; allowed: corrections only when the primary "
+                "publication (or its abstract) was read."
+            )
+        return self
+
+    def arm_of(self, protocol_id: str) -> Arm | None:
+        """Return the arm in which ``protocol_id`` was given, if any.
+
+        Parameters
+        ----------
+        protocol_id : str
+            A library protocol id.
+
+        Returns
+        -------
+        arm : Arm | None
+            The first arm giving it, ``None`` if no arm does.
+        """
+        return next((a for a in self.arms if a.protocol_id == protocol_id), None)
 
 
 class Protocol(BaseModel):
@@ -704,6 +868,22 @@ class Protocol(BaseModel):
                     f"{b.same_sessions_as!r} in block {b.label!r}; allowed values are "
                     f"{others}."
                 )
+            if b.from_session != 1 and b.same_sessions_as is None:
+                raise ValueError(
+                    f"Invalid value for 'from_session': got {b.from_session} in block "
+                    f"{b.label!r}; allowed: 1 unless 'same_sessions_as' names the "
+                    "block it is added to."
+                )
+            if b.same_sessions_as is not None and b.sessions is not None:
+                host = self.block(b.same_sessions_as).sessions
+                last = b.from_session - 1 + b.sessions
+                if host is not None and last > host:
+                    raise ValueError(
+                        f"Invalid value for 'sessions': got {b.sessions} from session "
+                        f"{b.from_session} in block {b.label!r}; allowed range is "
+                        f"[1, {max(host - b.from_session + 1, 0)}] sessions (block "
+                        f"{b.same_sessions_as!r} has {host})."
+                    )
         return self
 
     def block(self, label: str) -> CourseBlock:

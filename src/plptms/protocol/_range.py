@@ -115,6 +115,8 @@ class ProtocolRange(BaseModel):
         Slug.
     citation : str
         Source.
+    bibkey : str | None
+        Key of the source in ``docs/references.bib``.
     pattern : Pattern
         Pattern.
     targets : tuple of TargetSite
@@ -133,6 +135,7 @@ class ProtocolRange(BaseModel):
 
     id: str
     citation: str
+    bibkey: str | None = None
     pattern: Pattern
     targets: tuple[TargetSite, ...]
     laterality: Laterality

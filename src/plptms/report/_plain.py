@@ -43,6 +43,11 @@ def plain_target(block: PlannedBlock, amputation: Amputation) -> str:
         where = f"the area of the brain that moves your {part}"
     elif block.target is TargetSite.S1:
         where = f"the area of the brain that feels touch from your {part}"
+    elif block.target is TargetSite.SMC:
+        where = (
+            "an area near the top of your head, just in front of the areas that "
+            "move your body, that helps to plan movements"
+        )
     else:
         where = (
             "an area at the front of the brain that takes part in mood and in how "

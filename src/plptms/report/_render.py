@@ -34,12 +34,15 @@ def _soft_import(name: str, purpose: str) -> Any:
 
 def _env() -> Any:
     jinja2 = _soft_import("jinja2", "render the reports")
+    from ..planner._override import override_text
     from ..planner._text import (
         consensus_text,
         effect_text,
         evidence_tier_text,
         mso_text,
         rmt_text,
+        source_text,
+        target_basis_text,
         weeks,
     )
     from ._data import history_rows
@@ -62,6 +65,9 @@ def _env() -> Any:
         evidence_tier_text=evidence_tier_text,
         mso_text=mso_text,
         rmt_text=rmt_text,
+        source_text=source_text,
+        target_basis_text=target_basis_text,
+        override_text=override_text,
         weeks=weeks,
     )
     env.filters["num"] = lambda x, fmt=".2f": "?" if x is None else format(x, fmt)
