@@ -42,7 +42,12 @@ def bench(url: str) -> list[str]:
     """Time the two paths on ``url``; return markdown table rows."""
     from plptms.protocol import load_library
     from plptms.registry import Registry
-    from plptms.safety import check_protocol
+    from plptms.safety import PhysicianReview, check_protocol
+
+    _BENCH_REVIEW = PhysicianReview(
+        physician="Dr Bench",
+        reason="Benchmark: unverified table cells reviewed.",
+    )
 
     reg = Registry(url)
     writes = []
@@ -51,7 +56,9 @@ def bench(url: str) -> list[str]:
         reg.add_patient("S1", f"P{k:05d}", history=None, actor="bench")
         writes.append(time.perf_counter() - t0)
     proto = load_library().protocol("consensus2024-example-10hz")
-    aid = reg.assign_protocol("S1", "P00000", proto, check_protocol(proto), actor="b")
+    aid = reg.assign_protocol(
+        "S1", "P00000", proto, check_protocol(proto, review=_BENCH_REVIEW), actor="b"
+    )
     sid = reg.start_delivery(aid, 1, device="sim", plan={}, blinded=False, actor="b")
     events = []
     for k in range(N_EVENTS):

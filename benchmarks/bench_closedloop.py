@@ -411,13 +411,18 @@ def _loopback_session(durable: bool) -> str:
         if durable:
             from plptms.protocol import load_library
             from plptms.registry import Registry
-            from plptms.safety import check_protocol
+            from plptms.safety import PhysicianReview, check_protocol
+
+            _BENCH_REVIEW = PhysicianReview(
+                physician="Dr Bench",
+                reason="Benchmark: unverified table cells reviewed.",
+            )
 
             reg = Registry(f"sqlite:///{tmp.name}/r.sqlite3")
             reg.add_patient("B", "P1", history=None, actor="bench")
             proto = load_library().protocol("consensus2024-example-10hz")
             aid = reg.assign_protocol(
-                "B", "P1", proto, check_protocol(proto), actor="b"
+                "B", "P1", proto, check_protocol(proto, review=_BENCH_REVIEW), actor="b"
             )
             sid = reg.start_delivery(
                 aid, 1, device="sim", plan={}, blinded=False, actor="b"

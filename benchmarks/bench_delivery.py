@@ -78,7 +78,12 @@ def run() -> list[str]:
     from plptms.delivery._runner import RegistryDeliveryLog
     from plptms.protocol import load_library
     from plptms.registry import Registry
-    from plptms.safety import check_protocol
+    from plptms.safety import PhysicianReview, check_protocol
+
+    _BENCH_REVIEW = PhysicianReview(
+        physician="Dr Bench",
+        reason="Benchmark: unverified table cells reviewed.",
+    )
 
     mem_j, mem_wall = _run(MemoryDeliveryLog())
     with tempfile.TemporaryDirectory() as tmp:
@@ -86,7 +91,11 @@ def run() -> list[str]:
         reg.add_patient("S1", "B1", history=None, actor="bench")
         proto = load_library().protocol("consensus2024-example-10hz")
         aid = reg.assign_protocol(
-            "S1", "B1", proto, check_protocol(proto), actor="bench"
+            "S1",
+            "B1",
+            proto,
+            check_protocol(proto, review=_BENCH_REVIEW),
+            actor="bench",
         )
         sid = reg.start_delivery(
             aid, 1, device="sim", plan={}, blinded=False, actor="bench"

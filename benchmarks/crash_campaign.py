@@ -504,6 +504,7 @@ def setup_registry(
     from plptms.protocol import Protocol
     from plptms.registry import Registry
     from plptms.safety import (
+        PhysicianReview,
         ScreeningAnswers,
         check_protocol,
         load_screening_items,
@@ -511,6 +512,12 @@ def setup_registry(
     )
 
     out: dict[tuple[str, str], int] = {}
+    # the campaign's protocols rest on train-table cells not verified against the
+    # paper: a (fictional) physician review lets them be delivered, as in a clinic
+    review = PhysicianReview(
+        physician="Dr Campaign",
+        reason="Crash campaign: unverified table cells reviewed for the benchmark.",
+    )
     answers = dict.fromkeys([i.id for i in load_screening_items()], "no")
     with Registry(url) as reg:
         for p in range(n_patients):
@@ -539,11 +546,11 @@ def setup_registry(
             assert rmt is not None
             for pid in protocol_ids:
                 proto = Protocol.model_validate(protocol_document(pid))
-                verdict = check_protocol(proto, rmt_pct_mso=rmt[0])
+                verdict = check_protocol(proto, rmt_pct_mso=rmt[0], review=review)
                 if verdict.decision.value != "accepted":
                     raise RuntimeError(f"{pid} is not accepted: {verdict}")
                 out[code, pid] = reg.assign_protocol(
-                    "CB", code, proto, check_protocol(proto), actor="dr1"
+                    "CB", code, proto, verdict, actor="dr1"
                 )
     return out
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from plptms.cli.main import app
 from plptms.protocol import Protocol
 from plptms.registry import Registry
+from tests._review import REVIEW
 
 runner = CliRunner()
 
@@ -73,11 +74,15 @@ def db(tmp_path: Path) -> str:
             actor="tech1",
         )
         proto = Protocol.model_validate(SMALL)
-        reg.assign_protocol("S1", "P001", proto, check_protocol(proto), actor="dr1")
+        reg.assign_protocol(
+            "S1", "P001", proto, check_protocol(proto, review=REVIEW), actor="dr1"
+        )
         sham = Protocol.model_validate(
             {**SMALL, "id": "small-sham", "condition": "sham"}
         )
-        reg.assign_protocol("S1", "P001", sham, check_protocol(sham), actor="dr1")
+        reg.assign_protocol(
+            "S1", "P001", sham, check_protocol(sham, review=REVIEW), actor="dr1"
+        )
     return url
 
 

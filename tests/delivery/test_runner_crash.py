@@ -16,6 +16,7 @@ import pytest
 from plptms.delivery._pulselog import read_pulse_log
 from plptms.delivery._runner import PlannedTrain, SessionPlan, replay_events
 from plptms.registry import Registry
+from tests._review import REVIEW
 
 _RUN = """
 import sys
@@ -95,7 +96,9 @@ def test_sigkill_never_loses_or_repeats_a_pulse(tmp_path: Path) -> None:
     )
     with Registry(url) as reg:
         reg.add_patient("S1", "P001", history=None, actor="t")
-        aid = reg.assign_protocol("S1", "P001", proto, check_protocol(proto), actor="t")
+        aid = reg.assign_protocol(
+            "S1", "P001", proto, check_protocol(proto, review=REVIEW), actor="t"
+        )
         sid = reg.start_delivery(
             aid,
             1,

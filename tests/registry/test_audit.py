@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from tests._review import REVIEW
 
 from plptms.registry import Registry, RegistryError, VisitIn, VisitKind
 
@@ -144,7 +145,9 @@ def _closed_session(reg: Registry, *, close: bool = True) -> int:
 
     reg.add_patient("S1", "P002", history=None, actor="nurse1")
     proto = load_library().protocol("consensus2024-example-10hz")
-    aid = reg.assign_protocol("S1", "P002", proto, check_protocol(proto), actor="dr1")
+    aid = reg.assign_protocol(
+        "S1", "P002", proto, check_protocol(proto, review=REVIEW), actor="dr1"
+    )
     sid = reg.start_delivery(aid, 1, device="sim", plan={}, blinded=False, actor="t")
     for k in range(N_EVENTS):
         reg.append_delivery_event(

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import pytest
+from tests._review import REVIEW
 
 from plptms.registry import RecordNotFoundError, Registry, RegistryError
 
@@ -43,7 +44,9 @@ def _delivery(reg: Registry, code: str) -> int:
 
     reg.add_patient("S1", code, history=None, actor="nurse1")
     proto = load_library().protocol("consensus2024-example-10hz")
-    aid = reg.assign_protocol("S1", code, proto, check_protocol(proto), actor="dr1")
+    aid = reg.assign_protocol(
+        "S1", code, proto, check_protocol(proto, review=REVIEW), actor="dr1"
+    )
     return reg.start_delivery(aid, 1, device="sim", plan={}, blinded=False, actor="t")
 
 

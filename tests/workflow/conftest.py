@@ -9,6 +9,7 @@ import pytest
 
 from plptms.protocol import Protocol
 from plptms.registry import Registry
+from tests._review import REVIEW
 
 RMT = 50.0
 
@@ -87,5 +88,7 @@ def url(db_url: str) -> str:
         screen_patient(reg)
         record_rmt(reg)
         proto = Protocol.model_validate(protocol_data())
-        reg.assign_protocol("S1", "P001", proto, check_protocol(proto), actor="dr1")
+        reg.assign_protocol(
+            "S1", "P001", proto, check_protocol(proto, review=REVIEW), actor="dr1"
+        )
     return url

@@ -261,7 +261,9 @@ def _demo_plan(
     from ..workflow import context_from_registry
 
     ctx = context_from_registry(reg, site, code)
-    result = plan_for_patient(ctx.context, start_date=start, protocol_id=protocol_id)
+    result = plan_for_patient(
+        ctx.context, start_date=start, protocol_id=protocol_id, policy=ctx.policy
+    )
     for r in result.rankings[:3]:
         console.print(
             f"  rank {r.rank}: {r.protocol_id} (evidence: "

@@ -215,6 +215,7 @@ def load_patient_plan(
             protocol_id=protocol,
             sessions_per_week=sessions_per_week,
             target_deviations=deviations,
+            policy=context.policy,
         )
     except KeyError as exc:
         raise _fail(str(exc.args[0])) from None

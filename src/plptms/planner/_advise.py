@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..meta import OutcomeStudy
+    from ..safety import SafetyPolicy
 
 __all__ = ["PatientPlan", "plan_for_patient"]
 
@@ -94,6 +95,7 @@ def plan_for_patient(
     evidence: Sequence[OutcomeStudy] | None = None,
     overrides: Sequence[Override] = (),
     target_deviations: Sequence[TargetDeviation] = (),
+    policy: SafetyPolicy | None = None,
 ) -> PatientPlan:
     """Rank every protocol for ``patient`` and plan one.
 
@@ -117,6 +119,9 @@ def plan_for_patient(
     target_deviations : sequence of plptms.protocol.TargetDeviation
         Recorded decisions to plan a block on a target its study did not use,
         passed to :func:`make_plan` (shown as not studied).
+    policy : plptms.safety.SafetyPolicy | None
+        The site's safety policy (its name, margin and physicians' readings of
+        the train table); the default policy when ``None``.
 
     Returns
     -------
@@ -139,7 +144,7 @@ def plan_for_patient(
     check_type(start_date, dt.date, "start_date")
     lib = load_library() if library is None else library
     protocol = None if protocol_id is None else lib.protocol(protocol_id)
-    rankings = rank_protocols(patient, library=lib, evidence=evidence)
+    rankings = rank_protocols(patient, library=lib, evidence=evidence, policy=policy)
     if patient.screening is ScreeningStatus.EXCLUDED:
         return PatientPlan(
             patient=patient,
@@ -166,6 +171,7 @@ def plan_for_patient(
             sessions_per_week=sessions_per_week,
             overrides=overrides,
             target_deviations=target_deviations,
+            policy=policy,
         )
     except UnsafeProtocolError as exc:
         logger.info("Protocol %s refused for %s.", protocol.id, patient.patient_id)

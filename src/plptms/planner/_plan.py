@@ -41,6 +41,8 @@ from ._rank import INCOMPLETE_FLAG
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from ..safety import SafetyPolicy
+
 __all__ = ["FollowUpVisit", "SessionVisit", "TreatmentPlan", "make_plan"]
 
 logger = logging.getLogger(__name__)
@@ -308,6 +310,7 @@ def make_plan(
     follow_up_weeks: Sequence[int] = DEFAULT_FOLLOW_UP_WEEKS,
     overrides: Sequence[Override] = (),
     target_deviations: Sequence[TargetDeviation] = (),
+    policy: SafetyPolicy | None = None,
 ) -> TreatmentPlan:
     """Plan a course of ``protocol`` for ``patient``.
 
@@ -331,6 +334,8 @@ def make_plan(
     target_deviations : sequence of plptms.protocol.TargetDeviation
         Recorded decisions to plan a block on a target its study did not use;
         shown as not studied.
+    policy : plptms.safety.SafetyPolicy | None
+        The site's safety policy; the default policy when ``None``.
 
     Returns
     -------
@@ -365,7 +370,9 @@ def make_plan(
             "Invalid value for 'screening': got 'excluded'; allowed: 'eligible' or "
             "'needs_physician_review' (an absolute contraindication was found)."
         )
-    verdict = check_protocol(protocol, rmt_pct_mso=rmt, overrides=overrides)
+    verdict = check_protocol(
+        protocol, rmt_pct_mso=rmt, overrides=overrides, policy=policy
+    )
     if verdict.decision is Decision.REFUSED:
         lines = [f"Protocol {protocol.id!r} refused; no plan is made:"]
         lines += [f"  - [{r.block}] {r.message}" for r in verdict.failures]

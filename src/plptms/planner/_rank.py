@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ..protocol import ProtocolRange
+    from ..safety import SafetyPolicy
 
 __all__ = [
     "VARIABILITY_NOTE",
@@ -387,6 +388,7 @@ def rank_protocols(
     *,
     library: ProtocolLibrary | None = None,
     evidence: Sequence[OutcomeStudy] | None = None,
+    policy: SafetyPolicy | None = None,
 ) -> tuple[CandidateRanking, ...]:
     """Rank every protocol of the library for one patient.
 
@@ -399,6 +401,8 @@ def rank_protocols(
     evidence : sequence of OutcomeStudy | None
         Outcome data; default :func:`plptms.meta.load_evidence`. Effects are Hedges'
         g of pain intensity at the end of treatment against sham.
+    policy : plptms.safety.SafetyPolicy | None
+        The site's safety policy; the default policy when ``None``.
 
     Returns
     -------
@@ -446,7 +450,9 @@ def rank_protocols(
     for pid in sorted(lib.protocols):
         protocol = lib.protocols[pid]
         ev = _evidence(protocol, lib, studies, table)
-        verdict = check_protocol(protocol, rmt_pct_mso=patient.rmt_pct_mso)
+        verdict = check_protocol(
+            protocol, rmt_pct_mso=patient.rmt_pct_mso, policy=policy
+        )
         consensus = tuple(
             _consensus(lib.ranges[r], protocol) for r in sorted(lib.ranges)
         )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..planner import PatientContext, PriorTreatment
 from ..registry import AssessmentOut, AssignmentOut, PatientOut, RegistryError
+from ..safety import SafetyPolicy
 from ..utils._checks import check_type
 
 if TYPE_CHECKING:
@@ -113,6 +114,9 @@ class RegistryContext(BaseModel):
         Each value used and where it came from.
     unknown : tuple of str
         Each value the registry does not hold (left unknown, never guessed).
+    policy : plptms.safety.SafetyPolicy
+        The safety policy in force at the patient's site (the default policy
+        when built from records alone).
     """
 
     model_config = _FROZEN
@@ -126,6 +130,7 @@ class RegistryContext(BaseModel):
     assignments: tuple[AssignmentOut, ...]
     sources: tuple[str, ...]
     unknown: tuple[str, ...]
+    policy: SafetyPolicy = SafetyPolicy()
 
 
 def _latest_scores(assessments: Sequence[AssessmentOut]) -> dict[str, LatestScore]:
@@ -169,6 +174,7 @@ def context_from_records(
     *,
     as_of: dt.date,
     prior_treatments: Sequence[PriorTreatment] = (),
+    policy: SafetyPolicy | None = None,
 ) -> RegistryContext:
     """Build the planner's view of a patient from registry records.
 
@@ -191,6 +197,8 @@ def context_from_records(
     prior_treatments : sequence of PriorTreatment
         Earlier courses with response, as stated by the clinician (the registry
         does not record a response).
+    policy : plptms.safety.SafetyPolicy | None
+        The site's safety policy; the default when ``None``.
 
     Returns
     -------
@@ -326,6 +334,7 @@ def context_from_records(
         assignments=tuple(assignments),
         sources=tuple(sources),
         unknown=tuple(unknown),
+        policy=SafetyPolicy() if policy is None else policy,
     )
 
 
@@ -371,4 +380,5 @@ def context_from_registry(
         registry.list_assignments(site, code),
         as_of=dt.date.today() if as_of is None else as_of,
         prior_treatments=prior_treatments,
+        policy=registry.site_policy(site),
     )

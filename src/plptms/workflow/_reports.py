@@ -121,6 +121,7 @@ def collect_report_data(
         sessions_per_week=sessions_per_week,
         library=lib,
         evidence=studies,
+        policy=context.policy,
     )
     table, pooled = pool_evidence(studies)
     patient = registry.get_patient(site, code)
