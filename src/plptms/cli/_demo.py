@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from rich.markup import escape
 
 from ..protocol import Amputation, load_data
 from ..protocol._io import validate_model
@@ -309,7 +310,10 @@ def _demo_deliver(
         # real one must before the protocol can be delivered
         for r in verdict.rules:
             if r.status.value in ("review", "unverified", "overridden"):
-                console.print(f"  Physician review: [{r.block}] {r.message}")
+                console.print(
+                    escape(f"  Physician review: [{r.block}] {r.message}"),
+                    highlight=False,
+                )
         verdict = check_for_site(
             reg,
             site,
@@ -320,6 +324,14 @@ def _demo_deliver(
                 reason="Reviewed the rules listed above for this fictional patient; "
                 "the unverified table cells are accepted for the demonstration.",
             ),
+        )
+        console.print(
+            escape(
+                f"  Review recorded by {verdict.review.physician}"
+                if verdict.review is not None
+                else "  No review recorded."
+            ),
+            highlight=False,
         )
     aid = reg.assign_protocol(site, code, protocol, verdict, actor="demo")
     splan = build_session_plan(protocol, verdict, rmt)

@@ -166,8 +166,7 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
         )
     elif verdict.needs_review:
         extra = (
-            f" ({len(verdict.to_review)} rule(s) need physician review; record it "
-            "with --review-physician and --review-reason)"
+            f" ({len(verdict.to_review)} rule(s) need physician review before delivery)"
         )
     else:
         extra = ""
