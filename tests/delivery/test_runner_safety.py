@@ -381,3 +381,72 @@ def test_per_train_rechecks_refuse_only_failed_rules() -> None:
         runner.change_intensity(60.0)
     assert exc.value.verdict.policy_name == "plptms-default"
     assert log.events()[-1].kind == "intensity_refused"
+
+
+def test_rechecks_use_the_sites_policy_not_the_default() -> None:
+    """A plan built under a site's margin policy re-checks under that margin.
+
+    With the 25 % cut (Chen et al. 1997) as a recorded site policy, a 5 s train at
+    100 % RMT (within the 10 Hz x 100 % MT cell, >5 s; Wassermann 1998, Table 4)
+    is beyond 0.75 x 5 s = 3.75 s and is refused; under the default policy the
+    same change is allowed (the test above).
+    """
+    from plptms.delivery._runner import build_session_plan
+    from plptms.protocol import Protocol
+    from plptms.safety import (
+        PhysicianReview,
+        SafetyPolicy,
+        UnsafeProtocolError,
+        check_protocol,
+    )
+
+    pol = SafetyPolicy(
+        name="site-chen-cut",
+        train_duration_margin=0.75,
+        margin_reason="Site committee applies the Chen 1997 cut.",
+    )
+    # 2 trains of 30 pulses (3 s at 10 Hz): within 0.75 x 5 s
+    proto = Protocol.model_validate(
+        {
+            "id": "short-10hz",
+            "name": "test: 3 s trains",
+            "condition": "active",
+            "blocks": [
+                {
+                    "label": "M1",
+                    "dose": {
+                        "pattern": "rtms",
+                        "target": "m1_hand",
+                        "laterality": "contralateral",
+                        "frequency_hz": 10,
+                        "intensity_pct_rmt": 90,
+                        "pulses_per_train": 30,
+                        "trains_per_session": 2,
+                        "inter_train_interval_s": 30,
+                    },
+                    "sessions": 1,
+                    "sessions_per_week": 1,
+                    "course_weeks": 1,
+                }
+            ],
+        }
+    )
+    review = PhysicianReview(physician="Dr S", reason="unverified cell reviewed")
+    verdict = check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=review, policy=pol)
+    with pytest.raises(ValueError, match="policy"):
+        build_session_plan(proto, verdict, _REVIEW_RMT)  # default policy: refused
+    plan = build_session_plan(proto, verdict, _REVIEW_RMT, policy=pol)
+    assert plan.policy == pol
+    clock = VirtualClock()
+    log = MemoryDeliveryLog()
+    runner = SessionRunner(
+        FakeStimulator(clock), plan, log, clock=clock, sleep=clock.sleep
+    )
+    # a 3 s train at 100 % RMT is within 3.75 s
+    runner.change_intensity(_REVIEW_RMT)
+    bad = runner._failed_rules(100.0, 40, 2, 30.0)  # 4 s > 3.75 s
+    assert [r.rule_id for r in bad] == ["train_duration"]
+    assert bad[0].limit == pytest.approx(3.75, rel=1e-12)
+    with pytest.raises(UnsafeProtocolError) as exc:
+        runner.change_intensity(_REVIEW_RMT * 1.3)  # 130 % RMT: 3 s > 0.75 x 2.9 s
+    assert exc.value.verdict.policy_name == "site-chen-cut"

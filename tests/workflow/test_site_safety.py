@@ -206,6 +206,8 @@ def test_a_recorded_review_covers_only_what_it_signed_off(reg) -> None:
 
     prepared = start(1)
     assert any(c.check == "verdict" and c.passed for c in prepared.checks)
+    # the plan carries the site's policy, so re-checks during the session use it
+    assert prepared.plan.policy == reg.site_policy("S1")
     reg.finish_delivery(prepared.session_id, "completed", actor="t")
     # a looser reading makes the train rule "review" (not "unverified"): the old
     # review did not sign that off

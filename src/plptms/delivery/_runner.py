@@ -29,7 +29,12 @@ from typing import Protocol as TypingProtocol
 from pydantic import BaseModel, ConfigDict
 
 from ..protocol import Condition, Pattern
-from ..safety import DEFAULT_POLICY_NAME, Decision, RuleStatus, check_dose
+from ..safety import (
+    Decision,
+    RuleStatus,
+    SafetyPolicy,
+    check_dose,
+)
 from ._interface import Stimulator, StimulatorFault, TrainRequest
 from ._runner_defaults import RMT_MAX_AGE_DAYS, SCREENING_MAX_AGE_DAYS
 
@@ -99,6 +104,10 @@ class SessionPlan(BaseModel):
         Intensity, % RMT.
     trains : tuple of PlannedTrain
         In delivery order.
+    policy : plptms.safety.SafetyPolicy
+        The safety policy the verdict was computed under (the site's); every
+        re-check during the session (a train cut by a fault, an intensity change)
+        uses it.
     """
 
     model_config = _FROZEN
@@ -110,6 +119,7 @@ class SessionPlan(BaseModel):
     intensity_pct_rmt: float
     pattern: Pattern
     trains: tuple[PlannedTrain, ...]
+    policy: SafetyPolicy = SafetyPolicy()
 
     @property
     def total_pulses(self) -> int:
@@ -123,6 +133,7 @@ def build_session_plan(
     rmt_pct_mso: float,
     *,
     block: str | None = None,
+    policy: SafetyPolicy | None = None,
 ) -> SessionPlan:
     """Turn an accepted protocol block into the trains of one session.
 
@@ -137,6 +148,9 @@ def build_session_plan(
         The patient's RMT, % MSO.
     block : str | None
         Block label (the first block when ``None``).
+    policy : plptms.safety.SafetyPolicy | None
+        The policy the verdict was computed under (the site's); the default
+        policy when ``None``. Its name must be the verdict's.
 
     Returns
     -------
@@ -163,6 +177,12 @@ def build_session_plan(
             f"Invalid value for 'rmt_pct_mso': got {rmt_pct_mso!r}; the verdict was "
             f"computed with RMT {verdict.rmt_pct_mso!r} % MSO: check again with this "
             "RMT."
+        )
+    pol = SafetyPolicy() if policy is None else policy
+    if verdict.policy_name != pol.name:
+        raise ValueError(
+            f"Invalid value for 'policy': got {pol.name!r}; the verdict was computed "
+            f"under {verdict.policy_name!r}: check again under this policy."
         )
     b = protocol.blocks[0] if block is None else protocol.block(block)
     d = b.dose
@@ -229,6 +249,7 @@ def build_session_plan(
         intensity_pct_rmt=d.intensity_pct_rmt,
         pattern=d.pattern,
         trains=trains,
+        policy=pol,
     )
 
 
@@ -758,7 +779,8 @@ class SessionRunner:
                 protocol_id=self.plan.protocol_id,
                 decision=Decision.REFUSED,
                 rules=tuple(bad),
-                policy_name=DEFAULT_POLICY_NAME,
+                policy_name=self.plan.policy.name,
+                policy=self.plan.policy.describe(),
                 rmt_pct_mso=self.plan.rmt_pct_mso,
             )
             self.log.append(
@@ -785,7 +807,7 @@ class SessionRunner:
 
         Only ``failed`` rules refuse: the plan comes from an accepted verdict (a
         physician reviewed any ``unverified`` or ``review`` rule), so those do not
-        stop a train. The check uses the default policy.
+        stop a train. The check uses the plan's policy (the site's).
         """
         from ..protocol import StimulationDose
 
@@ -801,7 +823,10 @@ class SessionRunner:
             inter_train_interval_s=inter_train_interval_s,
         )
         results = check_dose(
-            dose, block=self.plan.block, rmt_pct_mso=self.plan.rmt_pct_mso
+            dose,
+            block=self.plan.block,
+            rmt_pct_mso=self.plan.rmt_pct_mso,
+            policy=self.plan.policy,
         )
         return [r for r in results if r.status is RuleStatus.FAILED]
 

@@ -157,8 +157,11 @@ def _checked_plan(
     aid, proto = reg.find_assignment(site, code, protocol_id)
     rmt = reg.latest_rmt(site, code)
     screening = reg.latest_screening(site, code)
+    policy = reg.site_policy(site)  # read once: the verdict and the plan share it
     verdict = (
-        None if rmt is None else verdict_for_assignment(reg, site, aid, proto, rmt[0])
+        None
+        if rmt is None
+        else verdict_for_assignment(reg, site, aid, proto, rmt[0], policy=policy)
     )
     checks = pre_session_checks(
         today=today,
@@ -176,7 +179,8 @@ def _checked_plan(
         raise SessionRefusedError(f"Session blocked: {failed}", checks)
     assert rmt is not None
     assert verdict is not None
-    return aid, build_session_plan(proto, verdict, rmt[0], block=block), checks
+    plan = build_session_plan(proto, verdict, rmt[0], block=block, policy=policy)
+    return aid, plan, checks
 
 
 def _audit_check(reg: Registry, refs: list[tuple[str, int]]) -> CheckResult:

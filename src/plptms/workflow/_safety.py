@@ -18,7 +18,13 @@ if TYPE_CHECKING:
 
     from ..protocol import Protocol
     from ..registry import Registry
-    from ..safety import CellReading, Override, PhysicianReview, Verdict
+    from ..safety import (
+        CellReading,
+        Override,
+        PhysicianReview,
+        SafetyPolicy,
+        Verdict,
+    )
     from ..safety._train_table import TableCell
 
 __all__ = [
@@ -60,6 +66,7 @@ def check_for_site(
     rmt_pct_mso: float | None,
     overrides: Sequence[Override] = (),
     review: PhysicianReview | None = None,
+    policy: SafetyPolicy | None = None,
 ) -> Verdict:
     """Check a protocol under the safety policy in force at a site.
 
@@ -77,6 +84,9 @@ def check_for_site(
         Recorded overrides.
     review : plptms.safety.PhysicianReview | None
         A physician's review of what the verdict asks to review.
+    policy : plptms.safety.SafetyPolicy | None
+        The site's policy when the caller already read it (one read for a whole
+        check); read from the registry when ``None``.
 
     Returns
     -------
@@ -89,7 +99,7 @@ def check_for_site(
         protocol,
         rmt_pct_mso=rmt_pct_mso,
         overrides=overrides,
-        policy=reg.site_policy(site),
+        policy=reg.site_policy(site) if policy is None else policy,
         review=review,
     )
 
@@ -100,6 +110,8 @@ def verdict_for_assignment(
     assignment_id: int,
     protocol: Protocol,
     rmt_pct_mso: float,
+    *,
+    policy: SafetyPolicy | None = None,
 ) -> Verdict:
     """Check an assigned protocol again now, carrying its recorded review.
 
@@ -120,6 +132,8 @@ def verdict_for_assignment(
         The protocol as assigned.
     rmt_pct_mso : float
         The patient's current RMT, % MSO.
+    policy : plptms.safety.SafetyPolicy | None
+        The site's policy, if already read.
 
     Returns
     -------
@@ -128,8 +142,14 @@ def verdict_for_assignment(
         ``review`` when a rule needs a review that was not recorded.
     """
     stored = reg.assignment_verdict(assignment_id)
+    pol = reg.site_policy(site) if policy is None else policy
     now = check_for_site(
-        reg, site, protocol, rmt_pct_mso=rmt_pct_mso, overrides=stored.overrides
+        reg,
+        site,
+        protocol,
+        rmt_pct_mso=rmt_pct_mso,
+        overrides=stored.overrides,
+        policy=pol,
     )
     if (
         stored.review is not None
@@ -143,6 +163,7 @@ def verdict_for_assignment(
             rmt_pct_mso=rmt_pct_mso,
             overrides=stored.overrides,
             review=stored.review,
+            policy=pol,
         )
     return now
 
