@@ -409,7 +409,9 @@ def test_estimate_always_within_stimulator_range(
 def test_relative_frequency_on_step_responder_within_one_step(
     threshold: float, step: float, above: float
 ) -> None:
-    assume(threshold > step)  # a block one step below must exist (> 0 % MSO)
+    # a block one step below must exist: the hunt rounds intensities to 1e-6 % MSO
+    # and stops at 0, so one step below must lie clearly above 0 % MSO
+    assume(threshold - step >= 0.01)
     start = min(100.0, threshold + above)
     r = hunt_relative_frequency(
         StepResponder(threshold),
