@@ -120,13 +120,16 @@ def render_protocol(
     console.print(sched_t)
 
 
-def render_verdict(console: Console, verdict: Verdict) -> None:
+def render_verdict(
+    console: Console, verdict: Verdict, *, review_hint: str = "before delivery"
+) -> None:
     """Print a verdict: every rule with status, value, limit and source.
 
     Rules that are not ``passed`` are repeated with their message; ``unverified``
     (within a limit resting on a source not verified against the paper) and
     ``review`` rules say that a physician must review, and the decision names the
-    policy used and any recorded review.
+    policy used and any recorded review. ``review_hint`` ends the sentence saying
+    that a review is needed (e.g. how to record it with this command).
     """
     table = Table(
         title=f"Safety verdict for {escape(verdict.protocol_id)} "
@@ -166,7 +169,7 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
         )
     elif verdict.needs_review:
         extra = (
-            f" ({len(verdict.to_review)} rule(s) need physician review before delivery)"
+            f" ({len(verdict.to_review)} rule(s) need physician review {review_hint})"
         )
     else:
         extra = ""

@@ -334,7 +334,11 @@ def protocols_check(
     if as_json:
         typer.echo(verdict.model_dump_json(indent=2))
     else:
-        render_verdict(_console(), verdict)
+        render_verdict(
+            _console(),
+            verdict,
+            review_hint="- record it with --review-physician and --review-reason",
+        )
     code = {
         Decision.ACCEPTED: EXIT_OK,
         Decision.REFUSED: EXIT_REFUSED,

@@ -134,18 +134,8 @@ class SiteSafetyStore:
                     )
                 ).scalars()
                 for old_row in older:
-                    before = row_state(old_row)
-                    old_row.deleted_at = at
-                    old_row.deleted_reason = "superseded by a newer reading"
-                    self._audit(
-                        s,
-                        actor,
-                        "delete",
-                        "safety_cell_readings",
-                        old_row,
-                        before,
-                        "superseded by a newer reading",
-                        at,
+                    self._supersede(
+                        s, old_row, "safety_cell_readings", "reading", actor, at
                     )
                 row = SafetyCellReadingRow(
                     site=site,
@@ -263,19 +253,7 @@ class SiteSafetyStore:
         at = _now()
         with self._write() as s:
             for old_row in self._policy_rows(s, site):
-                before = row_state(old_row)
-                old_row.deleted_at = at
-                old_row.deleted_reason = "superseded by a newer policy"
-                self._audit(
-                    s,
-                    actor,
-                    "delete",
-                    "site_safety_policies",
-                    old_row,
-                    before,
-                    "superseded by a newer policy",
-                    at,
-                )
+                self._supersede(s, old_row, "site_safety_policies", "policy", actor, at)
             row = SiteSafetyPolicyRow(
                 site=site,
                 name=pol.name,
@@ -286,6 +264,22 @@ class SiteSafetyStore:
             s.add(row)
             self._audit(s, actor, "insert", "site_safety_policies", row, None, None, at)
             return int(row.id)
+
+    def _supersede(
+        self,
+        s: Session,
+        row: Any,
+        table: str,
+        what: str,
+        actor: str,
+        at: dt.datetime,
+    ) -> None:
+        """Soft-delete ``row`` as superseded by a newer ``what`` (audited)."""
+        before = row_state(row)
+        reason = f"superseded by a newer {what}"
+        row.deleted_at = at
+        row.deleted_reason = reason
+        self._audit(s, actor, "delete", table, row, before, reason, at)
 
     @staticmethod
     def _policy_rows(s: Session, site: str) -> Iterator[Any]:
