@@ -8,7 +8,18 @@ from typing import Any
 from plptms.motor import SimulatedSubject, SubjectParameters, hunt_ml_pest
 from plptms.protocol import load_library
 from plptms.registry import Registry, SessionStatus, VisitIn
-from plptms.safety import ScreeningAnswers, check_protocol, load_screening_items, screen
+from plptms.safety import (
+    PhysicianReview,
+    ScreeningAnswers,
+    check_protocol,
+    load_screening_items,
+    screen,
+)
+
+#: The review recorded with the FULL patient's assignment.
+ASSIGNMENT_REVIEW = PhysicianReview(
+    physician="Dr Report", reason="Reviewed the unverified 1 Hz table cells."
+)
 
 TODAY = dt.date.today()
 
@@ -97,7 +108,11 @@ def add_patient(
                 reg.record_assessment(site, code, visit, scale, items, actor="nurse1")
         if course:
             protocol = load_library().protocol("wang2022-m1-1hz")
-            verdict = check_protocol(protocol, rmt_pct_mso=rmt)
+            # the 1 Hz limits rest on unverified table cells: the clinic's
+            # physician records a review when assigning
+            verdict = check_protocol(
+                protocol, rmt_pct_mso=rmt, review=ASSIGNMENT_REVIEW
+            )
             start = TODAY - dt.timedelta(days=20)
             aid = reg.assign_protocol(
                 site, code, protocol, verdict, actor="dr1", assigned_on=start

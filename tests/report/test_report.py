@@ -23,7 +23,7 @@ from plptms.report import (
 from plptms.report._plain import long_date
 from plptms.workflow import collect_report_data
 
-from ._patients import HISTORY, add_patient
+from ._patients import ASSIGNMENT_REVIEW, HISTORY, add_patient
 
 START = dt.date(2026, 3, 2)
 TODAY = dt.date(2026, 2, 20)
@@ -281,3 +281,21 @@ def test_bad_kind_and_format(full: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="data"):
         render_html({}, "clinician")  # type: ignore[arg-type]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_review_recorded_at_assignment_is_shown(
+    full: dict[str, Any], url: str
+) -> None:
+    """A plan resting on unverified limits shows who reviewed it when assigned.
+
+    The FULL patient's Wang 2022 course was assigned with a physician's review of
+    the unverified 1 Hz cells (Wassermann 1998, Table 4); a patient whose plan was
+    never assigned is told a review is still required.
+    """
+    data = full["data"]
+    assert data.result.verdict.decision.value == "review"
+    assert data.assignment_review == ASSIGNMENT_REVIEW
+    page = _flat(full["paths"]["S1-FULL-clinician.html"].read_text())
+    assert "reviewed when assigned, by Dr Report" in page
+    other = _data(url, "HIGHRMT")
+    assert other.assignment_review is None

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..planner import PatientPlan
     from ..protocol import Protocol
     from ..registry import AssessmentOut
-    from ..safety import ScreeningReport
+    from ..safety import PhysicianReview, ScreeningReport
     from ..workflow import RegistryContext
 
 __all__ = [
@@ -135,6 +135,9 @@ class ReportData:
         Pooled effect of the estimable studies.
     deliveries : tuple of DeliveryRow
         Sessions recorded or delivered, by protocol and number.
+    assignment_review : PhysicianReview | None
+        The physician review recorded when the planned protocol was assigned,
+        shown only while it covers every rule the plan's verdict asks to review.
     disclaimer : str
         Research-software disclaimer.
     """
@@ -150,6 +153,7 @@ class ReportData:
     evidence: tuple[EvidenceRow, ...]
     pooled: MetaResult | None
     deliveries: tuple[DeliveryRow, ...]
+    assignment_review: PhysicianReview | None = None
     disclaimer: str = DISCLAIMER
 
 

@@ -16,8 +16,9 @@ from ..report._data import DeliveryRow, ReportData, evidence_rows
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ..planner import PriorTreatment
+    from ..planner import PatientPlan, PriorTreatment
     from ..registry import Registry
+    from ..safety import PhysicianReview
     from ._planning import RegistryContext
 
 __all__ = ["collect_report_data"]
@@ -139,6 +140,25 @@ def collect_report_data(
         evidence=evidence_rows(table, studies),
         pooled=pooled,
         deliveries=_deliveries(registry, context),
+        assignment_review=_assignment_review(registry, context, result),
     )
     logger.info("Report data of %s/%s gathered.", site, code)
     return data
+
+
+def _assignment_review(
+    registry: Registry, context: RegistryContext, result: PatientPlan
+) -> PhysicianReview | None:
+    """Return the review stored with the planned protocol's assignment if it covers."""
+    from ._safety import review_keys
+
+    verdict = result.verdict
+    if verdict is None or not verdict.needs_review or verdict.review is not None:
+        return None
+    ids = [a.id for a in context.assignments if a.protocol_id == result.protocol_id]
+    if not ids:
+        return None
+    stored = registry.assignment_verdict(max(ids))
+    if stored.review is None or not review_keys(verdict) <= review_keys(stored):
+        return None
+    return stored.review
