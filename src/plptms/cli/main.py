@@ -20,6 +20,7 @@ from rich.markup import escape
 from .. import __version__
 from ..utils._logging import set_log_level
 from . import (
+    _clinic,
     _closedloop,
     _dose,
     _evidence,
@@ -58,6 +59,7 @@ app.add_typer(_closedloop.closedloop_app, name="closedloop")
 app.add_typer(_plan.plan_app, name="plan")
 app.add_typer(_safety.safety_app, name="safety")
 app.command("report")(_report.report_cmd)
+app.command("assign")(_clinic.assign_cmd)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -194,34 +196,6 @@ def protocols_show(
         render_conformance(console, rng, rng.conformance(p))
 
 
-def _parse_overrides(values: list[str], operator: str | None) -> list[object]:
-    from ..safety import Override
-
-    out: list[object] = []
-    for raw in values:
-        if "=" not in raw:
-            raise _fail(
-                f"Invalid value for '--override': got {raw!r}; allowed form is "
-                "RULE[:BLOCK]=REASON."
-            )
-        key, reason = raw.split("=", 1)
-        rule, _, block = key.partition(":")
-        if not operator:
-            raise _fail(
-                "Invalid value for '--operator': got nothing; an override "
-                "needs the operator's name."
-            )
-        try:
-            out.append(
-                Override(
-                    rule_id=rule, block=block or "*", reason=reason, operator=operator
-                )
-            )
-        except ValueError as exc:
-            raise _fail(str(exc)) from None
-    return out
-
-
 @protocols_app.command("check")
 def protocols_check(
     source: Annotated[
@@ -287,22 +261,13 @@ def protocols_check(
     from ..safety import (
         DEFAULT_POLICY_NAME,
         Decision,
-        PhysicianReview,
         SafetyPolicy,
         check_protocol,
     )
+    from ._options import parse_overrides, parse_review
     from ._render import render_verdict
 
-    if (review_physician is None) != (review_reason is None):
-        given, missing = (
-            ("--review-physician", "--review-reason")
-            if review_reason is None
-            else ("--review-reason", "--review-physician")
-        )
-        raise _fail(
-            f"Invalid value for '{missing}': got nothing with {given}; a review "
-            "needs both the physician and the reason."
-        )
+    review = parse_review(review_physician, review_reason)
     path = Path(source)
     try:
         if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
@@ -314,16 +279,11 @@ def protocols_check(
             train_duration_margin=margin,
             margin_reason=margin_reason,
         )
-        overrides = _parse_overrides(override or [], operator)
-        review = (
-            None
-            if review_physician is None or review_reason is None
-            else PhysicianReview(physician=review_physician, reason=review_reason)
-        )
+        overrides = parse_overrides(override or [], operator)
         verdict = check_protocol(
             protocol,
             rmt_pct_mso=rmt,
-            overrides=overrides,  # type: ignore[arg-type]
+            overrides=overrides,
             policy=policy,
             review=review,
         )
@@ -352,8 +312,18 @@ def protocols_check(
 def screen_cmd(
     file: Annotated[Path, typer.Argument(help="Screening answers (JSON/YAML).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient", help="SITE/CODE: store the report in the registry too."
+        ),
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Who records it (with --patient).")
+    ] = None,
+    db: _registry.DbOpt = None,
 ) -> None:
-    """Screen a patient for TMS contraindications.
+    """Screen a patient for TMS contraindications (and store it with --patient).
 
     Exit 0 eligible, 1 excluded, 2 bad input, 3 physician review needed.
     """
@@ -369,6 +339,24 @@ def screen_cmd(
         report = screen(answers)
     except (ProtocolFileError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    if patient is not None:
+        from ..registry import RegistryError
+        from ..workflow import record_screening
+        from ._plan import parse_patient
+
+        site, code = parse_patient(patient)
+        if not actor:
+            raise _fail(
+                "Invalid value for '--actor': got nothing; storing a screening "
+                "needs who records it."
+            )
+        reg = _registry.open_registry(db)
+        try:
+            _, report = record_screening(reg, site, code, answers, actor=actor)
+        except (RegistryError, ValueError) as exc:
+            raise _fail(str(exc)) from None
+        finally:
+            reg.close()
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:

@@ -11,6 +11,9 @@ whether a session may start or resume, and runs it on the registry.
 - :func:`context_from_registry`: the planner's view of a registered patient;
   :func:`collect_report_data`: what the reports show. Both are loaded on first
   use.
+- :func:`record_screening`, :func:`assign_protocol`: a screening stored with its
+  report; a protocol assigned only with a verdict that can lead to delivery (a
+  review recorded where one is needed).
 - :func:`check_for_site` / :func:`verdict_for_assignment`: safety verdicts under
   the site's policy (margin, physicians' readings of the train table), a recorded
   physician review carried only while it covers what needs review;
@@ -20,6 +23,12 @@ whether a session may start or resume, and runs it on the registry.
 
 from typing import TYPE_CHECKING, Any
 
+from ._clinic import (
+    AssignmentRefusedError,
+    AssignmentResult,
+    assign_protocol,
+    record_screening,
+)
 from ._delivery import (
     RESUMABLE_STATUSES,
     PreparedSession,
@@ -70,10 +79,13 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "PAIN_SCALE_PREFERENCE",
     "RESUMABLE_STATUSES",
+    "AssignmentRefusedError",
+    "AssignmentResult",
     "LatestScore",
     "PreparedSession",
     "RegistryContext",
     "SessionRefusedError",
+    "assign_protocol",
     "check_for_site",
     "collect_report_data",
     "context_from_records",
@@ -81,6 +93,7 @@ __all__ = [
     "lease_ttl_s",
     "prepare_resume",
     "prepare_start",
+    "record_screening",
     "record_table_readings",
     "review_keys",
     "run_delivery",
