@@ -109,7 +109,10 @@ def _load(
     from ..closedloop import read_recording
 
     if simulate is not None:
-        return _simulated(seconds, simulate, center, seed), "uV"
+        try:
+            return _simulated(seconds, simulate, center, seed), "uV"
+        except ImportError as exc:  # neurodsp is optional: say how to get it
+            raise _fail(str(exc)) from None
     assert recording is not None
     try:
         return read_recording(recording), "V"

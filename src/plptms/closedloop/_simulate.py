@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..utils._checks import check_range
+from ..utils._imports import soft_import
 from ._constants import HJORTH_NEIGHBOURS_C3, HJORTH_NEIGHBOURS_C4, SFREQ_HZ
 
 if TYPE_CHECKING:
@@ -118,10 +119,11 @@ def _mu_source(
     rng: np.random.Generator,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Unit-amplitude bursty mu, its envelope and its generator phase."""
-    from neurodsp.sim.periodic import (  # type: ignore[import-untyped]
-        make_is_osc_prob,
-        sim_variable_oscillation,
+    periodic = soft_import(
+        "neurodsp.sim.periodic", "simulate mu EEG", package="neurodsp"
     )
+    make_is_osc_prob = periodic.make_is_osc_prob
+    sim_variable_oscillation = periodic.sim_variable_oscillation
 
     n_cycles = int(np.ceil(n / (sfreq_hz / (peak_hz + 3.0 * freq_sd_hz + 1.0)))) + 2
     # slowly drifting cycle frequency: AR(1), stationary SD = freq_sd_hz
@@ -226,12 +228,9 @@ def simulate_mu_eeg(
             f"Invalid value for 'center': got {center!r}; allowed values are 'C3', "
             "'C4'."
         )
-    try:
-        from neurodsp.sim.aperiodic import sim_powerlaw  # type: ignore[import-untyped]
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "simulate_mu_eeg needs neurodsp: pip install neurodsp"
-        ) from err
+    sim_powerlaw = soft_import(
+        "neurodsp.sim.aperiodic", "simulate mu EEG", package="neurodsp"
+    ).sim_powerlaw
 
     left = ("C3", *HJORTH_NEIGHBOURS_C3)
     right = ("C4", *HJORTH_NEIGHBOURS_C4)

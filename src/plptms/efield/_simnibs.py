@@ -34,13 +34,9 @@ _K_NEAREST = 32
 
 
 def _soft_import(name: str) -> ModuleType:
-    try:
-        return importlib.import_module(name)
-    except ImportError as err:
-        raise ImportError(
-            f"read_simnibs_field needs {name!r} to read SimNIBS meshes; install it "
-            f"with 'pip install {name}'."
-        ) from err
+    from ..utils._imports import soft_import
+
+    return soft_import(name, "read SimNIBS meshes (read_simnibs_field)")
 
 
 class SimnibsFieldAtTarget(BaseModel):

@@ -8,14 +8,9 @@ __all__ = ["pdf_text", "render_png"]
 
 
 def _pdfium() -> object:
-    try:
-        import pypdfium2  # type: ignore[import-untyped]
-    except ImportError:
-        raise ImportError(
-            "pypdfium2 is needed to read PDF pages: install it with "
-            "`pip install pypdfium2` (part of the 'dev' extra)."
-        ) from None
-    return pypdfium2
+    from ..utils._imports import soft_import
+
+    return soft_import("pypdfium2", "read PDF pages (part of the 'dev' extra)")
 
 
 def render_png(

@@ -22,14 +22,9 @@ _FORMATS = ("html", "pdf")
 
 
 def _soft_import(name: str, purpose: str) -> Any:
-    from importlib import import_module
+    from ..utils._imports import soft_import
 
-    try:
-        return import_module(name)
-    except ImportError:
-        raise ImportError(
-            f"{name} is needed to {purpose}: install it with `pip install {name}`."
-        ) from None
+    return soft_import(name, purpose)
 
 
 def _env() -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import math
 from typing import TYPE_CHECKING, Literal
 
@@ -38,13 +37,9 @@ def soft_import(name: str, package: str) -> ModuleType:
     ImportError
         With the ``pip install`` command to run.
     """
-    try:
-        return importlib.import_module(name)
-    except ImportError as err:
-        raise ImportError(
-            f"This stimulator driver needs {package!r} (module {name!r}); install it "
-            f"with 'pip install {package}'."
-        ) from err
+    from ...utils._imports import soft_import as _soft
+
+    return _soft(name, "drive this stimulator", package=package)
 
 
 def tenths(value: float, field: str, unit: str) -> int:

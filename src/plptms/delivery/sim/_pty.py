@@ -18,7 +18,6 @@ import os
 import select
 import threading
 import time
-import tty
 import weakref
 from pathlib import Path
 from typing import Any
@@ -153,6 +152,14 @@ class PtyEmulator(abc.ABC):
         """
         if self._thread is not None:
             return self
+        try:
+            import tty  # POSIX only: loaded here so the package imports everywhere
+        except ImportError as err:
+            raise RuntimeError(
+                "The serial-device emulators need a POSIX pseudo-terminal (Linux or "
+                "macOS); on this platform use the simulated stimulator (--device "
+                "sim) or a real device."
+            ) from err
         _register_at_fork()
         master, slave = os.openpty()
         tty.setraw(slave)
