@@ -95,7 +95,12 @@ def parse_review(physician: str | None, reason: str | None) -> Any:
         )
     if physician is None or reason is None:
         return None
+    from pydantic import ValidationError
+
     try:
         return PhysicianReview(physician=physician, reason=reason)
-    except ValueError as exc:
-        raise _fail(str(exc).splitlines()[-1].strip()) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        field = ".".join(str(p) for p in err.get("loc", ()))
+        raise _fail(msg if "Invalid value" in msg else f"{field}: {msg}") from None

@@ -207,7 +207,7 @@ def load_patient_plan(
     priors = parse_priors(prior)
     deviations = parse_deviations(target, target_reason, operator)
     try:
-        with open_registry(db) as reg:
+        with open_registry(db, create=False) as reg:
             context = context_from_registry(reg, site, code, prior_treatments=priors)
         result = plan_for_patient(
             context.context,

@@ -44,13 +44,17 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def open_registry(db: str | None) -> Any:
+def open_registry(db: str | None, *, create: bool = True) -> Any:
     """Open the registry named by ``--db``; a bad URL or path exits 2 in one line.
 
     Parameters
     ----------
     db : str | None
         The ``--db`` value (``None``: ``$PLPTMS_DB_URL`` or the default file).
+    create : bool
+        Create the registry if there is none (commands that write). Commands
+        that only read pass ``False``: a missing registry exits 2 saying how to
+        create one, and nothing is created.
 
     Returns
     -------
@@ -63,10 +67,23 @@ def open_registry(db: str | None) -> Any:
         With code 2 if the database cannot be opened.
     """
     from ..registry import Registry
-    from ..registry.db._engine import ALLOWED_URLS, DEFAULT_DB_ENV, DatabaseOpenError
+    from ..registry.db._engine import (
+        ALLOWED_URLS,
+        DEFAULT_DB_ENV,
+        DatabaseOpenError,
+        RegistryMissingError,
+    )
 
     try:
-        return Registry(db)
+        return Registry(db, create=create)
+    except RegistryMissingError as exc:
+        option = "--db" if db else f"--db (from ${DEFAULT_DB_ENV} or the default)"
+        raise _fail(
+            f"Invalid value for {option!r}: got {exc.url!r}; no registry at "
+            f"{exc.where}: nothing has been recorded there yet. Create it by "
+            "registering a patient (plptms patient add --site S1 --code P001 "
+            "--actor NAME), or name an existing registry."
+        ) from None
     except DatabaseOpenError as exc:
         option = "--db" if db else f"--db (from ${DEFAULT_DB_ENV} or the default)"
         raise _fail(
@@ -169,7 +186,7 @@ def patient_list(
     db: DbOpt = None,
 ) -> None:
     """List patients."""
-    with _open(db) as reg:
+    with _open(db, create=False) as reg:
         rows = reg.list_patients(site, include_deleted=deleted)
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
@@ -219,7 +236,7 @@ def patient_show(
 ) -> None:
     """Show a patient: history, visits and assessments."""
     try:
-        with _open(db) as reg:
+        with _open(db, create=False) as reg:
             p = reg.get_patient(site, code)
             visits = reg.list_visits(site, code)
             assessments = reg.list_assessments(site, code)
@@ -265,7 +282,7 @@ def patient_plot(
     from ..scales._constants import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
 
     try:
-        with _open(db) as reg:
+        with _open(db, create=False) as reg:
             rows = reg.list_assessments(site, code)
         fig = plot_trajectory(
             rows,
@@ -376,7 +393,7 @@ def assess_show(
     if responses and scale is None:
         raise _fail("Invalid value for '--responses': needs --scale SCALE.")
     try:
-        with _open(db) as reg:
+        with _open(db, create=False) as reg:
             rows = reg.list_assessments(site, code, scale)
             resp = reg.responses(site, code, scale) if responses and scale else []
     except ValueError as exc:
@@ -421,7 +438,7 @@ def audit_verify(
     cannot be made, which fails too.
     """
     try:
-        with _open(db) as reg:
+        with _open(db, create=False) as reg:
             report = reg.verify_audit(checkpoint=checkpoint)
     except ValueError as exc:
         raise _fail(str(exc)) from None
@@ -455,7 +472,7 @@ def audit_checkpoint(
     --checkpoint FILE` then detects entries removed or re-forged since.
     """
     try:
-        with _open(db) as reg:
+        with _open(db, create=False) as reg:
             head = reg.export_checkpoint(out)
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
@@ -469,7 +486,7 @@ def export_cmd(
     """Export every table as CSV, plus one tidy long-format file (long.csv)."""
     _check_out_dir(out, "--out")
     try:
-        with _open(db) as reg:
+        with _open(db, create=False) as reg:
             paths = reg.export_csv(out)
             paths.append(reg.export_long(out / "long.csv"))
     except OSError as exc:

@@ -67,7 +67,7 @@ def report_cmd(
     start_date = parse_start(start)
     priors = parse_priors(prior)
     try:
-        with open_registry(db) as reg:
+        with open_registry(db, create=False) as reg:
             data = collect_report_data(
                 reg,
                 site,

@@ -83,7 +83,7 @@ def table_cmd(site: SiteArg, db: DbOpt = None) -> None:
     """Show the train-duration table as SITE applies it (readings included)."""
     from ..workflow import site_table
 
-    reg = open_registry(db)
+    reg = open_registry(db, create=False)
     try:
         cells = site_table(reg, site)
         policy = reg.site_policy(site)
@@ -247,7 +247,7 @@ def policy_cmd(
     from ..registry import RegistryError
     from ..workflow import set_site_policy
 
-    reg = open_registry(db)
+    reg = open_registry(db, create=name is not None or margin is not None)
     try:
         if name is not None or margin is not None:
             if not actor:

@@ -308,10 +308,10 @@ def session_show(
 ) -> None:
     """Show what a session delivered, train by train, with faults and stops."""
     from ..delivery._runner import SessionPlan, replay_events
-    from ..registry import Registry
+    from ._registry import open_registry
 
     try:
-        with Registry(db) as reg:
+        with open_registry(db, create=False) as reg:
             d = reg.get_delivery(session_id)
             events = reg.delivery_events(session_id)
     except ValueError as exc:

@@ -46,7 +46,7 @@ def _amputation_from(patient: str, db: str | None) -> tuple[str, Any, dict[str, 
     from ._registry import open_registry
 
     site, code = patient.split("/", 1)
-    with open_registry(db) as reg:
+    with open_registry(db, create=False) as reg:
         p = reg.get_patient(site, code)
     if not p.history:
         raise _fail(f"{patient}: no PLP history recorded (amputation side and limb).")

@@ -143,6 +143,11 @@ class Registry(SiteSafetyStore):
         SQLAlchemy URL; ``$PLPTMS_DB_URL`` or the default SQLite file when ``None``.
     migrate : bool
         Upgrade the schema to the newest revision on open.
+    create : bool
+        Create the registry when there is none at the URL. Commands that only
+        read pass ``False``: a missing registry is then an error
+        (:class:`~plptms.registry.db._engine.RegistryMissingError`) and nothing
+        is created.
 
     Notes
     -----
@@ -156,13 +161,34 @@ class Registry(SiteSafetyStore):
     database's anchor file under the state directory. See ``docs/audit.md``.
     """
 
-    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+    def __init__(
+        self, url: str | None = None, *, migrate: bool = True, create: bool = True
+    ) -> None:
         from ._anchor import anchor_name, database_id
-        from .db._engine import default_url, make_engine
+        from .db._engine import (
+            RegistryMissingError,
+            _shown,
+            default_url,
+            make_engine,
+            sqlite_file,
+        )
 
         self.url = url or default_url()
+        path = sqlite_file(self.url)
+        if not create and path is not None and not path.exists():
+            # under an existing directory it is simply missing; under a file
+            # the engine's own error says why the path is impossible
+            above = next(p for p in (*path.parents, Path("/")) if p.exists())
+            if above.is_dir():
+                raise RegistryMissingError(_shown(self.url), repr(str(path)))
         # the engine first: it refuses a bad URL or path with a clear message
         self.engine = make_engine(self.url)
+        if not create and path is None:
+            from sqlalchemy import inspect
+
+            if not inspect(self.engine).has_table("alembic_version"):
+                self.engine.dispose()
+                raise RegistryMissingError(_shown(self.url), "this database")
         self._database = database_id(self.url)
         self._anchor_name = anchor_name(self.url)
         self._key: bytes | None = None

@@ -13,8 +13,10 @@ __all__ = [
     "ALLOWED_URLS",
     "DEFAULT_DB_ENV",
     "DatabaseOpenError",
+    "RegistryMissingError",
     "default_url",
     "make_engine",
+    "sqlite_file",
     "write_lock",
 ]
 
@@ -51,6 +53,35 @@ class DatabaseOpenError(ValueError):
             f"Invalid value for the database URL (--db, ${DEFAULT_DB_ENV}): got "
             f"{url!r}; {self.reason}; allowed: {ALLOWED_URLS}."
         )
+
+
+class RegistryMissingError(DatabaseOpenError):
+    """A command that only reads found no registry at the URL (nothing created)."""
+
+    def __init__(self, url: str, where: str) -> None:
+        super().__init__(url, f"no registry at {where} yet")
+        self.where = where
+
+
+def sqlite_file(url: str) -> Path | None:
+    """Return the file of a ``sqlite:///PATH`` URL (``None`` for memory/others).
+
+    Parameters
+    ----------
+    url : str
+        SQLAlchemy URL.
+
+    Returns
+    -------
+    path : pathlib.Path | None
+        The database file, or ``None`` when the URL names no file.
+    """
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return Path(path.split("?", 1)[0])
 
 
 def _shown(url: str) -> str:
