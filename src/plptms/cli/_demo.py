@@ -294,75 +294,64 @@ def _demo_deliver(
     rmt: float,
 ) -> int:
     from ..delivery import SimulatedStimulator, VirtualClock
-    from ..delivery._runner import (
-        RegistryDeliveryLog,
-        SessionRunner,
-        build_session_plan,
-    )
     from ..protocol import load_library
     from ..safety import PhysicianReview
-    from ..workflow import check_for_site
+    from ..workflow import (
+        AssignmentRefusedError,
+        assign_protocol,
+        prepare_start,
+        run_delivery,
+    )
 
     protocol = load_library().protocol(pat.protocol)
-    verdict = check_for_site(reg, site, protocol, rmt_pct_mso=rmt)
-    if verdict.decision.value == "review":
+    try:
+        assigned = assign_protocol(reg, site, code, protocol, actor="demo")
+    except AssignmentRefusedError as exc:
+        if exc.verdict.decision.value != "review":
+            raise
         # what needs review is listed; a (fictional) physician signs it off, as a
-        # real one must before the protocol can be delivered
-        for r in verdict.rules:
-            if r.status.value in ("review", "unverified", "overridden"):
-                console.print(
-                    escape(f"  Physician review: [{r.block}] {r.message}"),
-                    highlight=False,
-                )
-        verdict = check_for_site(
-            reg,
-            site,
-            protocol,
-            rmt_pct_mso=rmt,
-            review=PhysicianReview(
-                physician="Dr Demo (fictional)",
-                reason="Reviewed the rules listed above for this fictional patient; "
-                "the unverified table cells are accepted for the demonstration.",
-            ),
+        # real one must before the protocol can be assigned and delivered
+        for r in exc.verdict.to_review:
+            console.print(
+                escape(f"  Physician review: [{r.block}] {r.message}"),
+                highlight=False,
+            )
+        review = PhysicianReview(
+            physician="Dr Demo (fictional)",
+            reason="Reviewed the rules listed above for this fictional patient; "
+            "the unverified table cells are accepted for the demonstration.",
         )
-        console.print(
-            escape(
-                f"  Review recorded by {verdict.review.physician}"
-                if verdict.review is not None
-                else "  No review recorded."
-            ),
-            highlight=False,
+        assigned = assign_protocol(
+            reg, site, code, protocol, actor="demo", review=review
         )
-    aid = reg.assign_protocol(site, code, protocol, verdict, actor="demo")
-    splan = build_session_plan(protocol, verdict, rmt)
-    sid = reg.start_delivery(
-        aid,
+        console.print(f"  Review recorded by {escape(review.physician)}.")
+    # the same pre-session checks as `plptms session run`: screening, RMT and
+    # its age, the verdict again under the site's policy, adverse events, audit
+    prepared = prepare_start(
+        reg,
+        site,
+        code,
+        protocol.id,
         1,
         device="sim",
-        plan=splan.model_dump(mode="json"),
-        blinded=False,
         actor="demo",
+        ae_reviewed=True,
     )
+    for c in prepared.checks:
+        console.print(escape(f"  check {c.check}: {c.message}"), highlight=False)
     clock = VirtualClock()
     stim = SimulatedStimulator(clock=clock.now, sleep=clock.sleep)
-    with stim:
-        outcome = SessionRunner(
-            stim,
-            splan,
-            RegistryDeliveryLog(reg, sid),
-            clock=clock.now,
-            sleep=clock.sleep,
-        ).run()
-    reg.finish_delivery(
-        sid, "completed" if outcome.status == "completed" else "faulted", actor="demo"
+    outcome = run_delivery(
+        reg, prepared, stim, actor="demo", clock=clock.now, sleep=clock.sleep
     )
+    splan = prepared.plan
     console.print(
-        f"  Delivery session {sid}: {outcome.status}, {outcome.pulses_delivered}/"
-        f"{outcome.pulses_total} pulses in {len(splan.trains)} trains at "
-        f"{splan.trains[0].intensity_pct_mso:.1f} % MSO (each pulse logged twice); "
-        f"device count {stim.device_pulse_count()}."
+        f"  Delivery session {prepared.session_id}: {outcome.status}, "
+        f"{outcome.pulses_delivered}/{outcome.pulses_total} pulses in "
+        f"{len(splan.trains)} trains at {splan.trains[0].intensity_pct_mso:.1f} % MSO "
+        f"(each pulse logged twice); device count {stim.device_pulse_count()}."
     )
-    return int(aid)
+    return int(assigned.assignment_id)
 
 
 def _demo_closed_loop(

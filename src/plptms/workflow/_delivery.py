@@ -380,6 +380,8 @@ def run_delivery(
     controls: Callable[[SessionRunner], contextlib.AbstractContextManager[Any]]
     | None = None,
     ttl_s: float | None = None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> RunOutcome:
     """Run a prepared session under a lease and store how it ended.
 
@@ -400,6 +402,9 @@ def run_delivery(
         session runs (keyboard, signal handlers).
     ttl_s : float | None
         Lease lifetime (:func:`lease_ttl_s` when ``None``).
+    clock, sleep : callable | None
+        The runner's clock and sleep (real time when ``None``; a
+        :class:`~plptms.delivery.VirtualClock` for simulations and the demo).
 
     Returns
     -------
@@ -427,7 +432,14 @@ def run_delivery(
         log = RegistryDeliveryLog(
             reg, sid, lease=holder, lease_ttl_s=ttl, lease_since=since
         )
-        runner = SessionRunner(stimulator, prepared.plan, log, progress=progress)
+        timing: dict[str, Any] = {}
+        if clock is not None:
+            timing["clock"] = clock
+        if sleep is not None:
+            timing["sleep"] = sleep
+        runner = SessionRunner(
+            stimulator, prepared.plan, log, progress=progress, **timing
+        )
         try:
             with contextlib.ExitStack() as stack:
                 if controls is not None:
