@@ -539,7 +539,8 @@ def run_cmd(
                 min_interpulse_interval_s=min_interval,
                 amplitude_percentile=cal.amplitude_percentile,
             )
-            gate = SafetyGate(dose, rmt_pct_mso=rmt[0])
+            # the site's safety policy (margin, verified table cells) applies
+            gate = SafetyGate(dose, rmt_pct_mso=rmt[0], policy=reg.site_policy(site))
             checks = pre_session_checks(
                 today=dt.date.today(),
                 screening=reg.latest_screening(site, code),

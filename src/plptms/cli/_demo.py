@@ -380,7 +380,7 @@ def _demo_closed_loop(
     trig = PhaseTrigger(
         hj,
         make_estimator(cal, fs),
-        SafetyGate(dose, rmt_pct_mso=rmt),
+        SafetyGate(dose, rmt_pct_mso=rmt, policy=reg.site_policy(site)),
         cal.amplitude_threshold,
     )
     sid = reg.start_delivery(
