@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..delivery import EventKind
 from ..utils._checks import check_range
 from ._trigger import TriggerStatus
 
@@ -254,7 +255,7 @@ class ClosedLoopSession:
         fs = trig.sfreq_hz
         count = self.stimulator.device_pulse_count()
         self.log.append(
-            "session_start",
+            EventKind.SESSION_START,
             detail=(
                 f"device_count={'none' if count is None else count} mode=closedloop "
                 f"target_deg={math.degrees(trig.policy.target_phase_rad):.0f}"
@@ -300,7 +301,9 @@ class ClosedLoopSession:
                     if d.status is TriggerStatus.STREAM_LOST:
                         silent = now - (last_sample_t if last_sample_t else now)
                         if d.status is not last_status:
-                            self.log.append("closedloop_status", detail=d.message)
+                            self.log.append(
+                                EventKind.CLOSEDLOOP_STATUS, detail=d.message
+                            )
                             message = d.message
                         last_status = d.status
                         if silent >= self.stop_after_lost_s:
@@ -335,7 +338,7 @@ class ClosedLoopSession:
                     )
                 ):
                     # one durable write per change of state, not one per sample
-                    self.log.append("closedloop_status", detail=d.message)
+                    self.log.append(EventKind.CLOSEDLOOP_STATUS, detail=d.message)
                     last_logged, last_logged_t = d.status, last_sample_t
                 if d.message:
                     message = d.message
@@ -350,7 +353,7 @@ class ClosedLoopSession:
                     # virtual time: the wall time from the push to the confirmation
                     latency = perf() - t0 if src.virtual else src.now() - float(ts[-1])
                     self.log.append(
-                        "pulse",
+                        EventKind.PULSE,
                         train_index=0,
                         pulse_index=k,
                         t_monotonic_s=rec.t_monotonic_s,
@@ -383,7 +386,7 @@ class ClosedLoopSession:
                     )
         except StimulatorFault as exc:
             status, detail = "faulted", f"{type(exc).__name__}: {exc}"
-            self.log.append("fault", detail=detail)
+            self.log.append(EventKind.FAULT, detail=detail)
         finally:
             try:
                 self.stimulator.disarm()
@@ -392,7 +395,7 @@ class ClosedLoopSession:
         if armed is not None and not in_fire:
             # the armed pulse never went to the device: close its intent
             self.log.append(
-                "reconciled_not_delivered",
+                EventKind.RECONCILED_NOT_DELIVERED,
                 train_index=0,
                 pulse_index=armed,
                 detail="armed, not fired: the session ended first",
@@ -400,9 +403,9 @@ class ClosedLoopSession:
         if status in ("aborted", "emergency_stop"):
             self.log.append(status)
         elif status == "completed":
-            self.log.append("session_end", detail=detail)
+            self.log.append(EventKind.SESSION_END, detail=detail)
         else:
-            self.log.append("session_interrupted", detail=detail)
+            self.log.append(EventKind.SESSION_INTERRUPTED, detail=detail)
         signal = np.concatenate(chunks) if chunks else np.empty(0)
         fires = np.asarray(fire_samples, dtype=np.intp)
         ph = np.asarray(phases, dtype=float)
@@ -434,7 +437,7 @@ class ClosedLoopSession:
     def _arm(self, k: int) -> int:
         """Log the intent of pulse ``k`` before it can fire (off the fast path)."""
         self.log.append(
-            "pulse_intent",
+            EventKind.PULSE_INTENT,
             train_index=0,
             pulse_index=k,
             detail="armed: fires at the next target-phase crossing",

@@ -14,6 +14,7 @@ Importing this package imports neither pylsl, pyserial, magpy nor magicpy.
 
 from ._base import BaseStimulator, PulseListener
 from ._checks import check_intensity, check_train
+from ._events import DeliveryEvent, EventKind
 from ._factory import STIMULATOR_KINDS, open_stimulator
 from ._faults import FaultKind, FaultPlan
 from ._interface import (
@@ -51,9 +52,11 @@ __all__ = [
     "STIMULATOR_KINDS",
     "BaseStimulator",
     "CoilThermalModel",
+    "DeliveryEvent",
     "DeviceDisconnectedError",
     "DeviceNotReadyError",
     "DeviceTimeoutError",
+    "EventKind",
     "FaultKind",
     "FaultPlan",
     "GarbledReplyError",

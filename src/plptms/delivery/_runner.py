@@ -35,6 +35,7 @@ from ..safety import (
     SafetyPolicy,
     check_dose,
 )
+from ._events import EventKind
 from ._interface import Stimulator, StimulatorFault, TrainRequest
 from ._runner_defaults import RMT_MAX_AGE_DAYS, SCREENING_MAX_AGE_DAYS
 
@@ -42,8 +43,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ..protocol import Protocol
-    from ..registry import DeliveryEvent, Registry
+    from ..registry import Registry
     from ..safety import ScreeningReport, Verdict
+    from ._events import DeliveryEvent
 
 __all__ = [
     "CheckResult",
@@ -511,7 +513,7 @@ class MemoryDeliveryLog:
 
     def append(self, kind: str, **fields: Any) -> int:
         """Append one event; return its sequence number."""
-        from ..registry import DeliveryEvent
+        from ._events import DeliveryEvent
 
         seq = len(self._events) + 1
         self._events.append(
@@ -625,37 +627,43 @@ def replay_events(events: Sequence[DeliveryEvent]) -> DeliveryState:
     st = DeliveryState()
     pending: dict[tuple[int, int], bool] = {}
     for ev in events:
-        if ev.kind in ("session_start", "resume_session"):
+        if ev.kind in (EventKind.SESSION_START, EventKind.RESUME_SESSION):
             # each run records the device's count (and identity) as its baseline
             f = detail_fields(ev.detail)
             st.device_count_at_start = _int_or_none(f.get("device_count"))
             ident = f.get("device_id")
             st.device_id = None if ident in (None, "none") else ident
             st.total_at_baseline = st.total
-        elif ev.kind == "pulse_intent" and ev.train_index is not None:
+        elif ev.kind == EventKind.PULSE_INTENT and ev.train_index is not None:
             pending[(ev.train_index, ev.pulse_index or 0)] = True
-        elif ev.kind == "train_intent" and ev.train_index is not None:
+        elif ev.kind == EventKind.TRAIN_INTENT and ev.train_index is not None:
             # a device-timed train: every pulse of it is in flight until reported
             n = _int_or_none(detail_fields(ev.detail).get("n")) or 0
             first = ev.pulse_index or 0
             for k in range(first, first + n):
                 pending[(ev.train_index, k)] = True
         elif (
-            ev.kind in ("pulse", "reconciled_delivered") and ev.train_index is not None
+            ev.kind in (EventKind.PULSE, EventKind.RECONCILED_DELIVERED)
+            and ev.train_index is not None
         ):
             key = (ev.train_index, ev.pulse_index or 0)
             pending.pop(key, None)
             st.delivered[ev.train_index] = st.delivered.get(ev.train_index, 0) + 1
             st.last_wall = ev.at
             st.last_train = ev.train_index
-        elif ev.kind == "reconciled_not_delivered" and ev.train_index is not None:
+        elif (
+            ev.kind == EventKind.RECONCILED_NOT_DELIVERED and ev.train_index is not None
+        ):
             pending.pop((ev.train_index, ev.pulse_index or 0), None)
-        elif ev.kind == "reconciled_not_delivered_train" and ev.train_index is not None:
+        elif (
+            ev.kind == EventKind.RECONCILED_NOT_DELIVERED_TRAIN
+            and ev.train_index is not None
+        ):
             n = _int_or_none(detail_fields(ev.detail).get("n")) or 0
             first = ev.pulse_index or 0
             for k in range(first, first + n):
                 pending.pop((ev.train_index, k), None)
-        elif ev.kind == "session_end":
+        elif ev.kind == EventKind.SESSION_END:
             st.finished = True
     st.uncertain = sorted(pending)
     return st
@@ -738,13 +746,13 @@ class SessionRunner:
     def abort(self) -> None:
         """Stop before the next pulse and end the session as aborted."""
         with self._lock:
-            self._stop = "abort"
+            self._stop = EventKind.ABORT
         self.stimulator.request_stop()
 
     def emergency_stop(self) -> None:
         """Stop at once and disarm (thread-safe)."""
         with self._lock:
-            self._stop = "emergency_stop"
+            self._stop = EventKind.EMERGENCY_STOP
         self.stimulator.request_stop()
         try:
             self.stimulator.disarm()
@@ -784,7 +792,7 @@ class SessionRunner:
                 rmt_pct_mso=self.plan.rmt_pct_mso,
             )
             self.log.append(
-                "intensity_refused",
+                EventKind.INTENSITY_REFUSED,
                 intensity_pct_mso=intensity_pct_mso,
                 detail="; ".join(r.message for r in bad),
             )
@@ -794,7 +802,7 @@ class SessionRunner:
                 v,
             )
         self._intensity = intensity_pct_mso
-        self.log.append("intensity_change", intensity_pct_mso=intensity_pct_mso)
+        self.log.append(EventKind.INTENSITY_CHANGE, intensity_pct_mso=intensity_pct_mso)
 
     def _failed_rules(
         self,
@@ -869,14 +877,16 @@ class SessionRunner:
         for k, (ti, pi) in enumerate(st.uncertain):
             if why is None:
                 kind = (
-                    "reconciled_delivered" if k < extra else "reconciled_not_delivered"
+                    EventKind.RECONCILED_DELIVERED
+                    if k < extra
+                    else EventKind.RECONCILED_NOT_DELIVERED
                 )
                 detail = (
                     f"device_count={count} baseline={st.device_count_at_start} "
                     f"device_id={ident}"
                 )
             else:
-                kind = "reconciled_delivered"
+                kind = EventKind.RECONCILED_DELIVERED
                 detail = f"{why}: counted as delivered (never repeated)"
             self.log.append(kind, train_index=ti, pulse_index=pi, detail=detail)
         return replay_events(self.log.events())
@@ -985,7 +995,8 @@ class SessionRunner:
             if self._paused.is_set() != paused:
                 paused = not paused
                 self.log.append(
-                    "pause" if paused else "resume", train_index=train_index
+                    EventKind.PAUSE if paused else EventKind.RESUME,
+                    train_index=train_index,
                 )
             now = self._clock()
             if now >= end and not paused:
@@ -1025,7 +1036,7 @@ class SessionRunner:
         """
         n = t.n_pulses - done
         self.log.append(
-            "train_intent",
+            EventKind.TRAIN_INTENT,
             train_index=t.index,
             pulse_index=done,
             detail=f"n={n} device-timed at {t.frequency_hz:g} Hz",
@@ -1039,7 +1050,7 @@ class SessionRunner:
         )
         for k, rec in enumerate(res.pulses):
             self.log.append(
-                "pulse",
+                EventKind.PULSE,
                 train_index=t.index,
                 pulse_index=done + k,
                 t_monotonic_s=rec.t_monotonic_s,
@@ -1049,7 +1060,7 @@ class SessionRunner:
         unreported = n - len(res.pulses)
         if unreported > 0:
             self.log.append(
-                "reconciled_not_delivered_train",
+                EventKind.RECONCILED_NOT_DELIVERED_TRAIN,
                 train_index=t.index,
                 pulse_index=done + len(res.pulses),
                 detail=f"n={unreported} not delivered: {res.fault or 'stopped'}",
@@ -1079,7 +1090,7 @@ class SessionRunner:
         busy host stretches the train and never compresses it.
         """
         period = 1.0 / t.frequency_hz
-        self.log.append("pulse_intent", train_index=t.index, pulse_index=done)
+        self.log.append(EventKind.PULSE_INTENT, train_index=t.index, pulse_index=done)
         t0 = self._clock()
         last: float | None = None
         for k in range(done, t.n_pulses):
@@ -1089,7 +1100,7 @@ class SessionRunner:
             if not self._wait_until(due):
                 # armed but never fired: close the intent as not delivered
                 self.log.append(
-                    "reconciled_not_delivered",
+                    EventKind.RECONCILED_NOT_DELIVERED,
                     train_index=t.index,
                     pulse_index=k,
                     detail=f"stopped before the pulse ({self._stop})",
@@ -1106,7 +1117,7 @@ class SessionRunner:
             rec = self.stimulator.fire()
             last = rec.t_monotonic_s
             self.log.append(
-                "pulse",
+                EventKind.PULSE,
                 train_index=t.index,
                 pulse_index=k,
                 t_monotonic_s=rec.t_monotonic_s,
@@ -1115,7 +1126,9 @@ class SessionRunner:
             total += 1
             if k + 1 < t.n_pulses:
                 self.log.heartbeat()
-                self.log.append("pulse_intent", train_index=t.index, pulse_index=k + 1)
+                self.log.append(
+                    EventKind.PULSE_INTENT, train_index=t.index, pulse_index=k + 1
+                )
             self._report(
                 t.index, total, "stimulating", self._seconds_left(t.index, k + 1)
             )
@@ -1130,12 +1143,12 @@ class SessionRunner:
             f"device_count={'none' if count is None else count} "
             f"device_id={ident or 'none'}"
         )
-        if not any(e.kind == "session_start" for e in events):
-            self.log.append("session_start", detail=base)
+        if not any(e.kind == EventKind.SESSION_START for e in events):
+            self.log.append(EventKind.SESSION_START, detail=base)
             return replay_events(self.log.events())
         st = self._settle(replay_events(events))
         # settling fires nothing: the count read above is this run's baseline
-        self.log.append("resume_session", detail=f"{base} delivered={st.total}")
+        self.log.append(EventKind.RESUME_SESSION, detail=f"{base} delivered={st.total}")
         return replay_events(self.log.events())
 
     def run(self) -> RunOutcome:
@@ -1184,7 +1197,9 @@ class SessionRunner:
             if gap > 0:
                 # the pause owed since the last pulse runs on, whatever the crash
                 gap, why = self._resume_gap(st)
-                self.log.append("resume_wait", detail=f"seconds={gap:.3f} {why}")
+                self.log.append(
+                    EventKind.RESUME_WAIT, detail=f"seconds={gap:.3f} {why}"
+                )
                 self._report(st.last_train or 0, total, "pause between trains", gap)
                 if gap > 0 and not self._wait(gap):
                     return self._stopped(total)
@@ -1200,7 +1215,7 @@ class SessionRunner:
                         break
                 self.stimulator.set_intensity(self._intensity)
                 self.log.append(
-                    "train_start",
+                    EventKind.TRAIN_START,
                     train_index=t.index,
                     intensity_pct_mso=self._intensity,
                     detail=f"{t.n_pulses - done} pulses at {t.frequency_hz:g} Hz",
@@ -1208,13 +1223,13 @@ class SessionRunner:
                 period = 1.0 / t.frequency_hz
                 if self._device_timed(t.frequency_hz):
                     total += self._device_train(t, done)
-                    self.log.append("train_end", train_index=t.index)
+                    self.log.append(EventKind.TRAIN_END, train_index=t.index)
                     last_pulse = self._clock()
                 else:
                     total, last_pulse = self._host_train(t, done, total)
                     if self._stop is not None:
                         break
-                    self.log.append("train_end", train_index=t.index)
+                    self.log.append(EventKind.TRAIN_END, train_index=t.index)
                 if t.index + 1 < len(self.plan.trains):
                     if t.pause_after_s > 0:
                         self._report(
@@ -1235,7 +1250,7 @@ class SessionRunner:
                 self.stimulator.disarm()
             except StimulatorFault:
                 pass
-            self.log.append("fault", detail=f"{type(exc).__name__}: {exc}")
+            self.log.append(EventKind.FAULT, detail=f"{type(exc).__name__}: {exc}")
             # a pulse issued just before the fault may or may not have left the
             # device: settle it now, with the device's count when it keeps one
             try:
@@ -1254,13 +1269,13 @@ class SessionRunner:
                     self.stimulator.disarm()
                 except StimulatorFault:
                     pass
-        if self._stop in ("abort", "emergency_stop"):
+        if self._stop in (EventKind.ABORT, EventKind.EMERGENCY_STOP):
             return self._stopped(total)
         try:
             self.stimulator.disarm()
         except StimulatorFault:
             pass
-        self.log.append("session_end")
+        self.log.append(EventKind.SESSION_END)
         return RunOutcome(
             status="completed",
             pulses_delivered=total,
@@ -1270,14 +1285,14 @@ class SessionRunner:
 
     def _stopped(self, total: int) -> RunOutcome:
         """Log and report a stop by the operator."""
-        stop = self._stop or "abort"
+        stop = self._stop or EventKind.ABORT
         try:
             self.stimulator.disarm()
         except StimulatorFault:
             pass
         self.log.append(stop)
         return RunOutcome(
-            status="aborted" if stop == "abort" else "emergency_stop",
+            status="aborted" if stop == EventKind.ABORT else "emergency_stop",
             pulses_delivered=total,
             pulses_total=self.plan.total_pulses,
             detail=f"{stop} by the operator",

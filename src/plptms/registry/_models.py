@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..delivery._events import DeliveryEvent
 from ..utils._checks import check_not_future
 
 __all__ = [
@@ -100,41 +101,6 @@ class SessionStatus(StrEnum):
     PARTIAL = "partial"
     ABORTED = "aborted"
     MISSED = "missed"
-
-
-class DeliveryEvent(BaseModel):
-    """One logged delivery event.
-
-    Attributes
-    ----------
-    seq : int
-        Order within the session, from 1.
-    kind : str
-        ``session_start``, ``pulse_intent``, ``pulse``, ``train_start``, ``train_end``,
-        ``pause``, ``resume``, ``abort``, ``emergency_stop``, ``fault``,
-        ``reconciled``, ``resume_session``, ``session_end``.
-    train_index, pulse_index : int | None
-        Position in the plan.
-    t_monotonic_s : float | None
-        Host monotonic clock at the event, s.
-    at : str
-        Wall-clock time, UTC ISO.
-    intensity_pct_mso : float | None
-        Intensity, % MSO.
-    detail : str
-        Free text.
-    """
-
-    model_config = _FROZEN
-
-    seq: int
-    kind: str
-    train_index: int | None
-    pulse_index: int | None
-    t_monotonic_s: float | None
-    at: str
-    intensity_pct_mso: float | None
-    detail: str
 
 
 class DeliveryOut(BaseModel):

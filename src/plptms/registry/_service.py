@@ -1659,7 +1659,7 @@ class Registry(SiteSafetyStore):
         session_id : int
             Delivery session.
         kind : str
-            Event kind (see :class:`DeliveryEvent`).
+            Event kind, one of :class:`plptms.delivery.EventKind`.
         train_index, pulse_index : int | None
             Position in the plan.
         t_monotonic_s : float | None
@@ -1681,8 +1681,15 @@ class Registry(SiteSafetyStore):
         seq : int
             The event's sequence number.
         """
+        from ..delivery import EventKind
         from .db._schema import DeliveryEventRow
 
+        if kind not in {k.value for k in EventKind}:
+            raise RegistryError(
+                f"Invalid value for 'kind': got {kind!r}; allowed values are "
+                f"{', '.join(repr(k.value) for k in EventKind)}."
+            )
+        kind = EventKind(kind).value  # stored as the plain value
         with self._write() as s:
             if lease is not None:
                 self._hold_lease(s, session_id, lease, renew_s)
