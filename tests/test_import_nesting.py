@@ -89,3 +89,38 @@ def test_core_packages_import_no_higher_layer_at_module_level() -> None:
                         if head[0] == "plptms" and len(head) > 1 and head[1] in HIGHER:
                             bad.append(f"{path.relative_to(root)}: {alias.name}")
     assert bad == []
+
+
+def test_no_subpackage_imports_another_subpackages_private_module() -> None:
+    """Subpackages use each other's public names only (``from ..safety import``).
+
+    A module may import its own subpackage's private modules; reaching into
+    another subpackage's (``from ..delivery._runner import ...``) is refused, so
+    each subpackage's ``__init__`` is its whole interface.
+    """
+    import ast
+    from pathlib import Path
+
+    import plptms
+
+    root = Path(plptms.__file__).parent
+    bad: list[str] = []
+    for path in sorted(root.rglob("*.py")):
+        rel = path.relative_to(root)
+        if len(rel.parts) < 2:
+            continue
+        own = rel.parts[0]
+        depth = len(rel.parts) - 1
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            parts = node.module.split(".")
+            if node.level == depth + 1 and len(parts) >= 2:
+                pkg, mod = parts[0], parts[1]
+            elif node.level == 0 and parts[0] == "plptms" and len(parts) >= 3:
+                pkg, mod = parts[1], parts[2]
+            else:
+                continue
+            if pkg != own and mod.startswith("_"):
+                bad.append(f"{rel}:{node.lineno}: {node.module}")
+    assert bad == []

@@ -153,7 +153,7 @@ def calibrate_cmd(
         TriggerPolicy,
         calibrate,
     )
-    from ..utils._checks import check_option
+    from ..utils import check_option
 
     kind = _one_source(stream, recording, simulate)
     console = Console(width=120)
@@ -256,7 +256,7 @@ def _record_stream(
 
 def _read_calibration(path: Path) -> tuple[dict[str, Any], Calibration]:
     from ..closedloop import Calibration
-    from ..utils._load import DataFileError, load_data_file
+    from ..utils import DataFileError, load_data_file
 
     try:
         doc = load_data_file(path, what="calibration file", fmt="json")
@@ -500,7 +500,7 @@ def run_cmd(
         read_recording,
         recording_source,
     )
-    from ..delivery._runner import RegistryDeliveryLog, pre_session_checks
+    from ..delivery import RegistryDeliveryLog, pre_session_checks
     from ..safety import UnsafeProtocolError
     from ._registry import open_registry
 
@@ -687,7 +687,7 @@ def replay_cmd(
         polar_histogram,
         recording_source,
     )
-    from ..delivery._runner import MemoryDeliveryLog
+    from ..delivery import MemoryDeliveryLog
 
     kind = _one_source(None, recording, simulate)
     console = Console(width=120)

@@ -9,8 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from rich.markup import escape
 
-from ..protocol import Amputation, load_data
-from ..protocol._io import validate_model
+from ..protocol import Amputation, load_data, validate_model
 from ..safety import ScreeningAnswers
 
 __all__ = ["DemoAssessment", "DemoPatient", "load_demo_patient"]
@@ -367,8 +366,7 @@ def _demo_closed_loop(
         read_recording,
         recording_source,
     )
-    from ..delivery import SimulatedStimulator
-    from ..delivery._runner import RegistryDeliveryLog
+    from ..delivery import RegistryDeliveryLog, SimulatedStimulator
     from ._closedloop import _dose
 
     rest, task = read_recording("S001R01"), read_recording("S001R04")

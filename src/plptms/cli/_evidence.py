@@ -92,7 +92,7 @@ def _pooled(
 ) -> tuple[MetaResult, int, int]:
     """Pool the estimable effects: (result, k estimable, n studies in all)."""
     from ..meta import ConvergenceError, collect_effects, meta_analysis
-    from ..utils._checks import check_option
+    from ..utils import check_option
 
     try:
         table = collect_effects(measure=measure, extra=_extra(studies))
@@ -242,8 +242,7 @@ def evidence_funnel(
     studies: Annotated[list[Path] | None, _STUDIES] = None,
 ) -> None:
     """Draw a funnel plot (effect against standard error) of the estimable effects."""
-    from ..meta import funnel_plot, trim_and_fill
-    from ..meta._constants import EGGER_MIN_STUDIES
+    from ..meta import EGGER_MIN_STUDIES, funnel_plot, trim_and_fill
 
     res, k, n_all = _pooled(measure, method, test, studies)
     tf = None

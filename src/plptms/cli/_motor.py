@@ -31,7 +31,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _device(device: str, seed: int | None) -> Any:
-    from ..utils._checks import check_option
+    from ..utils import check_option
 
     try:
         check_option(device, "--device", _DEVICES)

@@ -251,7 +251,7 @@ def _render_context(c: Console, context: Any) -> None:
 
 
 def _render_ranking(c: Console, result: Any) -> None:
-    from ..planner._text import consensus_text, effect_text, evidence_tier_text
+    from ..planner import consensus_text, effect_text, evidence_tier_text
 
     c.rule("Candidate protocols")
     if not result.rankings:
@@ -313,7 +313,7 @@ def _render_ranking(c: Console, result: Any) -> None:
 
 def _render_study(c: Console, study: Any) -> None:
     """Print the planned protocol's study: primary source, arms, corrections."""
-    from ..planner._text import source_text
+    from ..planner import source_text
 
     if study is None:
         return
@@ -347,8 +347,7 @@ def _render_study(c: Console, study: Any) -> None:
 
 
 def _render_plan(c: Console, result: Any) -> None:
-    from ..planner._override import override_text
-    from ..planner._text import mso_text, rmt_text, target_basis_text, weeks
+    from ..planner import mso_text, override_text, rmt_text, target_basis_text, weeks
     from ._render import render_verdict
 
     how = "requested" if result.requested else "rank 1"

@@ -278,8 +278,8 @@ def patient_plot(
     db: DbOpt = None,
 ) -> None:
     """Draw the pain trajectory with course, follow-ups and responder lines."""
-    from ..registry._figures import plot_trajectory
-    from ..scales._constants import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
+    from ..registry import plot_trajectory
+    from ..scales import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
 
     try:
         with _open(db, create=False) as reg:
@@ -325,7 +325,7 @@ def assess_record(
     """Score and store an assessment (nothing is stored if any item is invalid)."""
     from pydantic import ValidationError
 
-    from ..protocol._io import problems_message
+    from ..protocol import problems_message
     from ..registry import VisitIn
 
     items = _parse_items(item, items_file)

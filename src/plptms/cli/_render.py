@@ -6,8 +6,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..protocol import Protocol, Study
-from ..protocol._range import Conformance, ProtocolRange
+from ..protocol import Conformance, Protocol, ProtocolRange, Study
 from ..safety import RuleStatus, ScreeningReport, ScreeningStatus, Verdict
 
 DISCLAIMER = (

@@ -163,7 +163,7 @@ def verify_cmd(
 
     from ..registry import RegistryError
     from ..safety import CellReading
-    from ..utils._checks import check_strict_date
+    from ..utils import check_strict_date
 
     if not cell and file is None:
         raise _fail(

@@ -307,7 +307,7 @@ def session_show(
     db: DbOpt = None,
 ) -> None:
     """Show what a session delivered, train by train, with faults and stops."""
-    from ..delivery._runner import SessionPlan, replay_events
+    from ..delivery import SessionPlan, replay_events
     from ._registry import open_registry
 
     try:

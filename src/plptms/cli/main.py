@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .. import __version__
-from ..utils._logging import set_log_level
+from ..utils import set_log_level
 from . import (
     _clinic,
     _closedloop,
@@ -327,8 +327,7 @@ def screen_cmd(
 
     Exit 0 eligible, 1 excluded, 2 bad input, 3 physician review needed.
     """
-    from ..protocol import ProtocolFileError, load_data
-    from ..protocol._io import validate_model
+    from ..protocol import ProtocolFileError, load_data, validate_model
     from ..safety import ScreeningAnswers, ScreeningStatus, screen
     from ._render import render_screening
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._circular import circular_mean, phase_accuracy, wrap_phase
 from ._constants import (
     ALPHA_BAND_HZ,

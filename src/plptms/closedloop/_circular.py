@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_range
+from ..utils import check_range
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray

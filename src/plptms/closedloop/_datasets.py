@@ -82,7 +82,7 @@ def read_recording(name: str) -> Any:
             f"Invalid value for 'recording': got {name!r}; allowed: a file that "
             f"exists, or one of {', '.join(RECORDINGS)}."
         )
-    from ..utils._rawfile import read_raw_checked
+    from ..utils import read_raw_checked
 
     raw = read_raw_checked(path, field="recording")
     raw.pick("eeg")

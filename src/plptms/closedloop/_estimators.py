@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._constants import (
     AR_EDGE_S,
     AR_FILTER_ORDER,

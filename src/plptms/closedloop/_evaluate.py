@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._circular import circular_mean, wrap_phase
 from ._trigger import TriggerStatus
 

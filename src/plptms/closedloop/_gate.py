@@ -40,10 +40,10 @@ from ..safety import (
     UnsafeProtocolError,
     Verdict,
     check_dose,
+    decide,
     max_train_duration,
 )
-from ..safety._verdict import decide
-from ..utils._checks import check_finite, check_range
+from ..utils import check_finite, check_range
 from ._errors import PulseRefusedError
 
 if TYPE_CHECKING:

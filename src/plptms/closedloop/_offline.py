@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._constants import AR_PASSBAND_HALF_WIDTH_HZ
 from ._spectral import bandpass_fir
 

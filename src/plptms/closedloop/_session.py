@@ -30,14 +30,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..delivery import EventKind
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._trigger import TriggerStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..delivery import Stimulator
-    from ..delivery._runner import DeliveryLog
+    from ..delivery import DeliveryLog, Stimulator
     from ._biomarkers import SessionBiomarkers
     from ._source import EEGSource
     from ._trigger import PhaseTrigger, TriggerDecision
@@ -494,7 +493,7 @@ class ClosedLoopSession:
         )
 
     def _wait_ready(self, timeout_s: float = 30.0) -> None:
-        from ..delivery._timing import wait_ready
+        from ..delivery import wait_ready
 
         wait_ready(
             self.stimulator,

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_range
-from ..utils._imports import soft_import
+from ..utils import check_range, soft_import
 from ._constants import HJORTH_NEIGHBOURS_C3, HJORTH_NEIGHBOURS_C4, SFREQ_HZ
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._errors import StreamLostError, StreamMismatchError
 
 if TYPE_CHECKING:

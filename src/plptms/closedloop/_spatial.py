@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_type
+from ..utils import check_type
 from ._constants import (
     HJORTH_DIAGONAL_C3,
     HJORTH_DIAGONAL_C4,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._constants import (
     APERIODIC_FIT_BANDS_HZ,
     MIN_PEAK_SNR_DB,

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._constants import (
     AMPLITUDE_PERCENTILE,
     MIN_INTERPULSE_INTERVAL_S,

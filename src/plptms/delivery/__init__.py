@@ -33,7 +33,21 @@ from ._interface import (
 )
 from ._lsl import LSLMarkerOutlet, MarkedStimulator
 from ._pulselog import PulseLogEntry, PulseLogWriter, read_pulse_log
-from ._timing import VirtualClock, wait_until
+from ._runner import (
+    CheckResult,
+    DeliveryLog,
+    MemoryDeliveryLog,
+    Progress,
+    RegistryDeliveryLog,
+    RunOutcome,
+    SessionBlockedError,
+    SessionPlan,
+    SessionRunner,
+    build_session_plan,
+    pre_session_checks,
+    replay_events,
+)
+from ._timing import VirtualClock, wait_ready, wait_until
 from .drivers import (
     MagstimSettings,
     MagstimStimulator,
@@ -51,8 +65,10 @@ from .sim import (
 __all__ = [
     "STIMULATOR_KINDS",
     "BaseStimulator",
+    "CheckResult",
     "CoilThermalModel",
     "DeliveryEvent",
+    "DeliveryLog",
     "DeviceDisconnectedError",
     "DeviceNotReadyError",
     "DeviceTimeoutError",
@@ -68,11 +84,18 @@ __all__ = [
     "MagstimSettings",
     "MagstimStimulator",
     "MarkedStimulator",
+    "MemoryDeliveryLog",
     "OverTemperatureError",
+    "Progress",
     "PulseListener",
     "PulseLogEntry",
     "PulseLogWriter",
     "PulseRecord",
+    "RegistryDeliveryLog",
+    "RunOutcome",
+    "SessionBlockedError",
+    "SessionPlan",
+    "SessionRunner",
     "SimulatedStimulator",
     "SimulatorSettings",
     "Stimulator",
@@ -82,9 +105,13 @@ __all__ = [
     "TrainResult",
     "VirtualClock",
     "Waveform",
+    "build_session_plan",
     "check_intensity",
     "check_train",
     "open_stimulator",
+    "pre_session_checks",
     "read_pulse_log",
+    "replay_events",
+    "wait_ready",
     "wait_until",
 ]

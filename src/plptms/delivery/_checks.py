@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..utils._checks import check_range, check_type
+from ..utils import check_range, check_type
 from ._constants import MSO_MAX_PCT, MSO_MIN_PCT
 from ._interface import TrainRequest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..utils._checks import check_option, check_type
+from ..utils import check_option, check_type
 
 if TYPE_CHECKING:
     from ._interface import Stimulator

@@ -919,7 +919,7 @@ class SessionRunner:
             needed = last.pause_after_s + period
             why = f"inter-train interval after train {last.index + 1}"
         else:
-            from ..safety._constants import ITI_SAFE_S
+            from ..safety import ITI_SAFE_S
 
             itis = [t.pause_after_s for t in self.plan.trains if t.pause_after_s > 0]
             multi = self.plan.pattern is Pattern.RTMS and len(self.plan.trains) > 1

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_range, check_type
+from ..utils import check_range, check_type
 from ._coils import Coil
 
 if TYPE_CHECKING:

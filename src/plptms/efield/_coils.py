@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_option, check_range, check_type
+from ..utils import check_option, check_range, check_type
 from . import _constants as C
 from ._sphere import as_points
 

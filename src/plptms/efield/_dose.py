@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ..safety._verdict import RuleResult, SafetyError
-from ..utils._checks import check_option, check_range, check_type
+from ..safety import RuleResult, SafetyError
+from ..utils import check_option, check_range, check_type
 from . import _constants as C
 from ._coils import Coil
 from ._pose import CoilPose, pose_on_sphere
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
     from numpy.typing import ArrayLike, NDArray
 
-    from ..protocol._models import StimulationDose
-    from ..safety._engine import SafetyPolicy
+    from ..protocol import StimulationDose
+    from ..safety import SafetyPolicy
 
 __all__ = [
     "CoilTransfer",
@@ -351,9 +351,8 @@ def _safety_failures(
     dose: StimulationDose,
     policy: SafetyPolicy | None,
 ) -> tuple[list[str], list[RuleResult]]:
-    from ..protocol._models import StimulationDose as _Dose
-    from ..safety._engine import check_dose
-    from ..safety._verdict import RuleStatus
+    from ..protocol import StimulationDose as _Dose
+    from ..safety import RuleStatus, check_dose
 
     pct_rmt = pct_mso / rmt_pct_mso * 100.0
     try:

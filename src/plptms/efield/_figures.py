@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_range, check_type
+from ..utils import check_range, check_type
 from . import _constants as C
 from ._coils import Coil
 from ._sphere import SphereHead, as_points, e_field_sphere

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..utils._checks import check_option, check_range, check_type
+from ..utils import check_option, check_range, check_type
 from ._coils import Coil
 from ._pose import CoilPose, pose_on_sphere, tangent_basis
 from ._sphere import SphereHead, as_points, e_field_sphere

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ..utils._checks import check_finite, check_range
+from ..utils import check_finite, check_range
 from ._sphere import SphereHead, as_points
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ..utils._checks import check_option, check_range
+from ..utils import check_option, check_range
 from ._sphere import as_points
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ _K_NEAREST = 32
 
 
 def _soft_import(name: str) -> ModuleType:
-    from ..utils._imports import soft_import
+    from ..utils import soft_import
 
     return soft_import(name, "read SimNIBS meshes (read_simnibs_field)")
 

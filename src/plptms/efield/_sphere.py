@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from ..utils._checks import check_finite, check_range
+from ..utils import check_finite, check_range
 from ._constants import HEAD_RADIUS_M, MU0_OVER_4PI_T_M_PER_A
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from ..utils._checks import check_option, check_range
+from ..utils import check_option, check_range
 from . import _constants as C
 
 if TYPE_CHECKING:

@@ -11,6 +11,7 @@ neither scipy, statsmodels nor matplotlib.
 """
 
 from ._bias import EggerResult, TrimFillResult, egger_test, trim_and_fill
+from ._constants import EGGER_MIN_STUDIES
 from ._effects import (
     EffectMeasure,
     EffectSize,
@@ -71,6 +72,7 @@ from ._sensitivity import (
 )
 
 __all__ = [
+    "EGGER_MIN_STUDIES",
     "ArmSummary",
     "Coefficient",
     "Comparison",

@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ..utils._checks import check_option, check_type
+from ..utils import check_option, check_type
 from ._constants import EGGER_MIN_STUDIES, TRIM_FILL_MAX_ITER
 from ._fit import _STATSMODELS_HINT, MetaResult, meta_analysis, meta_regression
 

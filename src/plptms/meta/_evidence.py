@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ..protocol import ProtocolFileError, load_data
-from ..protocol._io import problems_message
-from ..utils._checks import check_option, check_type
+from ..protocol import ProtocolFileError, load_data, problems_message
+from ..utils import check_option, check_type
 from ._effects import EffectMeasure, EffectSize, NotEstimable, estimate_effect
 from ._models import Comparison, OutcomeStudy, Timepoint
 
@@ -116,7 +115,7 @@ _STUDY_SUFFIXES: tuple[str, ...] = (".yaml", ".yml", ".json")
 @functools.cache
 def _shipped() -> tuple[tuple[OutcomeStudy, str], ...]:
     """Return the shipped studies with their files, sorted by id (cached)."""
-    from ..utils._load import DataFileError, load_data_text
+    from ..utils import DataFileError, load_data_text
 
     root = resources.files("plptms.meta") / "data"
     entries: list[tuple[OutcomeStudy, str]] = []

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ..utils._checks import check_option, check_range, check_type
+from ..utils import check_option, check_range, check_type
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ..utils._checks import check_range, check_type
+from ..utils import check_range, check_type
 from ._constants import I2_HIGH_PCT, I2_LOW_PCT, I2_MODERATE_PCT
 from ._fit import MetaRegressionResult, MetaResult, _bracket_root, q_generalised
 

@@ -21,16 +21,18 @@ from pydantic import (
     model_validator,
 )
 
-from ..protocol import TargetSite
-from ..protocol._constants import (
+from ..protocol import (
     MAX_FREQUENCY_HZ,
     MAX_INTENSITY_PCT_RMT,
     MAX_PARTICIPANTS,
     MAX_PULSES_PER_SESSION,
     MAX_SESSIONS_PER_COURSE,
+    ReportedFloat,
+    ReportedInt,
+    StrictNumber,
+    TargetSite,
 )
-from ..protocol._models import ReportedFloat, ReportedInt, StrictNumber
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._constants import HIGH_FREQUENCY_MIN_HZ, LOW_FREQUENCY_MAX_HZ, MAX_FOLLOW_UP_DAYS
 
 __all__ = [

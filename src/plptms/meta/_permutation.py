@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ..utils._checks import check_option, check_range, check_type
+from ..utils import check_option, check_range, check_type
 from ._constants import PERMUTATION_COMPTOL, PERMUTATION_DEFAULT_N
 from ._fit import _MAXITER, _TAU2_TOL, MetaRegressionResult, MetaResult
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..utils._checks import check_option, check_type
+from ..utils import check_option, check_type
 from ._bias import TrimFillResult
 from ._fit import MetaResult
 

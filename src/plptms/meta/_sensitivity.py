@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from ..utils._checks import check_option, check_type
+from ..utils import check_option, check_type
 from ._fit import MetaResult, Tau2Method, TestType, _as_data, meta_analysis
 
 if TYPE_CHECKING:

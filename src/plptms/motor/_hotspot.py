@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ..utils._checks import check_option, check_range, check_type
+from ..utils import check_option, check_range, check_type
 from . import _constants as C
 from ._responder import CoilPosition
 

@@ -35,9 +35,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NamedTuple, Protocol
 
 import numpy as np
 
-from ..delivery._checks import check_intensity
-from ..delivery._timing import wait_ready
-from ..utils._checks import check_range, check_type
+from ..delivery import check_intensity, wait_ready
+from ..utils import check_range, check_type
 from ._constants import DEFAULT_INTER_PULSE_S, MIN_INTER_PULSE_S
 from ._mep import (
     MepParams,
@@ -54,7 +53,7 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-    from ..delivery._interface import PulseRecord, Stimulator
+    from ..delivery import PulseRecord, Stimulator
     from ._mep import EmgTrace
 
 __all__ = [
@@ -653,7 +652,7 @@ class StimulatorResponder:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
     ) -> None:
-        from ..delivery._interface import Stimulator
+        from ..delivery import Stimulator
 
         check_type(stimulator, Stimulator, "stimulator")
         if not callable(getattr(emg, "window_after", None)):

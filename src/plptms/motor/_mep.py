@@ -43,8 +43,13 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..utils._checks import check_finite, check_option, check_range, check_type
-from ..utils._rawfile import read_raw_checked
+from ..utils import (
+    check_finite,
+    check_option,
+    check_range,
+    check_type,
+    read_raw_checked,
+)
 from ._mep_defaults import (
     ARTEFACT_WINDOW_MS,
     BASELINE_WINDOW_MS,

@@ -52,7 +52,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ..utils._checks import check_option, check_range, check_type
+from ..utils import check_option, check_range, check_type
 from . import _constants as C
 
 if TYPE_CHECKING:

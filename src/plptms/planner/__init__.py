@@ -14,7 +14,12 @@ from the registry by the application layer
 from typing import TYPE_CHECKING, Any
 
 from ._advise import PatientPlan, plan_for_patient
-from ._override import OVERRIDE_REQUIREMENT, OverrideNeed, override_needs
+from ._override import (
+    OVERRIDE_REQUIREMENT,
+    OverrideNeed,
+    override_needs,
+    override_text,
+)
 from ._patient import PatientContext, PriorTreatment, Response
 from ._plan import FollowUpVisit, SessionVisit, TreatmentPlan, make_plan, session_dates
 from ._power import SampleSize, sample_size
@@ -25,6 +30,16 @@ from ._rank import (
     EvidenceSummary,
     EvidenceTier,
     rank_protocols,
+)
+from ._text import (
+    consensus_text,
+    effect_text,
+    evidence_tier_text,
+    mso_text,
+    rmt_text,
+    source_text,
+    target_basis_text,
+    weeks,
 )
 
 if TYPE_CHECKING:
@@ -63,12 +78,21 @@ __all__ = [
     "SessionVisit",
     "TreatmentPlan",
     "TrialDesign",
+    "consensus_text",
+    "effect_text",
+    "evidence_tier_text",
     "make_plan",
+    "mso_text",
     "override_needs",
+    "override_text",
     "plan_for_patient",
     "pool_evidence",
     "rank_protocols",
+    "rmt_text",
     "sample_size",
     "session_dates",
+    "source_text",
+    "target_basis_text",
     "trial_design",
+    "weeks",
 ]

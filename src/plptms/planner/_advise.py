@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..protocol import ProtocolLibrary, Study, TargetDeviation, load_library
 from ..safety import Decision, Override, ScreeningStatus, UnsafeProtocolError, Verdict
-from ..utils._checks import check_type
+from ..utils import check_type
 from ._override import OVERRIDE_REQUIREMENT, OverrideNeed, override_needs
 from ._patient import PatientContext
 from ._plan import TreatmentPlan, make_plan

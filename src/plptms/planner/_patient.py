@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..protocol import Amputation, TargetSite
 from ..safety import ScreeningStatus
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._constants import HAMA_MAX_TOTAL, HAMD17_MAX_TOTAL
 
 __all__ = ["PatientContext", "PriorTreatment", "Response"]

@@ -27,7 +27,7 @@ from ..safety import (
     Verdict,
     check_protocol,
 )
-from ..utils._checks import check_range, check_type
+from ..utils import check_range, check_type
 from ._constants import (
     DEFAULT_FOLLOW_UP_WEEKS,
     DEFAULT_SESSIONS_PER_WEEK,

@@ -6,7 +6,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._constants import DEFAULT_ALPHA, DEFAULT_POWER, PREDICTION_LEVEL_PCT
 
 __all__ = ["SampleSize", "sample_size"]

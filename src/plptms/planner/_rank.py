@@ -26,7 +26,7 @@ from ..protocol import (
     load_library,
 )
 from ..safety import Decision, ScreeningStatus, Verdict, check_protocol
-from ..utils._checks import check_type
+from ..utils import check_type
 from ._override import OverrideNeed, override_needs, override_text
 from ._patient import PatientContext, Response
 

@@ -1,6 +1,20 @@
 """Stimulation protocols as validated, comparable data, and the shipped library."""
 
-from ._io import ProtocolFileError, format_validation_error, load_data, read_protocol
+from ._constants import (
+    MAX_FREQUENCY_HZ,
+    MAX_INTENSITY_PCT_RMT,
+    MAX_PARTICIPANTS,
+    MAX_PULSES_PER_SESSION,
+    MAX_SESSIONS_PER_COURSE,
+)
+from ._io import (
+    ProtocolFileError,
+    format_validation_error,
+    load_data,
+    problems_message,
+    read_protocol,
+    validate_model,
+)
 from ._library import ProtocolLibrary, load_library
 from ._models import (
     UNREPORTED,
@@ -17,8 +31,12 @@ from ._models import (
     LimbSide,
     Pattern,
     Protocol,
+    ReportedFloat,
+    ReportedInt,
     SourceRead,
     StimulationDose,
+    StrictDate,
+    StrictNumber,
     Study,
     TargetSite,
 )
@@ -39,6 +57,11 @@ from ._resolve import (
 )
 
 __all__ = [
+    "MAX_FREQUENCY_HZ",
+    "MAX_INTENSITY_PCT_RMT",
+    "MAX_PARTICIPANTS",
+    "MAX_PULSES_PER_SESSION",
+    "MAX_SESSIONS_PER_COURSE",
     "UNREPORTED",
     "Amputation",
     "Arm",
@@ -61,8 +84,12 @@ __all__ = [
     "ProtocolLibrary",
     "ProtocolRange",
     "Recommendation",
+    "ReportedFloat",
+    "ReportedInt",
     "SourceRead",
     "StimulationDose",
+    "StrictDate",
+    "StrictNumber",
     "Study",
     "TargetBasis",
     "TargetDeviation",
@@ -71,7 +98,9 @@ __all__ = [
     "load_data",
     "load_library",
     "plan_blocks",
+    "problems_message",
     "read_protocol",
     "resolve_hemisphere",
     "resolve_target",
+    "validate_model",
 ]

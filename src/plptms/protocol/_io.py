@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from ..utils._checks import _short
-from ..utils._load import DataFileError, load_data_file
+from ..utils import DataFileError, load_data_file
+from ..utils import short_repr as _short
 from ._models import Protocol
 
 __all__ = [

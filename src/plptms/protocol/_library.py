@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
 
-from ..utils._load import DataFileError, load_data_text
+from ..utils import DataFileError, load_data_text
 from ._io import ProtocolFileError, validate_model
 from ._models import Protocol, Study
 from ._range import ProtocolRange

@@ -26,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..utils._checks import check_range, check_strict_date, check_strict_number
+from ..utils import check_range, check_strict_date, check_strict_number
 from ._constants import (
     MAX_COURSE_WEEKS,
     MAX_FREQUENCY_HZ,

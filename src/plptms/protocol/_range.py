@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ..utils._checks import format_range
+from ..utils import format_range
 from ._models import CourseBlock, Laterality, Pattern, Protocol, TargetSite
 
 __all__ = [

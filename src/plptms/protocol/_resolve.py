@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..utils._checks import check_range, check_type
+from ..utils import check_range, check_type
 from ._models import (
     Amputation,
     Hemisphere,

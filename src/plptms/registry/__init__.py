@@ -5,6 +5,7 @@ SQLAlchemy 2 + Alembic; SQLite (WAL) by default, PostgreSQL by URL.
 
 from ._anchor import AuditHead
 from ._audit import AuditReport
+from ._figures import plot_trajectory
 from ._models import (
     AssessmentOut,
     AssignmentOut,
@@ -45,4 +46,5 @@ __all__ = [
     "VisitIn",
     "VisitKind",
     "VisitOut",
+    "plot_trajectory",
 ]

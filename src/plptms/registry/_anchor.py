@@ -92,7 +92,7 @@ def audit_key_path() -> Path:
     path : Path
         ``$PLPTMS_AUDIT_KEY_FILE`` when set, else ``config_dir()/audit.key``.
     """
-    from ..utils._paths import config_dir
+    from ..utils import config_dir
 
     env = os.environ.get(KEY_ENV)
     return Path(env) if env else config_dir() / "audit.key"
@@ -258,7 +258,7 @@ def anchor_path(url: str, name: str | None = "") -> Path | None:
         ``state_dir()/anchors/<sha256 of the URL without password>.json``;
         ``None`` for an in-memory SQLite database.
     """
-    from ..utils._paths import state_dir
+    from ..utils import state_dir
 
     if name == "":
         name = anchor_name(url)

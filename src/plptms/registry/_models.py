@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..delivery._events import DeliveryEvent
-from ..utils._checks import check_not_future
+from ..delivery import DeliveryEvent
+from ..utils import check_not_future
 
 __all__ = [
     "AssessmentOut",

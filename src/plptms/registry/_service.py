@@ -1105,7 +1105,7 @@ class Registry(SiteSafetyStore):
         RegistryError
             If the report is dated in the future (nothing is stored).
         """
-        from ..utils._checks import check_not_future
+        from ..utils import check_not_future
         from .db._schema import ScreeningRow
 
         actor = _check_actor(actor)
@@ -1326,7 +1326,7 @@ class Registry(SiteSafetyStore):
         RegistryError
             On invalid input.
         """
-        from ..utils._checks import check_not_future, check_option
+        from ..utils import check_not_future, check_option
         from .db._schema import MotorThresholdRow
 
         actor = _check_actor(actor)
@@ -1745,7 +1745,7 @@ class Registry(SiteSafetyStore):
         detail : str
             Why, for anything but ``completed``.
         """
-        from ..utils._checks import check_option
+        from ..utils import check_option
 
         actor = _check_actor(actor)
         check_option(status, "status", DELIVERY_STATUSES)
@@ -2108,7 +2108,7 @@ class Registry(SiteSafetyStore):
         """
         import math
 
-        from ..utils._checks import check_option
+        from ..utils import check_option
         from .db._schema import (
             BiomarkerRow,
             DeliverySessionRow,
@@ -2580,7 +2580,7 @@ def _validate_history(
         return {}, None
     from pydantic import ValidationError
 
-    from ..protocol._io import problems_message
+    from ..protocol import problems_message
     from ..scales import PLPHistory
 
     try:

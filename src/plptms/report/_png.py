@@ -8,7 +8,7 @@ __all__ = ["pdf_text", "render_png"]
 
 
 def _pdfium() -> object:
-    from ..utils._imports import soft_import
+    from ..utils import soft_import
 
     return soft_import("pypdfium2", "read PDF pages (part of the 'dev' extra)")
 
@@ -39,7 +39,7 @@ def render_png(
     ValueError
         If ``scale`` is not positive.
     """
-    from ..utils._checks import check_range
+    from ..utils import check_range
 
     check_range(scale, "scale", 0.0, None, low_inclusive=False)
     pdfium = _pdfium()

@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..utils._checks import check_option, check_type
+from ..utils import check_option, check_type
 from ._data import ReportData
 
 if TYPE_CHECKING:
@@ -22,19 +22,19 @@ _FORMATS = ("html", "pdf")
 
 
 def _soft_import(name: str, purpose: str) -> Any:
-    from ..utils._imports import soft_import
+    from ..utils import soft_import
 
     return soft_import(name, purpose)
 
 
 def _env() -> Any:
     jinja2 = _soft_import("jinja2", "render the reports")
-    from ..planner._override import override_text
-    from ..planner._text import (
+    from ..planner import (
         consensus_text,
         effect_text,
         evidence_tier_text,
         mso_text,
+        override_text,
         rmt_text,
         source_text,
         target_basis_text,

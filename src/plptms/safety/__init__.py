@@ -1,5 +1,6 @@
 """Safety: train limits, protocol checks with cited verdicts, and screening."""
 
+from ._constants import ITI_SAFE_S
 from ._engine import (
     DEFAULT_POLICY_NAME,
     SafetyPolicy,
@@ -38,10 +39,12 @@ from ._verdict import (
     SafetyReviewRequiredError,
     UnsafeProtocolError,
     Verdict,
+    decide,
 )
 
 __all__ = [
     "DEFAULT_POLICY_NAME",
+    "ITI_SAFE_S",
     "Answer",
     "CellReading",
     "Decision",
@@ -66,6 +69,7 @@ __all__ = [
     "Verdict",
     "check_dose",
     "check_protocol",
+    "decide",
     "intensity_pct_mso",
     "load_screening_items",
     "max_train_duration",

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..protocol._models import CourseBlock, Pattern, Protocol, StimulationDose
-from ..utils._checks import check_range, check_type
+from ..protocol import CourseBlock, Pattern, Protocol, StimulationDose
+from ..utils import check_range, check_type
 from . import _constants as C
 from ._train_table import (
     CellReading,

@@ -26,8 +26,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..protocol._models import StrictDate
-from ..utils._checks import check_not_future
+from ..protocol import StrictDate
+from ..utils import check_not_future
 from ._verdict import SafetyContraindicationError
 
 __all__ = [
@@ -288,7 +288,7 @@ def load_screening_items() -> tuple[ScreeningItem, ...]:
     items : tuple of ScreeningItem
         In questionnaire order.
     """
-    from ..utils._load import load_data_text
+    from ..utils import load_data_text
 
     raw = (resources.files("plptms.safety") / "data" / "screening.yaml").read_bytes()
     data = load_data_text(

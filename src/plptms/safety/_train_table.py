@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from ..utils._checks import check_option, check_range, check_type
+from ..utils import check_option, check_range, check_type
 from ._constants import (
     TRAIN_TABLE_CITATION,
     TRAIN_TABLE_FREQUENCIES_HZ,

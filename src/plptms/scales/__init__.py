@@ -4,6 +4,7 @@ Pure core: values in, values out. Only item identifiers, ranges and scoring rule
 are stored, never the (licensed) item wording.
 """
 
+from ._constants import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
 from ._definitions import (
     PainInstrument,
     PainSite,
@@ -44,6 +45,8 @@ from ._response import (
 from ._scoring import score, validate_item
 
 __all__ = [
+    "IMMPACT_MODERATE_PCT",
+    "IMMPACT_SUBSTANTIAL_PCT",
     "Aggregation",
     "AmputationCause",
     "AmputationLevel",

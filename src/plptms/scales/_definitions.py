@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 from enum import StrEnum
 
-from ..utils._checks import check_option
+from ..utils import check_option
 from ._constants import (
     HAM_A_BANDS,
     HAM_A_ITEM_MAX,

@@ -19,8 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from ..protocol._models import Amputation, Limb, LimbSide, StrictDate, StrictNumber
-from ..utils._checks import check_not_future, check_option, check_range
+from ..protocol import Amputation, Limb, LimbSide, StrictDate, StrictNumber
+from ..utils import check_not_future, check_option, check_range
 from ._constants import (
     DAYS_PER_MONTH,
     DAYS_PER_YEAR,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..utils._checks import check_option, check_range, check_strict_number
+from ..utils import check_option, check_range, check_strict_number
 from ._constants import (
     MAX_DAILY_MME_PER_OPIOID,
     MAX_DOSE_CODEINE_MG_PER_DAY,

@@ -30,7 +30,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from ..utils._checks import check_finite, check_range, check_type
+from ..utils import check_finite, check_range, check_type
 from ._constants import (
     IMMPACT_MINIMAL_PCT,
     IMMPACT_MODERATE_PCT,

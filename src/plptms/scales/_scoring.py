@@ -13,7 +13,7 @@ import numbers
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
-from ..utils._checks import check_option, check_range, format_range
+from ..utils import check_option, check_range, format_range
 from ._definitions import get_scale
 from ._models import Aggregation, ScaleScore
 

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from ..utils._checks import check_option
+from ..utils import check_option
 from ._constants import (
     BEAM_ARC_FRACTION,
     BEAM_F7_ANGLE_DEG,

@@ -6,7 +6,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..utils._checks import check_range
+from ..utils import check_range
 from ._constants import (
     ARC_TO_CIRCUMFERENCE_MAX_RATIO,
     ARC_TO_CIRCUMFERENCE_MIN_RATIO,

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from ..protocol._models import Hemisphere, TargetSite
-from ..utils._checks import check_option
+from ..protocol import Hemisphere, TargetSite
+from ..utils import check_option
 from ._constants import (
     DLPFC_MNI_FITZGERALD2009_MM,
     DLPFC_MNI_MIRMOGHTADAEI2015_MM,

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..utils._checks import check_option
+from ..utils import check_option
 
 if TYPE_CHECKING:
     from types import ModuleType

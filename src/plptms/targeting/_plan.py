@@ -6,9 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..protocol._models import Amputation, Hemisphere, Laterality, Limb, TargetSite
-from ..protocol._resolve import resolve_hemisphere, resolve_target
-from ..utils._checks import check_option, check_range
+from ..protocol import (
+    Amputation,
+    Hemisphere,
+    Laterality,
+    Limb,
+    TargetSite,
+    resolve_hemisphere,
+    resolve_target,
+)
+from ..utils import check_option, check_range
 from ._beam import BeamResult, BeamVariant, beam_f3
 from ._constants import (
     S1_LEG_POSTERIOR_TO_M1_LEG_CM,

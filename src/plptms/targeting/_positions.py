@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, computed_field
 
-from ..utils._checks import check_option, check_range
+from ..utils import check_option, check_range
 from ._constants import (
     BEAM_ARC_FRACTION,
     TEN_TWENTY_CORONAL_PCT_TT,

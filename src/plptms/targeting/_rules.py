@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ..protocol._models import Hemisphere
-from ..utils._checks import check_option, check_range
+from ..protocol import Hemisphere
+from ..utils import check_option, check_range
 from ._constants import (
     BEAM_ANTEROLATERAL_TO_5P5CM_CM,
     FIVE_CM_RULE_DISTANCE_CM,

@@ -6,8 +6,8 @@ import math
 import textwrap
 from typing import TYPE_CHECKING, Any
 
-from ..protocol._models import TargetSite
-from ..utils._checks import check_type
+from ..protocol import TargetSite
+from ..utils import check_type
 from ._model import DEFAULT_MONTAGE, fit_head
 from ._plan import TargetPlan
 from ._positions import scalp_positions

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..utils._checks import check_option
+from ..utils import check_option
 from ._constants import (
     LANCASTER2007_ICBM_FSL2TAL,
     LANCASTER2007_ICBM_OTHER2TAL,

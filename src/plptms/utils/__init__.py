@@ -1,4 +1,4 @@
-"""Shared helpers: input checks and logging."""
+"""Shared helpers: input checks, safe file loading, paths, soft imports, logging."""
 
 from ._checks import (
     check_finite,
@@ -9,10 +9,16 @@ from ._checks import (
     check_strict_number,
     check_type,
     format_range,
+    short_repr,
 )
+from ._imports import soft_import
+from ._load import DataFileError, load_data_file, load_data_text
 from ._logging import logger, set_log_level
+from ._paths import config_dir, state_dir
+from ._rawfile import read_raw_checked
 
 __all__ = [
+    "DataFileError",
     "check_finite",
     "check_not_future",
     "check_option",
@@ -20,7 +26,14 @@ __all__ = [
     "check_strict_date",
     "check_strict_number",
     "check_type",
+    "config_dir",
     "format_range",
+    "load_data_file",
+    "load_data_text",
     "logger",
+    "read_raw_checked",
     "set_log_level",
+    "short_repr",
+    "soft_import",
+    "state_dir",
 ]

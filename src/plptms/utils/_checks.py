@@ -24,6 +24,7 @@ __all__ = [
     "check_strict_number",
     "check_type",
     "format_range",
+    "short_repr",
 ]
 
 
@@ -31,13 +32,27 @@ def _unit(unit: str) -> str:
     return f" {unit}" if unit else ""
 
 
-def _short(value: Any) -> str:
-    """``repr`` of a received value, cut short (an input may be huge)."""
+def short_repr(value: Any) -> str:
+    """Return the ``repr`` of a received value, cut short (an input may be huge).
+
+    Parameters
+    ----------
+    value : object
+        The value received.
+
+    Returns
+    -------
+    text : str
+        Its ``repr``, at most about 80 characters.
+    """
     try:
         text = repr(value)
     except ValueError:  # an int of more than 4300 digits has no repr
         return f"a {type(value).__name__} too long to show"
     return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+
+
+_short = short_repr
 
 
 def format_range(

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..delivery._runner import (
+from ..delivery import (
     CheckResult,
     RegistryDeliveryLog,
     RunOutcome,
@@ -34,8 +34,7 @@ from ..delivery._runner import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from ..delivery import Stimulator
-    from ..delivery._runner import Progress
+    from ..delivery import Progress, Stimulator
     from ..registry import Registry
 
 __all__ = [
@@ -129,7 +128,7 @@ def lease_ttl_s() -> float:
 
 def _check_device(device: str, sham: bool) -> None:
     from ..delivery import STIMULATOR_KINDS
-    from ..utils._checks import check_option
+    from ..utils import check_option
 
     check_option(device, "device", STIMULATOR_KINDS)
     if sham and device != "sim":
@@ -253,7 +252,7 @@ def prepare_start(
         If an input is invalid.
     """
     from ..delivery import STIMULATOR_KINDS
-    from ..utils._checks import check_option
+    from ..utils import check_option
 
     check_option(device, "device", STIMULATOR_KINDS)
     aid, plan, checks = _checked_plan(
@@ -451,7 +450,7 @@ def run_delivery(
             raise
         except StimulatorFault as exc:
             # the device could not be opened or closed: what was fired is logged
-            from ..delivery._runner import replay_events
+            from ..delivery import replay_events
 
             detail = f"{type(exc).__name__}: {exc}"
             reg.finish_delivery(sid, "faulted", actor=actor, detail=detail)

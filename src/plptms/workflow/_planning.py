@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from ..planner import PatientContext, PriorTreatment
 from ..registry import AssessmentOut, AssignmentOut, PatientOut, RegistryError
 from ..safety import SafetyPolicy
-from ..utils._checks import check_type
+from ..utils import check_type
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from .._version import __version__
-from ..report._data import DeliveryRow, ReportData, evidence_rows
+from ..report import DeliveryRow, ReportData, evidence_rows
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -23,9 +23,9 @@ if TYPE_CHECKING:
         Override,
         PhysicianReview,
         SafetyPolicy,
+        TableCell,
         Verdict,
     )
-    from ..safety._train_table import TableCell
 
 __all__ = [
     "check_for_site",

@@ -37,7 +37,7 @@ def soft_import(name: str, package: str) -> ModuleType:
     ImportError
         With the ``pip install`` command to run.
     """
-    from ...utils._imports import soft_import as _soft
+    from ...utils import soft_import as _soft
 
     return _soft(name, "drive this stimulator", package=package)
 

@@ -114,7 +114,7 @@ def default_pulse_log(serial: str = "SIM-0001") -> Path:
     path : Path
         The file (its directory is created).
     """
-    from ...utils._paths import state_dir
+    from ...utils import state_dir
 
     d = state_dir(create=True) / "simulator"
     d.mkdir(parents=True, exist_ok=True)
