@@ -266,6 +266,7 @@ class SessionResult:
     rivals: int = 0
     rivals_refused: int = 0
     rivals_took_over: int = 0
+    rivals_late: int = 0
     intra_count: int = 0
     intra_stretched: int = 0
     intra_max_s: float | None = None
@@ -1111,8 +1112,13 @@ class Campaign:
             rc = proc.wait()
         finally:
             self._forget(proc)
-        res.rivals += 1
         text = log.read_text(errors="replace")
+        if rc == 2 and "already completed" in text:
+            # started too late on a busy host: the session had already ended,
+            # so there was nothing to contend for (and nothing was fired)
+            res.rivals_late += 1
+            return True
+        res.rivals += 1
         if rc == 1 and "is being run by" in text:
             res.rivals_refused += 1
             return True
@@ -1561,7 +1567,9 @@ def section(
         f"{result.total('rivals_took_over'):,} (the first had missed its "
         f"heartbeats for {cfg['lease_ttl_s']:g} s on the busy host; it stopped by "
         f"itself with `lease_lost`, and the takeover is in the audit trail); runs "
-        f"that ended with `lease_lost`: {result.total('lease_lost')}. "
+        f"that ended with `lease_lost`: {result.total('lease_lost')}; second "
+        f"runners that started after the session had ended (not counted): "
+        f"{result.total('rivals_late')}. "
         f"Seed {cfg['seed']}.",
         "",
         "| protocol | sessions (completed) | kills | pulses planned | recorded | "

@@ -9,8 +9,12 @@
 - :class:`LSLMarkerOutlet` and :class:`MarkedStimulator`: one LSL marker per pulse;
 - :func:`open_stimulator`: pick one by kind.
 
-Importing this package imports neither pylsl, pyserial, magpy nor magicpy.
+Importing this package imports neither pylsl, pyserial, magpy nor magicpy, nor
+NumPy: the session runner (:class:`SessionRunner`, :func:`build_session_plan`,
+:func:`pre_session_checks` and the delivery logs) loads on first use.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from ._base import BaseStimulator, PulseListener
 from ._checks import check_intensity, check_train
@@ -33,20 +37,6 @@ from ._interface import (
 )
 from ._lsl import LSLMarkerOutlet, MarkedStimulator
 from ._pulselog import PulseLogEntry, PulseLogWriter, read_pulse_log
-from ._runner import (
-    CheckResult,
-    DeliveryLog,
-    MemoryDeliveryLog,
-    Progress,
-    RegistryDeliveryLog,
-    RunOutcome,
-    SessionBlockedError,
-    SessionPlan,
-    SessionRunner,
-    build_session_plan,
-    pre_session_checks,
-    replay_events,
-)
 from ._timing import VirtualClock, wait_ready, wait_until
 from .drivers import (
     MagstimSettings,
@@ -61,6 +51,49 @@ from .sim import (
     SimulatedStimulator,
     SimulatorSettings,
 )
+
+if TYPE_CHECKING:
+    from ._runner import (
+        CheckResult,
+        DeliveryLog,
+        MemoryDeliveryLog,
+        Progress,
+        RegistryDeliveryLog,
+        RunOutcome,
+        SessionBlockedError,
+        SessionPlan,
+        SessionRunner,
+        build_session_plan,
+        pre_session_checks,
+        replay_events,
+    )
+
+_LAZY_RUNNER = frozenset(
+    {
+        "CheckResult",
+        "DeliveryLog",
+        "MemoryDeliveryLog",
+        "Progress",
+        "RegistryDeliveryLog",
+        "RunOutcome",
+        "SessionBlockedError",
+        "SessionPlan",
+        "SessionRunner",
+        "build_session_plan",
+        "pre_session_checks",
+        "replay_events",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    """Load the session runner (safety engine, NumPy) on first use."""
+    if name in _LAZY_RUNNER:
+        from . import _runner
+
+        return getattr(_runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "STIMULATOR_KINDS",
