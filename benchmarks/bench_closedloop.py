@@ -401,7 +401,8 @@ def _loopback_session(durable: bool) -> str:
     """The whole product path: LSLSource -> ClosedLoopSession -> simulator + log."""
     from plptms.closedloop import ClosedLoopSession, LSLSource
     from plptms.delivery import SimulatedStimulator
-    from plptms.delivery._runner import MemoryDeliveryLog, RegistryDeliveryLog
+    from plptms.delivery._runner import MemoryDeliveryLog
+    from plptms.registry import RegistryDeliveryLog
 
     source_id = f"plptms-session-{os.getpid()}-{int(durable)}"
     proc = _start_producer(source_id)

@@ -75,9 +75,8 @@ def _run(log: Any) -> tuple[np.ndarray, float]:
 
 
 def run() -> list[str]:
-    from plptms.delivery._runner import RegistryDeliveryLog
     from plptms.protocol import load_library
-    from plptms.registry import Registry
+    from plptms.registry import Registry, RegistryDeliveryLog
     from plptms.safety import PhysicianReview, check_protocol
 
     _BENCH_REVIEW = PhysicianReview(

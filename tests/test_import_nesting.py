@@ -124,3 +124,47 @@ def test_no_subpackage_imports_another_subpackages_private_module() -> None:
             if pkg != own and mod.startswith("_"):
                 bad.append(f"{rel}:{node.lineno}: {node.module}")
     assert bad == []
+
+
+def test_core_packages_never_import_a_higher_layer_even_lazily() -> None:
+    """No import of the registry, workflow or CLI anywhere in a core package.
+
+    Function-level (lazy) imports count too; only ``if TYPE_CHECKING:`` blocks
+    (annotations, never run) are allowed.
+    """
+    import ast
+    from pathlib import Path
+
+    import plptms
+
+    root = Path(plptms.__file__).parent
+    bad: list[str] = []
+
+    def typing_only(node: ast.AST) -> bool:
+        test = getattr(node, "test", None)
+        return isinstance(node, ast.If) and (
+            (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING")
+            or (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        )
+
+    def visit(node: ast.AST, path: Path) -> None:
+        for child in ast.iter_child_nodes(node):
+            if typing_only(child):
+                continue
+            if isinstance(child, ast.ImportFrom):
+                mod = child.module or ""
+                parts = mod.split(".")
+                if child.level >= 2:
+                    target = parts[0]
+                elif mod.startswith("plptms."):
+                    target = parts[1]
+                else:
+                    target = ""
+                if target in HIGHER:
+                    bad.append(f"{path.relative_to(root)}:{child.lineno}: {mod}")
+            visit(child, path)
+
+    for pkg in CORE:
+        for path in sorted((root / pkg).rglob("*.py")):
+            visit(ast.parse(path.read_text(encoding="utf-8")), path)
+    assert bad == []

@@ -21,7 +21,8 @@ from tests._review import REVIEW
 _RUN = """
 import sys
 from plptms.delivery import SimulatedStimulator
-from plptms.delivery._runner import RegistryDeliveryLog, SessionPlan, SessionRunner
+from plptms.delivery._runner import SessionPlan, SessionRunner
+from plptms.registry import RegistryDeliveryLog
 from plptms.registry import Registry
 url, sid, plan_path, log_path = sys.argv[1:5]
 reg = Registry(url, migrate=False)

@@ -248,7 +248,8 @@ def test_a_runner_whose_lease_was_taken_over_fires_nothing_more(url: str) -> Non
 def test_a_runner_never_fires_on_a_lease_it_cannot_renew(url: str) -> None:
     # the lease lifetime runs out while the host stalls: before the next pulse the
     # runner must renew, and when the lease was taken over it stops without firing
-    from plptms.delivery._runner import RegistryDeliveryLog, SessionRunner
+    from plptms.delivery._runner import SessionRunner
+    from plptms.registry import RegistryDeliveryLog
 
     with Registry(url) as reg:
         prepared = _start(reg)

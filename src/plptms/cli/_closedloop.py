@@ -500,7 +500,8 @@ def run_cmd(
         read_recording,
         recording_source,
     )
-    from ..delivery import RegistryDeliveryLog, pre_session_checks
+    from ..delivery import pre_session_checks
+    from ..registry import RegistryDeliveryLog
     from ..safety import UnsafeProtocolError
     from ._registry import open_registry
 

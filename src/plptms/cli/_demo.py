@@ -366,7 +366,8 @@ def _demo_closed_loop(
         read_recording,
         recording_source,
     )
-    from ..delivery import RegistryDeliveryLog, SimulatedStimulator
+    from ..delivery import SimulatedStimulator
+    from ..registry import RegistryDeliveryLog
     from ._closedloop import _dose
 
     rest, task = read_recording("S001R01"), read_recording("S001R04")

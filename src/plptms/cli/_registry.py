@@ -278,7 +278,7 @@ def patient_plot(
     db: DbOpt = None,
 ) -> None:
     """Draw the pain trajectory with course, follow-ups and responder lines."""
-    from ..registry import plot_trajectory
+    from ..report import plot_trajectory
     from ..scales import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
 
     try:

@@ -156,7 +156,7 @@ class ClosedLoopSession:
         Intensity, in (0, 100]; already derived from the checked dose and the
         patient's RMT.
     log : DeliveryLog
-        Durable event log (e.g. :class:`~plptms.delivery.RegistryDeliveryLog`).
+        Durable event log (e.g. :class:`~plptms.registry.RegistryDeliveryLog`).
     max_pulses : int | None
         Stop after this many pulses (default: the gate's session limit).
     max_duration_s : float | None, s

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._base import BaseStimulator, PulseListener
 from ._checks import check_intensity, check_train
-from ._events import DeliveryEvent, EventKind
+from ._events import DeliveryEvent, DeliveryLogLostError, EventKind
 from ._factory import STIMULATOR_KINDS, open_stimulator
 from ._faults import FaultKind, FaultPlan
 from ._interface import (
@@ -58,7 +58,6 @@ if TYPE_CHECKING:
         DeliveryLog,
         MemoryDeliveryLog,
         Progress,
-        RegistryDeliveryLog,
         RunOutcome,
         SessionBlockedError,
         SessionPlan,
@@ -74,7 +73,6 @@ _LAZY_RUNNER = frozenset(
         "DeliveryLog",
         "MemoryDeliveryLog",
         "Progress",
-        "RegistryDeliveryLog",
         "RunOutcome",
         "SessionBlockedError",
         "SessionPlan",
@@ -102,6 +100,7 @@ __all__ = [
     "CoilThermalModel",
     "DeliveryEvent",
     "DeliveryLog",
+    "DeliveryLogLostError",
     "DeviceDisconnectedError",
     "DeviceNotReadyError",
     "DeviceTimeoutError",
@@ -124,7 +123,6 @@ __all__ = [
     "PulseLogEntry",
     "PulseLogWriter",
     "PulseRecord",
-    "RegistryDeliveryLog",
     "RunOutcome",
     "SessionBlockedError",
     "SessionPlan",

@@ -12,7 +12,15 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["DeliveryEvent", "EventKind"]
+__all__ = ["DeliveryEvent", "DeliveryLogLostError", "EventKind"]
+
+
+class DeliveryLogLostError(RuntimeError):
+    """The durable log refused an event (e.g. the runner's lease was taken over).
+
+    The runner stops at once without firing: a pulse it cannot log first is a
+    pulse it must not give.
+    """
 
 
 class EventKind(StrEnum):

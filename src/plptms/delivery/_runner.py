@@ -35,7 +35,7 @@ from ..safety import (
     SafetyPolicy,
     check_dose,
 )
-from ._events import EventKind
+from ._events import DeliveryLogLostError, EventKind
 from ._interface import Stimulator, StimulatorFault, TrainRequest
 from ._runner_defaults import RMT_MAX_AGE_DAYS, SCREENING_MAX_AGE_DAYS
 
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ..protocol import Protocol
-    from ..registry import Registry
     from ..safety import ScreeningReport, Verdict
     from ._events import DeliveryEvent
 
@@ -53,7 +52,6 @@ __all__ = [
     "DeliveryLogLostError",
     "PlannedTrain",
     "Progress",
-    "RegistryDeliveryLog",
     "RunOutcome",
     "SessionBlockedError",
     "SessionPlan",
@@ -68,14 +66,6 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 class SessionBlockedError(ValueError):
     """A pre-session check failed: the session must not start."""
-
-
-class DeliveryLogLostError(RuntimeError):
-    """The durable log refused an event (e.g. the runner's lease was taken over).
-
-    The runner stops at once without firing: a pulse it cannot log first is a
-    pulse it must not give.
-    """
 
 
 class PlannedTrain(BaseModel):
@@ -409,102 +399,11 @@ class DeliveryLog(TypingProtocol):
         """Whether this runner's hold on the session is certain now (no I/O)."""
 
 
-class RegistryDeliveryLog:
-    """A :class:`DeliveryLog` on the registry's append-only delivery events.
-
-    Parameters
-    ----------
-    registry : Registry
-        The registry.
-    session_id : int
-        Delivery session.
-    lease : str | None
-        This runner's lease holder id (see :meth:`Registry.acquire_lease`): every
-        event is then refused unless the runner still holds the lease, and the
-        lease is renewed as events are written and on :meth:`heartbeat`.
-    lease_ttl_s : float
-        Lease lifetime, s (renewed every quarter of it).
-    lease_since : float | None
-        ``time.monotonic()`` taken just before the lease was acquired (now when
-        ``None``): the lease is certain until that time plus its lifetime.
-
-    Notes
-    -----
-    Another runner can take a lease over only after it expires, so a runner that
-    fires only while its own lease is certainly live (:meth:`may_fire`: its last
-    renewal, timed from before the request, plus the lifetime, less a margin)
-    never fires after a takeover.
-    """
-
-    def __init__(
-        self,
-        registry: Registry,
-        session_id: int,
-        *,
-        lease: str | None = None,
-        lease_ttl_s: float = 30.0,
-        lease_since: float | None = None,
-    ) -> None:
-        self.registry = registry
-        self.session_id = session_id
-        self.lease = lease
-        self.lease_ttl_s = lease_ttl_s
-        self._renewed = time.monotonic() if lease_since is None else lease_since
-
-    def may_fire(self) -> bool:
-        """Whether the lease is certainly still held (a quarter of it to spare)."""
-        if self.lease is None:
-            return True
-        left = self._renewed + self.lease_ttl_s - time.monotonic()
-        return left > self.lease_ttl_s / 4.0
-
-    def _renew_due(self) -> bool:
-        return time.monotonic() - self._renewed >= self.lease_ttl_s / 4.0
-
-    def append(self, kind: str, **fields: Any) -> int:
-        """Append one event durably (refused when the lease is lost)."""
-        from ..registry import LeaseLostError
-
-        renew = self.lease is not None and self._renew_due()
-        asked = time.monotonic()
-        try:
-            seq = self.registry.append_delivery_event(
-                self.session_id,
-                kind,
-                lease=self.lease,
-                renew_s=self.lease_ttl_s if renew else None,
-                **fields,
-            )
-        except LeaseLostError as exc:
-            raise DeliveryLogLostError(str(exc)) from exc
-        if renew:
-            self._renewed = asked
-        return seq
-
-    def heartbeat(self) -> None:
-        """Renew the lease when a quarter of its lifetime has passed."""
-        from ..registry import LeaseLostError
-
-        if self.lease is None or not self._renew_due():
-            return
-        asked = time.monotonic()
-        try:
-            self.registry.renew_lease(
-                self.session_id, holder=self.lease, ttl_s=self.lease_ttl_s
-            )
-        except LeaseLostError as exc:
-            raise DeliveryLogLostError(str(exc)) from exc
-        self._renewed = asked
-
-    def events(self) -> Sequence[DeliveryEvent]:
-        """Return the session's events."""
-        return self.registry.delivery_events(self.session_id)
-
-
 class MemoryDeliveryLog:
     """A :class:`DeliveryLog` in memory (simulations, dry runs, benchmarks).
 
-    Nothing survives the process: use :class:`RegistryDeliveryLog` for a real
+    Nothing survives the process: use :class:`plptms.registry.RegistryDeliveryLog`
+    for a real
     session.
     """
 

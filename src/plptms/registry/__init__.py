@@ -5,7 +5,7 @@ SQLAlchemy 2 + Alembic; SQLite (WAL) by default, PostgreSQL by URL.
 
 from ._anchor import AuditHead
 from ._audit import AuditReport
-from ._figures import plot_trajectory
+from ._delivery_log import RegistryDeliveryLog
 from ._models import (
     AssessmentOut,
     AssignmentOut,
@@ -39,6 +39,7 @@ __all__ = [
     "PatientOut",
     "RecordNotFoundError",
     "Registry",
+    "RegistryDeliveryLog",
     "RegistryError",
     "SessionLeasedError",
     "SessionStatus",
@@ -46,5 +47,4 @@ __all__ = [
     "VisitIn",
     "VisitKind",
     "VisitOut",
-    "plot_trajectory",
 ]

@@ -17,6 +17,7 @@ from ._data import (
 )
 from ._png import pdf_text, render_png
 from ._render import ReportKind, render_html, write_pdf, write_reports
+from ._trajectory import plot_trajectory
 
 __all__ = [
     "DISCLAIMER",
@@ -27,6 +28,7 @@ __all__ = [
     "evidence_rows",
     "history_rows",
     "pdf_text",
+    "plot_trajectory",
     "render_html",
     "render_png",
     "write_pdf",

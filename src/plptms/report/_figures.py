@@ -52,8 +52,8 @@ def trajectory_png(data: ReportData) -> bytes | None:
     png : bytes | None
         The figure, or ``None`` when no pain score is recorded.
     """
-    from ..registry import plot_trajectory
     from ..scales import IMMPACT_MODERATE_PCT, IMMPACT_SUBSTANTIAL_PCT
+    from ._trajectory import plot_trajectory
 
     pain = data.context.pain
     if pain is None:

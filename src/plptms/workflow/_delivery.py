@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..delivery import (
     CheckResult,
-    RegistryDeliveryLog,
     RunOutcome,
     SessionBlockedError,
     SessionPlan,
@@ -30,6 +29,7 @@ from ..delivery import (
     build_session_plan,
     pre_session_checks,
 )
+from ..registry import RegistryDeliveryLog
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -1,16 +1,21 @@
-"""Per-patient trajectory figure (matplotlib)."""
+"""Per-patient trajectory figure (matplotlib).
+
+Visit kinds are compared by their values (``"baseline"``, ``"treatment"``,
+``"post_treatment"``, ``"follow_up"``), so this core module needs no registry
+type at run time.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-
-from ._models import AssessmentOut, VisitKind
 
 if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Sequence
 
     from matplotlib.figure import Figure
+
+    from ..registry import AssessmentOut
 
 __all__ = ["plot_trajectory"]
 
@@ -55,11 +60,11 @@ def plot_trajectory(
     from matplotlib.figure import Figure
 
     rows = [a for a in assessments if a.scale_id == scale_id and not a.deleted]
-    pts: list[tuple[dt.date, float, VisitKind]] = []
+    pts: list[tuple[dt.date, float, str]] = []
     for a in rows:
         value = a.total if measure == "total" else a.subscales.get(measure)
         if value is not None:
-            pts.append((a.visit_date, float(value), a.visit_kind))
+            pts.append((a.visit_date, float(value), str(a.visit_kind)))
     if not pts:
         raise ValueError(
             f"Invalid value for 'scale_id': got {scale_id!r}; no computed "
@@ -74,14 +79,14 @@ def plot_trajectory(
     values = [p[1] for p in pts]
     ax.plot(dates, values, "-", color="0.35", lw=1.5, zorder=2)
     styles = {
-        VisitKind.BASELINE: ("s", "tab:blue", "baseline"),
-        VisitKind.TREATMENT: ("o", "tab:orange", "treatment"),
-        VisitKind.POST_TREATMENT: ("D", "tab:red", "end of course"),
-        VisitKind.FOLLOW_UP: ("^", "tab:green", "follow-up"),
+        "baseline": ("s", "tab:blue", "baseline"),
+        "treatment": ("o", "tab:orange", "treatment"),
+        "post_treatment": ("D", "tab:red", "end of course"),
+        "follow_up": ("^", "tab:green", "follow-up"),
     }
     seen: set[str] = set()
     for (_, v, kind), x in zip(pts, dates, strict=True):
-        marker, colour, label = styles.get(kind, ("o", "0.5", kind.value))
+        marker, colour, label = styles.get(kind, ("o", "0.5", kind))
         ax.plot(
             [x],
             [v],
@@ -95,7 +100,7 @@ def plot_trajectory(
     course = [
         x
         for (_, _, k), x in zip(pts, dates, strict=True)
-        if k in (VisitKind.TREATMENT, VisitKind.POST_TREATMENT)
+        if k in ("treatment", "post_treatment")
     ]
     if course:
         ax.axvspan(
@@ -107,9 +112,9 @@ def plot_trajectory(
             zorder=1,
         )
     for (_, _, kind), x in zip(pts, dates, strict=True):
-        if kind is VisitKind.FOLLOW_UP:
+        if kind == "follow_up":
             ax.axvline(x, color="tab:green", ls=":", lw=1, zorder=1)
-    base = [v for _, v, k in pts if k is VisitKind.BASELINE]
+    base = [v for _, v, k in pts if k == "baseline"]
     if base and base[0] > 0:
         b = base[0]
         for pct, ls in ((moderate_pct, "--"), (substantial_pct, "-.")):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from plptms.registry import AssessmentOut
-from plptms.registry._figures import plot_trajectory
+from plptms.report import plot_trajectory
 
 D0 = dt.date(2026, 1, 5)
 PTS = [
