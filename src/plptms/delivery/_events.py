@@ -9,8 +9,9 @@ these events; a kind outside :class:`EventKind` is refused when it is written.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["DeliveryEvent", "DeliveryLogLostError", "EventKind"]
 
@@ -88,7 +89,11 @@ class DeliveryEvent(BaseModel):
     intensity_pct_mso : float | None
         Intensity, % MSO.
     detail : str
-        Free text.
+        Free text, for people.
+    data : dict
+        The event's structured fields (e.g. ``device_count``, ``device_id``,
+        ``delivered``, ``n``), which recovery reads; empty for events written
+        before the registry stored them (their ``detail`` text then holds them).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -101,3 +106,39 @@ class DeliveryEvent(BaseModel):
     at: str
     intensity_pct_mso: float | None
     detail: str
+    data: dict[str, int | float | str | None] = Field(default_factory=dict)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _none_is_empty(cls, v: Any) -> Any:
+        return {} if v is None else v
+
+    def field(self, name: str) -> int | float | str | None:
+        """Return one structured field (``None`` when absent).
+
+        Events written before structured fields existed carry them as
+        ``name=value`` words in ``detail``; those are read as a fallback
+        (numbers as ``int`` where they parse, ``"none"`` as ``None``).
+
+        Parameters
+        ----------
+        name : str
+            Field name.
+
+        Returns
+        -------
+        value : int | float | str | None
+            The value.
+        """
+        if self.data:
+            return self.data.get(name)
+        for word in self.detail.split():
+            key, sep, value = word.partition("=")
+            if sep and key == name:
+                if value == "none":
+                    return None
+                try:
+                    return int(value)
+                except ValueError:
+                    return value
+        return None

@@ -425,6 +425,7 @@ class MemoryDeliveryLog:
                 at=dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
                 intensity_pct_mso=fields.get("intensity_pct_mso"),
                 detail=fields.get("detail", ""),
+                data=fields.get("data") or {},
             )
         )
         return seq
@@ -441,34 +442,9 @@ class MemoryDeliveryLog:
         return True
 
 
-def detail_fields(detail: str) -> dict[str, str]:
-    """Read the ``key=value`` fields of an event's detail.
-
-    Parameters
-    ----------
-    detail : str
-        The detail text (other words are ignored).
-
-    Returns
-    -------
-    fields : dict of str to str
-        The fields.
-    """
-    out: dict[str, str] = {}
-    for word in detail.split():
-        key, sep, value = word.partition("=")
-        if sep and key and key not in out:
-            out[key] = value
-    return out
-
-
-def _int_or_none(value: str | None) -> int | None:
-    if value is None or value == "none":
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
+def _count(value: int | float | str | None) -> int:
+    """Return a pulse count from an event field (0 when absent or not a count)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 @dataclass
@@ -528,16 +504,16 @@ def replay_events(events: Sequence[DeliveryEvent]) -> DeliveryState:
     for ev in events:
         if ev.kind in (EventKind.SESSION_START, EventKind.RESUME_SESSION):
             # each run records the device's count (and identity) as its baseline
-            f = detail_fields(ev.detail)
-            st.device_count_at_start = _int_or_none(f.get("device_count"))
-            ident = f.get("device_id")
-            st.device_id = None if ident in (None, "none") else ident
+            count = ev.field("device_count")
+            st.device_count_at_start = count if isinstance(count, int) else None
+            ident = ev.field("device_id")
+            st.device_id = None if ident in (None, "none") else str(ident)
             st.total_at_baseline = st.total
         elif ev.kind == EventKind.PULSE_INTENT and ev.train_index is not None:
             pending[(ev.train_index, ev.pulse_index or 0)] = True
         elif ev.kind == EventKind.TRAIN_INTENT and ev.train_index is not None:
             # a device-timed train: every pulse of it is in flight until reported
-            n = _int_or_none(detail_fields(ev.detail).get("n")) or 0
+            n = _count(ev.field("n"))
             first = ev.pulse_index or 0
             for k in range(first, first + n):
                 pending[(ev.train_index, k)] = True
@@ -558,7 +534,7 @@ def replay_events(events: Sequence[DeliveryEvent]) -> DeliveryState:
             ev.kind == EventKind.RECONCILED_NOT_DELIVERED_TRAIN
             and ev.train_index is not None
         ):
-            n = _int_or_none(detail_fields(ev.detail).get("n")) or 0
+            n = _count(ev.field("n"))
             first = ev.pulse_index or 0
             for k in range(first, first + n):
                 pending.pop((ev.train_index, k), None)
@@ -774,6 +750,7 @@ class SessionRunner:
                     "uncertain one(s) (used elsewhere meanwhile?)"
                 )
         for k, (ti, pi) in enumerate(st.uncertain):
+            data: dict[str, int | str | None] = {}
             if why is None:
                 kind = (
                     EventKind.RECONCILED_DELIVERED
@@ -784,10 +761,17 @@ class SessionRunner:
                     f"device_count={count} baseline={st.device_count_at_start} "
                     f"device_id={ident}"
                 )
+                data = {
+                    "device_count": count,
+                    "baseline": st.device_count_at_start,
+                    "device_id": ident,
+                }
             else:
                 kind = EventKind.RECONCILED_DELIVERED
                 detail = f"{why}: counted as delivered (never repeated)"
-            self.log.append(kind, train_index=ti, pulse_index=pi, detail=detail)
+            self.log.append(
+                kind, train_index=ti, pulse_index=pi, detail=detail, data=data
+            )
         return replay_events(self.log.events())
 
     def _resume_gap(self, st: DeliveryState) -> tuple[float, str]:
@@ -939,6 +923,7 @@ class SessionRunner:
             train_index=t.index,
             pulse_index=done,
             detail=f"n={n} device-timed at {t.frequency_hz:g} Hz",
+            data={"n": n},
         )
         res = self.stimulator.run_train(
             TrainRequest(
@@ -963,6 +948,7 @@ class SessionRunner:
                 train_index=t.index,
                 pulse_index=done + len(res.pulses),
                 detail=f"n={unreported} not delivered: {res.fault or 'stopped'}",
+                data={"n": unreported},
             )
         if res.fault is not None:
             res.raise_for_fault()
@@ -1042,12 +1028,20 @@ class SessionRunner:
             f"device_count={'none' if count is None else count} "
             f"device_id={ident or 'none'}"
         )
+        data: dict[str, int | str | None] = {
+            "device_count": count,
+            "device_id": ident or None,
+        }
         if not any(e.kind == EventKind.SESSION_START for e in events):
-            self.log.append(EventKind.SESSION_START, detail=base)
+            self.log.append(EventKind.SESSION_START, detail=base, data=data)
             return replay_events(self.log.events())
         st = self._settle(replay_events(events))
         # settling fires nothing: the count read above is this run's baseline
-        self.log.append(EventKind.RESUME_SESSION, detail=f"{base} delivered={st.total}")
+        self.log.append(
+            EventKind.RESUME_SESSION,
+            detail=f"{base} delivered={st.total}",
+            data={**data, "delivered": st.total},
+        )
         return replay_events(self.log.events())
 
     def run(self) -> RunOutcome:

@@ -301,20 +301,25 @@ def event_hash(row: Any) -> str:
     digest : str
         Hex SHA-256 of the event's canonical JSON.
     """
-    return _entry_hash(
-        {
-            "session_id": row.session_id,
-            "seq": row.seq,
-            "kind": row.kind,
-            "train_index": row.train_index,
-            "pulse_index": row.pulse_index,
-            "t_monotonic_s": row.t_monotonic_s,
-            "at": row.at,
-            "intensity_pct_mso": row.intensity_pct_mso,
-            "detail": row.detail,
-            "prev_hash": row.prev_hash,
-        }
-    )
+    fields = {
+        "session_id": row.session_id,
+        "seq": row.seq,
+        "kind": row.kind,
+        "train_index": row.train_index,
+        "pulse_index": row.pulse_index,
+        "t_monotonic_s": row.t_monotonic_s,
+        "at": row.at,
+        "intensity_pct_mso": row.intensity_pct_mso,
+        "detail": row.detail,
+        "prev_hash": row.prev_hash,
+    }
+    # structured fields (migration 0008) are hashed when present: the hashes of
+    # events written before them are unchanged, and adding or removing them
+    # later breaks the chain
+    data = getattr(row, "data", None)
+    if data is not None:
+        fields["data"] = data
+    return _entry_hash(fields)
 
 
 def seal_event(row: Any, key: bytes) -> None:

@@ -1645,6 +1645,7 @@ class Registry(SiteSafetyStore):
         t_monotonic_s: float | None = None,
         intensity_pct_mso: float | None = None,
         detail: str = "",
+        data: Mapping[str, int | str | None] | None = None,
         lease: str | None = None,
         renew_s: float | None = None,
     ) -> int:
@@ -1667,7 +1668,10 @@ class Registry(SiteSafetyStore):
         intensity_pct_mso : float | None
             Intensity, % MSO.
         detail : str
-            Free text.
+            Free text, for people.
+        data : mapping | None
+            Structured fields that recovery reads (names of lower-case letters
+            and ``_``; values integers, text or ``None``), hashed with the event.
         lease : str | None
             The runner's lease holder id: the event is refused with
             :class:`LeaseLostError` (nothing stored) unless this runner still holds
@@ -1690,6 +1694,7 @@ class Registry(SiteSafetyStore):
                 f"{', '.join(repr(k.value) for k in EventKind)}."
             )
         kind = EventKind(kind).value  # stored as the plain value
+        fields = _event_data(data)
         with self._write() as s:
             if lease is not None:
                 self._hold_lease(s, session_id, lease, renew_s)
@@ -1705,6 +1710,7 @@ class Registry(SiteSafetyStore):
                 at=_now().isoformat(timespec="microseconds"),
                 intensity_pct_mso=intensity_pct_mso,
                 detail=detail,
+                data=fields,
                 prev_hash=(last and last[1]) or GENESIS_HASH,
             )
             seal_event(row, s.info[KEY_INFO])
@@ -2589,3 +2595,32 @@ def _validate_history(
         raise RegistryError(problems_message("Invalid PLP history:", exc)) from None
     data = model.model_dump(mode="json")
     return data, model.amputation_date
+
+
+def _event_data(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Check an event's structured fields; ``None`` when there are none."""
+    import re
+
+    if not data:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z_]{0,31}", key):
+            raise RegistryError(
+                f"Invalid value for 'data': got the field name {key!r}; allowed: "
+                "1-32 lower-case letters and '_'."
+            )
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | str)
+        ):
+            raise RegistryError(
+                f"Invalid value for 'data.{key}': got {value!r}; allowed: an "
+                "integer, text or None."
+            )
+        if isinstance(value, str) and len(value) > 200:
+            raise RegistryError(
+                f"Invalid value for 'data.{key}': got {len(value)} characters; "
+                "allowed: at most 200."
+            )
+        out[key] = value
+    return out
