@@ -371,16 +371,52 @@ def test_per_train_rechecks_refuse_only_failed_rules() -> None:
     runner = SessionRunner(
         FakeStimulator(clock), plan, log, clock=clock, sleep=clock.sleep
     )
-    # 100 % RMT: still within the unverified >5 s cell -> allowed
+    # 100 % RMT: still within the unverified >5 s cell -> no safety rule fails
     assert not runner._failed_rules(100.0, 50, 30, 25.0)
-    runner.change_intensity(50.0)
+    # lowering the intensity (tolerability) is allowed
+    runner.change_intensity(40.0)
     assert log.events()[-1].kind == "intensity_change"
-    # 120 % RMT: a 5 s train exceeds the 4.2 s cell -> refused, and the refusal's
-    # verdict names the policy it used
+    # 120 % RMT: above the assigned dose, and a 5 s train exceeds the 4.2 s cell
+    # -> refused, and the refusal's verdict names the policy it used
     with pytest.raises(UnsafeProtocolError, match="pulses_per_train") as exc:
         runner.change_intensity(60.0)
+    assert [r.rule_id for r in exc.value.verdict.failures] == [
+        "assigned_dose",
+        "train_duration",
+    ]
     assert exc.value.verdict.policy_name == "plptms-default"
     assert log.events()[-1].kind == "intensity_refused"
+
+
+def test_an_increase_beyond_the_assigned_dose_is_refused() -> None:
+    """The dose fired is never more than the checked, assigned dose (issue 15).
+
+    100 % RMT passes every safety rule here (10 Hz, 5 s trains within the
+    >5 s cell; Wassermann 1998, Table 4), yet exceeds the assigned 90 % RMT.
+    """
+    from plptms.delivery._runner import build_session_plan
+    from plptms.safety import PhysicianReview, UnsafeProtocolError, check_protocol
+
+    proto = _consensus()
+    review = PhysicianReview(physician="Dr S", reason="unverified cell reviewed")
+    plan = build_session_plan(
+        proto,
+        check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=review),
+        _REVIEW_RMT,
+    )
+    log = MemoryDeliveryLog()
+    clock = VirtualClock()
+    runner = SessionRunner(
+        FakeStimulator(clock), plan, log, clock=clock, sleep=clock.sleep
+    )
+    assigned = plan.trains[0].intensity_pct_mso
+    with pytest.raises(UnsafeProtocolError, match="assigned dose") as exc:
+        runner.change_intensity(assigned * 1.01)
+    assert [r.rule_id for r in exc.value.verdict.failures] == ["assigned_dose"]
+    assert log.events()[-1].kind == "intensity_refused"
+    runner.change_intensity(assigned)  # the assigned dose itself is allowed
+    with pytest.raises(ValueError, match="intensity_pct_mso"):
+        runner.change_intensity(0.0)
 
 
 def test_rechecks_use_the_sites_policy_not_the_default() -> None:
@@ -443,7 +479,7 @@ def test_rechecks_use_the_sites_policy_not_the_default() -> None:
         FakeStimulator(clock), plan, log, clock=clock, sleep=clock.sleep
     )
     # a 3 s train at 100 % RMT is within 3.75 s
-    runner.change_intensity(_REVIEW_RMT)
+    assert not runner._failed_rules(100.0, 30, 2, 30.0)
     bad = runner._failed_rules(100.0, 40, 2, 30.0)  # 4 s > 3.75 s
     assert [r.rule_id for r in bad] == ["train_duration"]
     assert bad[0].limit == pytest.approx(3.75, rel=1e-12)

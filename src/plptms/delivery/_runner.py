@@ -635,20 +635,37 @@ class SessionRunner:
             pass
 
     def change_intensity(self, intensity_pct_mso: float) -> None:
-        """Change the intensity for the following trains, re-checked for safety.
+        """Lower the intensity for the following trains (e.g. for tolerability).
+
+        The change is re-checked against the safety rules under the plan's
+        policy, and it may not exceed the assigned dose: the dose fired is never
+        more than the checked, assigned one (an increase needs a new assignment,
+        checked again).
 
         Parameters
         ----------
         intensity_pct_mso : float
-            New intensity, % MSO.
+            New intensity, % MSO, in (0, the assigned intensity].
 
         Raises
         ------
         UnsafeProtocolError
-            If the new intensity breaks a limit (nothing changes).
+            If the new intensity exceeds the assigned dose or breaks a limit
+            (nothing changes; the refusal is logged).
+        ValueError
+            If the intensity is not a positive number.
         """
-        from ..safety import UnsafeProtocolError, Verdict
+        from ..safety import RuleResult, UnsafeProtocolError, Verdict
+        from ..utils import check_range
 
+        check_range(
+            intensity_pct_mso,
+            "intensity_pct_mso",
+            0.0,
+            100.0,
+            low_inclusive=False,
+            unit="% MSO",
+        )
         pct_rmt = intensity_pct_mso * 100.0 / self.plan.rmt_pct_mso
         t = self.plan.trains[0]
         bad = self._failed_rules(
@@ -657,6 +674,26 @@ class SessionRunner:
             len(self.plan.trains),
             t.pause_after_s if self.plan.pattern is Pattern.RTMS else None,
         )
+        assigned = t.intensity_pct_mso
+        if intensity_pct_mso > assigned * (1.0 + 1e-9):
+            bad.insert(
+                0,
+                RuleResult(
+                    rule_id="assigned_dose",
+                    block=self.plan.block,
+                    field="intensity_pct_rmt",
+                    status=RuleStatus.FAILED,
+                    value=pct_rmt,
+                    limit=self.plan.intensity_pct_rmt,
+                    unit="% RMT",
+                    citation="the assigned, checked dose",
+                    message=f"'intensity_pct_rmt' = {pct_rmt:.4g} % RMT "
+                    f"({intensity_pct_mso:.4g} % MSO) exceeds the assigned dose "
+                    f"{self.plan.intensity_pct_rmt:g} % RMT ({assigned:.4g} % MSO); "
+                    "allowed: at most the assigned dose (an increase needs a new "
+                    "assignment, checked again).",
+                ),
+            )
         if bad:
             v = Verdict(
                 protocol_id=self.plan.protocol_id,
