@@ -16,6 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..utils import clinic_today
+
 if TYPE_CHECKING:
     from ..closedloop import (
         Calibration,
@@ -543,7 +545,7 @@ def run_cmd(
             # the site's safety policy (margin, verified table cells) applies
             gate = SafetyGate(dose, rmt_pct_mso=rmt[0], policy=reg.site_policy(site))
             checks = pre_session_checks(
-                today=dt.date.today(),
+                today=clinic_today(),
                 screening=reg.latest_screening(site, code),
                 rmt_measured_on=rmt[1],
                 verdict=gate.verdict,

@@ -11,6 +11,7 @@ from rich.markup import escape
 
 from ..protocol import Amputation, load_data, validate_model
 from ..safety import ScreeningAnswers
+from ..utils import clinic_today
 
 __all__ = ["DemoAssessment", "DemoPatient", "load_demo_patient"]
 
@@ -137,7 +138,7 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     site, code = "DEMO", pat.patient
-    today = dt.date.today()
+    today = clinic_today()
     baseline_day = today - dt.timedelta(days=120)
     outputs: list[Path] = [db]
     with Registry(f"sqlite:///{db}") as reg:

@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from ..utils import clinic_today
 from ._registry import DbOpt
 
 
@@ -104,7 +105,7 @@ def parse_patient(patient: str) -> tuple[str, str]:
 def parse_start(start: str | None) -> dt.date:
     """Parse ``--start`` (today when ``None``); exit 2 if it is not a date."""
     if start is None:
-        return dt.date.today()
+        return clinic_today()
     try:
         return dt.date.fromisoformat(start)
     except ValueError:

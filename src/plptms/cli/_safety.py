@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..utils import clinic_today
 from ._registry import DbOpt, _fail, open_registry
 
 safety_app = typer.Typer(
@@ -172,9 +173,7 @@ def verify_cmd(
         )
     try:
         day = (
-            dt.date.today()
-            if read_on is None
-            else check_strict_date(read_on, "read_on")
+            clinic_today() if read_on is None else check_strict_date(read_on, "read_on")
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel
 
 from .._version import __version__
+from ..utils import clinic_today
 from ._anchor import AuditHead
 from ._audit import (
     GENESIS_HASH,
@@ -1115,14 +1116,16 @@ class Registry(SiteSafetyStore):
             except ValueError as exc:
                 raise RegistryError(str(exc)) from None
         at = _now()
-        screened_on = report.screened_on or at.date()
+        screened_on = report.screened_on or clinic_today(at)
         with self._write() as s:
             p = self._patient_row(s, site, code)
             row = ScreeningRow(
                 patient_id=p.id,
                 screened_on=screened_on,
                 status=report.status.value,
-                report=report.model_dump(mode="json"),
+                report=report.model_copy(
+                    update={"screened_on": screened_on}
+                ).model_dump(mode="json"),
                 created_at=at,
             )
             s.add(row)
@@ -1186,7 +1189,7 @@ class Registry(SiteSafetyStore):
                 protocol=protocol.model_dump(mode="json"),
                 decision=verdict.decision.value,
                 verdict=verdict.model_dump(mode="json"),
-                assigned_on=assigned_on or at.date(),
+                assigned_on=assigned_on or clinic_today(at),
                 created_at=at,
             )
             s.add(row)
@@ -1241,7 +1244,7 @@ class Registry(SiteSafetyStore):
                 f"Invalid value for 'number': got {number!r}; allowed range is "
                 "[1, inf) sessions."
             )
-        if session_date > dt.date.today():
+        if session_date > clinic_today():
             raise RegistryError(
                 f"Invalid value for 'session_date': got {session_date.isoformat()}; "
                 "allowed: on or before today."
@@ -1338,7 +1341,7 @@ class Registry(SiteSafetyStore):
                 "(e.g. 'FDI', 'sim')."
             )
         at = _now()
-        day = measured_on or at.date()
+        day = measured_on or clinic_today(at)
         if measured_on is not None:
             try:
                 check_not_future(measured_on, "measured_on")
@@ -1422,7 +1425,14 @@ class Registry(SiteSafetyStore):
                 .order_by(ScreeningRow.screened_on.desc(), ScreeningRow.id.desc())
                 .limit(1)
             ).scalar_one_or_none()
-            return None if row is None else ScreeningReport.model_validate(row.report)
+            if row is None:
+                return None
+            report = ScreeningReport.model_validate(row.report)
+            if report.screened_on is None:
+                # stored undated (before the date was filled in at recording):
+                # the row's date is the screening date
+                report = report.model_copy(update={"screened_on": row.screened_on})
+            return report
 
     def find_assignment(
         self, site: str, code: str, protocol_id: str
@@ -2173,7 +2183,7 @@ class Registry(SiteSafetyStore):
             for k, v in values.items()
         }
         at = _now()
-        day = measured_on or at.date()
+        day = measured_on or clinic_today(at)
         with self._write() as s:
             p = self._patient_row(s, site, code)
             if delivery_session_id is not None:

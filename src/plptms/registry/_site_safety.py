@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from ..utils import clinic_today
 from ._audit import row_state
 from ._models import RegistryError, check_code
 
@@ -117,7 +118,7 @@ class SiteSafetyStore:
             seen.add(cell)
         at = _now()
         for r in items:
-            if r.read_on > at.date():
+            if r.read_on > clinic_today(at):
                 raise RegistryError(
                     f"Invalid value for 'read_on': got {r.read_on.isoformat()}; "
                     "allowed: today or earlier."

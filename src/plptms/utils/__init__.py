@@ -11,6 +11,7 @@ from ._checks import (
     format_range,
     short_repr,
 )
+from ._clock import clinic_timezone, clinic_today, utc_now
 from ._imports import soft_import
 from ._load import DataFileError, load_data_file, load_data_text
 from ._logging import logger, set_log_level
@@ -26,6 +27,8 @@ __all__ = [
     "check_strict_date",
     "check_strict_number",
     "check_type",
+    "clinic_timezone",
+    "clinic_today",
     "config_dir",
     "format_range",
     "load_data_file",
@@ -36,4 +39,5 @@ __all__ = [
     "short_repr",
     "soft_import",
     "state_dir",
+    "utc_now",
 ]

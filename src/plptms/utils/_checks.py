@@ -368,7 +368,9 @@ def check_not_future(value: dt.date, field: str) -> dt.date:
         2025-06-01).``
     """
     day = value.date() if isinstance(value, dt.datetime) else value
-    today = dt.date.today()
+    from ._clock import clinic_today
+
+    today = clinic_today()
     if day > today:
         raise ValueError(
             f"Invalid value for {field!r}: got {day.isoformat()}; allowed: a date "

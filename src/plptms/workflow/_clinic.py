@@ -6,14 +6,15 @@ the registry, and returns a typed result; shells call these, not the registry.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from ..safety import Decision, SafetyError, Verdict
+from ..utils import clinic_today
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Sequence
 
     from ..protocol import Protocol
@@ -83,7 +84,7 @@ def record_screening(
     from ..safety import screen
 
     if answers.screened_on is None:
-        answers = answers.model_copy(update={"screened_on": dt.date.today()})
+        answers = answers.model_copy(update={"screened_on": clinic_today()})
     report = screen(answers)
     return reg.record_screening(site, code, report, actor=actor), report
 

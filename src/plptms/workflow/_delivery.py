@@ -12,7 +12,6 @@ expires, with an audit entry).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
 import socket
 import time
@@ -30,8 +29,10 @@ from ..delivery import (
     pre_session_checks,
 )
 from ..registry import RegistryDeliveryLog
+from ..utils import clinic_today
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Callable, Iterator
 
     from ..delivery import Progress, Stimulator
@@ -261,7 +262,7 @@ def prepare_start(
         code,
         protocol_id,
         ae_reviewed=ae_reviewed,
-        today=today or dt.date.today(),
+        today=today or clinic_today(),
     )
     _check_device(device, plan.condition.value == "sham")
     sid = reg.start_delivery(
@@ -340,7 +341,7 @@ def prepare_resume(
         code,
         protocol_id,
         ae_reviewed=ae_reviewed,
-        today=today or dt.date.today(),
+        today=today or clinic_today(),
         block=block if isinstance(block, str) else None,
         session_id=session_id,
     )

@@ -6,14 +6,15 @@ pools the evidence, and hands the core report package a :class:`ReportData`.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
 from .._version import __version__
 from ..report import DeliveryRow, ReportData, evidence_rows
+from ..utils import clinic_today
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Sequence
 
     from ..planner import PatientPlan, PriorTreatment
@@ -109,7 +110,7 @@ def collect_report_data(
     from ..protocol import load_library
     from ._planning import context_from_registry
 
-    day = dt.date.today() if today is None else today
+    day = clinic_today() if today is None else today
     context = context_from_registry(
         registry, site, code, as_of=day, prior_treatments=prior_treatments
     )
