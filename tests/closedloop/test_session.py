@@ -228,3 +228,25 @@ def test_a_device_fault_ends_the_session_and_is_logged(s001: Any) -> None:
     state = replay_events(log.events())
     assert state.total == 2
     assert len(state.uncertain) == 1
+
+
+def test_the_stimulator_fires_the_gates_checked_dose(s001: Any) -> None:
+    """The % MSO fired is computed once, in the gate, from the checked dose.
+
+    110 % RMT at an RMT of 50 % MSO is 55 % MSO (% RMT x RMT / 100); without an
+    explicit intensity the session fires exactly that, and another value is
+    refused before anything is fired (issue 15: the gate and the stimulator see
+    the same value).
+    """
+    task, hj, cal = s001
+    trig = _trigger(hj, cal, task.info["sfreq"])
+    assert trig.gate.intensity_pct_mso == pytest.approx(55.0, rel=1e-12)
+    log = MemoryDeliveryLog()
+    with SimulatedStimulator(arm_delay_s=0.0) as stim:
+        with pytest.raises(ValueError, match="gate's checked dose"):
+            ClosedLoopSession(recording_source(task), trig, stim, 60.0, log)
+        out = ClosedLoopSession(recording_source(task), trig, stim, None, log).run()
+    pulses = [e for e in log.events() if e.kind == "pulse"]
+    assert out.pulses == len(pulses) > 0
+    for e in pulses:
+        assert e.intensity_pct_mso == pytest.approx(55.0, rel=1e-12)

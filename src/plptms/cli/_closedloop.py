@@ -361,7 +361,7 @@ def _live_view(p: ClosedLoopProgress, target_deg: float) -> Group:
 def _run_session(
     source: EEGSource,
     trigger: PhaseTrigger,
-    intensity_mso: float,
+    intensity_mso: float | None,
     log: Any,
     device: str,
     port: str | None,
@@ -558,7 +558,9 @@ def run_cmd(
                 console.print(f"{mark} {c.check}: {escape(c.message)}")
             if not all(c.passed for c in checks):
                 raise typer.Exit(1)
-            mso = intensity_rmt * rmt[0] / 100.0
+            # the % MSO fired is the gate's checked dose, computed once there
+            mso = gate.intensity_pct_mso
+            assert mso is not None  # the gate was given the patient's RMT
             from contextlib import nullcontext
 
             ctx: Any = nullcontext()

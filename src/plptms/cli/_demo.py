@@ -397,7 +397,7 @@ def _demo_closed_loop(
     )
     with SimulatedStimulator(arm_delay_s=0.0) as stim:
         res = ClosedLoopSession(
-            recording_source(task), trig, stim, 1.1 * rmt, RegistryDeliveryLog(reg, sid)
+            recording_source(task), trig, stim, None, RegistryDeliveryLog(reg, sid)
         ).run()
     reg.finish_delivery(
         sid,

@@ -41,6 +41,7 @@ from ..safety import (
     Verdict,
     check_dose,
     decide,
+    intensity_pct_mso,
     max_train_duration,
 )
 from ..utils import check_finite, check_range
@@ -192,6 +193,14 @@ class SafetyGate:
         self.readings = pol.cell_readings
         self.frequency_hz = float(dose.frequency_hz)
         self.intensity_pct_rmt = float(dose.intensity_pct_rmt)
+        self.rmt_pct_mso = rmt_pct_mso
+        #: The checked dose in % MSO (``None`` without an RMT): computed once,
+        #: here, so that the gate and the stimulator see the same value.
+        self.intensity_pct_mso: float | None = (
+            None
+            if rmt_pct_mso is None
+            else intensity_pct_mso(self.intensity_pct_rmt, rmt_pct_mso)
+        )
         self.min_interval_s = 1.0 / self.frequency_hz
         self.max_session_pulses = int(dose.pulses_per_session)
         self.margin = pol.train_duration_margin

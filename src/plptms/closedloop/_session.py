@@ -152,9 +152,11 @@ class ClosedLoopSession:
         A fresh, calibrated trigger whose gate holds the checked dose.
     stimulator : Stimulator
         A connected stimulator (simulator or driver).
-    intensity_pct_mso : float, % MSO
-        Intensity, in (0, 100]; already derived from the checked dose and the
-        patient's RMT.
+    intensity_pct_mso : float | None, % MSO
+        Intensity, in (0, 100]. ``None`` (the default) fires the gate's checked
+        dose (its % RMT times the patient's RMT, computed once in the gate); a
+        value given must equal it when the gate knows the RMT (a dry run
+        without a patient gives its own).
     log : DeliveryLog
         Durable event log (e.g. :class:`~plptms.registry.RegistryDeliveryLog`).
     max_pulses : int | None
@@ -176,7 +178,7 @@ class ClosedLoopSession:
         source: EEGSource,
         trigger: PhaseTrigger,
         stimulator: Stimulator,
-        intensity_pct_mso: float,
+        intensity_pct_mso: float | None,
         log: DeliveryLog,
         *,
         max_pulses: int | None = None,
@@ -189,6 +191,23 @@ class ClosedLoopSession:
         self.source = source
         self.trigger = trigger
         self.stimulator = stimulator
+        checked = trigger.gate.intensity_pct_mso
+        if intensity_pct_mso is None:
+            if checked is None:
+                raise ValueError(
+                    "Invalid value for 'intensity_pct_mso': got None and the gate "
+                    "has no RMT; allowed: the gate's checked dose (give the gate "
+                    "the patient's RMT) or, for a dry run, an explicit intensity."
+                )
+            intensity_pct_mso = checked
+        elif checked is not None and not math.isclose(
+            intensity_pct_mso, checked, rel_tol=1e-9
+        ):
+            raise ValueError(
+                f"Invalid value for 'intensity_pct_mso': got {intensity_pct_mso!r}; "
+                f"allowed: the gate's checked dose, {checked!r} % MSO (the "
+                "stimulator fires what the gate approved)."
+            )
         self.intensity_pct_mso = check_range(
             intensity_pct_mso,
             "intensity_pct_mso",
