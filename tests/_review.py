@@ -7,18 +7,10 @@ that are about something else sign the review off with this one.
 
 from __future__ import annotations
 
-from typing import Any
-
-from plptms.protocol import Protocol
-from plptms.safety import PhysicianReview, Verdict, check_protocol
+from plptms.safety import PhysicianReview
 
 #: A review recorded by a fictional physician.
 REVIEW = PhysicianReview(
     physician="Dr Test",
     reason="Reviewed the unverified limits of this test protocol.",
 )
-
-
-def reviewed(protocol: Protocol, **kwargs: Any) -> Verdict:
-    """Check ``protocol`` with :data:`REVIEW` recorded (other arguments as given)."""
-    return check_protocol(protocol, review=REVIEW, **kwargs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 
@@ -31,3 +32,26 @@ def assert_one_line_error(res: Any, *words: str) -> str:
     for w in words:
         assert w in lines[0], (w, lines[0])
     return lines[0]
+
+
+def write_protocol(tmp_path: Path, dose: dict[str, Any], *, pid: str) -> Path:
+    """Write a one-block protocol file (10 sessions, 5 a week) with ``dose``."""
+    import yaml
+
+    doc = {
+        "id": pid,
+        "name": "cli",
+        "condition": "active",
+        "blocks": [
+            {
+                "label": "M1",
+                "dose": dose,
+                "sessions": 10,
+                "sessions_per_week": 5,
+                "course_weeks": 2,
+            }
+        ],
+    }
+    f = tmp_path / "p.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    return f

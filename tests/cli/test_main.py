@@ -16,7 +16,7 @@ import plptms
 from plptms.cli.main import app
 
 from ..conftest import RTMS_DEFAULTS, billion_laughs
-from .conftest import assert_one_line_error
+from .conftest import assert_one_line_error, write_protocol
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -106,25 +106,7 @@ def test_protocols_show() -> None:
 
 
 def _write(tmp_path: Path, **changes: object) -> Path:
-    d = dict(RTMS_DEFAULTS)
-    d.update(changes)
-    doc = {
-        "id": "cli-protocol",
-        "name": "cli",
-        "condition": "active",
-        "blocks": [
-            {
-                "label": "M1",
-                "dose": d,
-                "sessions": 10,
-                "sessions_per_week": 5,
-                "course_weeks": 2,
-            }
-        ],
-    }
-    f = tmp_path / "p.yaml"
-    f.write_text(yaml.safe_dump(doc))
-    return f
+    return write_protocol(tmp_path, {**RTMS_DEFAULTS, **changes}, pid="cli-protocol")
 
 
 def test_check_accepted(tmp_path: Path) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-import yaml
 from typer.testing import CliRunner
 
 from plptms.cli.main import EXIT_REVIEW, app
 
 from ..conftest import RTMS_DEFAULTS
+from .conftest import write_protocol
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,25 +27,7 @@ OREARDON = {
 
 
 def _write(tmp_path: Path, **changes: object) -> Path:
-    d = dict(RTMS_DEFAULTS)
-    d.update(changes)
-    doc = {
-        "id": "cli-review",
-        "name": "cli",
-        "condition": "active",
-        "blocks": [
-            {
-                "label": "M1",
-                "dose": d,
-                "sessions": 10,
-                "sessions_per_week": 5,
-                "course_weeks": 2,
-            }
-        ],
-    }
-    f = tmp_path / "p.yaml"
-    f.write_text(yaml.safe_dump(doc))
-    return f
+    return write_protocol(tmp_path, {**RTMS_DEFAULTS, **changes}, pid="cli-review")
 
 
 def test_review_exit_code_and_rendering(tmp_path: Path) -> None:

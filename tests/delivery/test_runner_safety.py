@@ -18,8 +18,11 @@ from plptms.delivery._runner import (
     PlannedTrain,
     SessionPlan,
     SessionRunner,
+    build_session_plan,
     replay_events,
 )
+from plptms.protocol import Protocol
+from plptms.safety import PhysicianReview, check_protocol
 
 from .test_runner import FakeStimulator, VirtualClock
 
@@ -300,6 +303,22 @@ def _consensus() -> Any:
 
 
 _REVIEW_RMT = 50.0
+_REVIEW = PhysicianReview(physician="Dr S", reason="unverified cell reviewed")
+
+
+def _reviewed_runner(proto: Protocol) -> tuple[SessionRunner, MemoryDeliveryLog]:
+    """A runner on ``proto``'s plan at RMT 50 % MSO, its review recorded."""
+    plan = build_session_plan(
+        proto,
+        check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=_REVIEW),
+        _REVIEW_RMT,
+    )
+    clock = VirtualClock()
+    log = MemoryDeliveryLog()
+    runner = SessionRunner(
+        FakeStimulator(clock), plan, log, clock=clock, sleep=clock.sleep
+    )
+    return runner, log
 
 
 def test_a_verdict_needing_review_does_not_start_a_session() -> None:
@@ -312,7 +331,6 @@ def test_a_verdict_needing_review_does_not_start_a_session() -> None:
     from plptms.delivery._runner import build_session_plan, pre_session_checks
     from plptms.safety import (
         Decision,
-        PhysicianReview,
         SafetyReviewRequiredError,
         check_protocol,
     )
@@ -335,8 +353,7 @@ def test_a_verdict_needing_review_does_not_start_a_session() -> None:
     assert "train_duration [M1] unverified" in checks["verdict"].message
     with pytest.raises(SafetyReviewRequiredError, match="train_duration"):
         build_session_plan(proto, v, _REVIEW_RMT)
-    review = PhysicianReview(physician="Dr S", reason="unverified cell reviewed")
-    ok = check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=review)
+    ok = check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=_REVIEW)
     checks = {
         c.check: c
         for c in pre_session_checks(
@@ -356,21 +373,10 @@ def test_per_train_rechecks_refuse_only_failed_rules() -> None:
     """A reviewed plan's intensity change is re-checked: a value within an
     unverified limit (10 Hz x 100 % cell, Wassermann 1998) is not refused for
     being unverified; a value whose 5 s train breaks the table is refused."""
-    from plptms.delivery._runner import build_session_plan
-    from plptms.safety import PhysicianReview, UnsafeProtocolError, check_protocol
+    from plptms.safety import UnsafeProtocolError
 
     proto = _consensus()
-    review = PhysicianReview(physician="Dr S", reason="unverified cell reviewed")
-    plan = build_session_plan(
-        proto,
-        check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=review),
-        _REVIEW_RMT,
-    )
-    clock = VirtualClock()
-    log = MemoryDeliveryLog()
-    runner = SessionRunner(
-        FakeStimulator(clock), plan, log, clock=clock, sleep=clock.sleep
-    )
+    runner, log = _reviewed_runner(proto)
     # 100 % RMT: still within the unverified >5 s cell -> no safety rule fails
     assert not runner._failed_rules(100.0, 50, 30, 25.0)
     # lowering the intensity (tolerability) is allowed
@@ -394,22 +400,11 @@ def test_an_increase_beyond_the_assigned_dose_is_refused() -> None:
     100 % RMT passes every safety rule here (10 Hz, 5 s trains within the
     >5 s cell; Wassermann 1998, Table 4), yet exceeds the assigned 90 % RMT.
     """
-    from plptms.delivery._runner import build_session_plan
-    from plptms.safety import PhysicianReview, UnsafeProtocolError, check_protocol
+    from plptms.safety import UnsafeProtocolError
 
     proto = _consensus()
-    review = PhysicianReview(physician="Dr S", reason="unverified cell reviewed")
-    plan = build_session_plan(
-        proto,
-        check_protocol(proto, rmt_pct_mso=_REVIEW_RMT, review=review),
-        _REVIEW_RMT,
-    )
-    log = MemoryDeliveryLog()
-    clock = VirtualClock()
-    runner = SessionRunner(
-        FakeStimulator(clock), plan, log, clock=clock, sleep=clock.sleep
-    )
-    assigned = plan.trains[0].intensity_pct_mso
+    runner, log = _reviewed_runner(proto)
+    assigned = runner.plan.trains[0].intensity_pct_mso
     with pytest.raises(UnsafeProtocolError, match="assigned dose") as exc:
         runner.change_intensity(assigned * 1.01)
     assert [r.rule_id for r in exc.value.verdict.failures] == ["assigned_dose"]

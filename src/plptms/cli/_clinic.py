@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from ._registry import DbOpt, _fail, open_registry
-
-
-def _console() -> Console:
-    return Console(width=160)
+from ._registry import DbOpt, _console, _fail, open_registry
 
 
 def assign_cmd(
@@ -53,26 +47,21 @@ def assign_cmd(
     review is assigned only with --review-physician and --review-reason (exit 4
     without them). Exit 0 assigned, 2 bad input.
     """
-    from ..protocol import ProtocolFileError, load_library, read_protocol
     from ..registry import RegistryError
     from ..workflow import AssignmentRefusedError, assign_protocol
-    from ._options import parse_overrides, parse_review
+    from ._options import (
+        REVIEW_HINT,
+        load_protocol_arg,
+        parse_overrides,
+        parse_review,
+    )
     from ._plan import parse_patient
     from ._render import render_verdict
 
     site, code = parse_patient(patient)
     review = parse_review(review_physician, review_reason)
     overrides = parse_overrides(override or [], operator)
-    path = Path(protocol)
-    try:
-        if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
-            proto = read_protocol(path)
-        else:
-            proto = load_library().protocol(protocol)
-    except (ProtocolFileError, ValueError) as exc:
-        raise _fail(str(exc)) from None
-    except KeyError as exc:
-        raise _fail(str(exc.args[0])) from None
+    proto = load_protocol_arg(protocol)
     reg = open_registry(db)
     try:
         result = assign_protocol(
@@ -80,11 +69,7 @@ def assign_cmd(
         )
     except AssignmentRefusedError as exc:
         con = _console()
-        render_verdict(
-            con,
-            exc.verdict,
-            review_hint="- record it with --review-physician and --review-reason",
-        )
+        render_verdict(con, exc.verdict, review_hint=REVIEW_HINT)
         con.print(f"[bold red]Not assigned:[/bold red] {escape(str(exc))}")
         raise typer.Exit(4 if exc.verdict.decision.value == "review" else 1) from None
     except (RegistryError, ValueError) as exc:

@@ -1,19 +1,45 @@
-"""Parsers shared by commands: overrides and physician reviews."""
+"""Parsers shared by commands: a protocol argument, overrides, physician reviews."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import typer
-from rich.console import Console
-from rich.markup import escape
+from ._registry import _fail
+
+#: How to record a physician review, ending the "needs review" sentence.
+REVIEW_HINT = "- record it with --review-physician and --review-reason"
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    Console(stderr=True, soft_wrap=True).print(
-        f"[bold red]Error:[/bold red] {escape(message)}", highlight=False
-    )
-    return typer.Exit(code)
+def load_protocol_arg(source: str) -> Any:
+    """Load a protocol named on the command line: a file, or a library id.
+
+    Parameters
+    ----------
+    source : str
+        A JSON/YAML protocol file, or the id of a library protocol.
+
+    Returns
+    -------
+    protocol : plptms.protocol.Protocol
+        The validated protocol.
+
+    Raises
+    ------
+    typer.Exit
+        With code 2 on a bad file or an unknown id.
+    """
+    from ..protocol import ProtocolFileError, load_library, read_protocol
+
+    path = Path(source)
+    try:
+        if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
+            return read_protocol(path)
+        return load_library().protocol(source)
+    except (ProtocolFileError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    except KeyError as exc:
+        raise _fail(str(exc.args[0])) from None
 
 
 def parse_overrides(values: list[str], operator: str | None) -> list[Any]:
@@ -97,10 +123,9 @@ def parse_review(physician: str | None, reason: str | None) -> Any:
         return None
     from pydantic import ValidationError
 
+    from ..protocol import format_validation_error
+
     try:
         return PhysicianReview(physician=physician, reason=reason)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        field = ".".join(str(p) for p in err.get("loc", ()))
-        raise _fail(msg if "Invalid value" in msg else f"{field}: {msg}") from None
+        raise _fail(format_validation_error(exc)) from None

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..utils import clinic_today
-from ._registry import DbOpt, _fail, open_registry
+from ._registry import DbOpt, _console, _fail, open_registry
 
 safety_app = typer.Typer(
     help="A site's safety policy, and verification of the train-duration table "
@@ -22,10 +21,6 @@ safety_app = typer.Typer(
 
 SiteArg = Annotated[str, typer.Argument(help="Site code.")]
 ActorOpt = Annotated[str, typer.Option("--actor", help="Who records the change.")]
-
-
-def _console() -> Console:
-    return Console(width=160)
 
 
 def _parse_cell(raw: str) -> tuple[float, float, float, bool]:
@@ -162,6 +157,7 @@ def verify_cmd(
     """
     from pydantic import ValidationError
 
+    from ..protocol import format_validation_error
     from ..registry import RegistryError
     from ..safety import CellReading
     from ..utils import check_strict_date
@@ -196,10 +192,7 @@ def verify_cmd(
     try:
         readings = [CellReading.model_validate(r) for r in raw]
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err.get("loc", ()))
-        msg = str(err.get("msg", exc)).removeprefix("Value error, ")
-        raise _fail(f"{msg}" if "Invalid value" in msg else f"{where}: {msg}") from None
+        raise _fail(format_validation_error(exc)) from None
     from ..workflow import record_table_readings, site_table
 
     reg = open_registry(db)

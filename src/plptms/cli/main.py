@@ -257,23 +257,23 @@ def protocols_check(
     overridden, and no review was recorded: give --review-physician and
     --review-reason).
     """
-    from ..protocol import ProtocolFileError, load_library, read_protocol
     from ..safety import (
         DEFAULT_POLICY_NAME,
         Decision,
         SafetyPolicy,
         check_protocol,
     )
-    from ._options import parse_overrides, parse_review
+    from ._options import (
+        REVIEW_HINT,
+        load_protocol_arg,
+        parse_overrides,
+        parse_review,
+    )
     from ._render import render_verdict
 
     review = parse_review(review_physician, review_reason)
-    path = Path(source)
+    protocol = load_protocol_arg(source)
     try:
-        if path.suffix.lower() in (".json", ".yaml", ".yml") or path.exists():
-            protocol = read_protocol(path)
-        else:
-            protocol = load_library().protocol(source)
         policy = SafetyPolicy(
             name=DEFAULT_POLICY_NAME if policy_name is None else policy_name,
             train_duration_margin=margin,
@@ -287,18 +287,12 @@ def protocols_check(
             policy=policy,
             review=review,
         )
-    except (ProtocolFileError, ValueError) as exc:
+    except ValueError as exc:
         raise _fail(str(exc)) from None
-    except KeyError as exc:
-        raise _fail(str(exc.args[0])) from None
     if as_json:
         typer.echo(verdict.model_dump_json(indent=2))
     else:
-        render_verdict(
-            _console(),
-            verdict,
-            review_hint="- record it with --review-physician and --review-reason",
-        )
+        render_verdict(_console(), verdict, review_hint=REVIEW_HINT)
     code = {
         Decision.ACCEPTED: EXIT_OK,
         Decision.REFUSED: EXIT_REFUSED,

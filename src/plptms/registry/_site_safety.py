@@ -13,14 +13,14 @@ Every write is audited like clinical data.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from ..utils import clinic_today
+from ..utils import clinic_today, utc_now
 from ._audit import row_state
 from ._models import RegistryError, check_code
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Iterable, Iterator
     from contextlib import AbstractContextManager
 
@@ -31,32 +31,26 @@ if TYPE_CHECKING:
 __all__ = ["SiteSafetyStore"]
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class SiteSafetyStore:
     """Registry methods for site safety policies (mixed into ``Registry``)."""
 
-    # provided by Registry
-    def _write(self) -> AbstractContextManager[Session]:  # pragma: no cover
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by Registry
 
-    def _read(self) -> AbstractContextManager[Session]:  # pragma: no cover
-        raise NotImplementedError
+        def _write(self) -> AbstractContextManager[Session]: ...
 
-    @staticmethod
-    def _audit(
-        s: Session,
-        actor: str,
-        action: str,
-        table: str,
-        row: Any,
-        old: dict[str, Any] | None,
-        reason: str | None,
-        at: dt.datetime,
-    ) -> None:  # pragma: no cover
-        raise NotImplementedError
+        def _read(self) -> AbstractContextManager[Session]: ...
+
+        @staticmethod
+        def _audit(
+            s: Session,
+            actor: str,
+            action: str,
+            table: str,
+            row: Any,
+            old: dict[str, Any] | None,
+            reason: str | None,
+            at: dt.datetime,
+        ) -> None: ...
 
     def record_cell_readings(
         self, site: str, readings: Iterable[CellReading], *, actor: str
@@ -116,7 +110,7 @@ class SiteSafetyStore:
                     "reading per cell."
                 )
             seen.add(cell)
-        at = _now()
+        at = utc_now()
         for r in items:
             if r.read_on > clinic_today(at):
                 raise RegistryError(
@@ -169,36 +163,40 @@ class SiteSafetyStore:
         readings : tuple of plptms.safety.CellReading
             One per cell read.
         """
+        check_code(site, "site")
+        with self._read() as s:
+            return self._readings(s, site)
+
+    @staticmethod
+    def _readings(s: Session, site: str) -> tuple[CellReading, ...]:
         from sqlalchemy import select
 
         from ..safety import CellReading
         from .db._schema import SafetyCellReadingRow
 
-        check_code(site, "site")
-        with self._read() as s:
-            rows = s.execute(
-                select(SafetyCellReadingRow)
-                .where(
-                    SafetyCellReadingRow.site == site,
-                    SafetyCellReadingRow.deleted_at.is_(None),
-                )
-                .order_by(
-                    SafetyCellReadingRow.frequency_hz,
-                    SafetyCellReadingRow.intensity_pct_mt,
-                    SafetyCellReadingRow.id,
-                )
-            ).scalars()
-            latest: dict[tuple[float, float], CellReading] = {}
-            for row in rows:
-                latest[(row.frequency_hz, row.intensity_pct_mt)] = CellReading(
-                    frequency_hz=row.frequency_hz,
-                    intensity_pct_mt=row.intensity_pct_mt,
-                    value_s=row.value_s,
-                    lower_bound=row.lower_bound,
-                    physician=row.physician,
-                    read_on=row.read_on,
-                    source=row.source,
-                )
+        rows = s.execute(
+            select(SafetyCellReadingRow)
+            .where(
+                SafetyCellReadingRow.site == site,
+                SafetyCellReadingRow.deleted_at.is_(None),
+            )
+            .order_by(
+                SafetyCellReadingRow.frequency_hz,
+                SafetyCellReadingRow.intensity_pct_mt,
+                SafetyCellReadingRow.id,
+            )
+        ).scalars()
+        latest: dict[tuple[float, float], CellReading] = {}
+        for row in rows:
+            latest[(row.frequency_hz, row.intensity_pct_mt)] = CellReading(
+                frequency_hz=row.frequency_hz,
+                intensity_pct_mt=row.intensity_pct_mt,
+                value_s=row.value_s,
+                lower_bound=row.lower_bound,
+                physician=row.physician,
+                read_on=row.read_on,
+                source=row.source,
+            )
         return tuple(latest[k] for k in sorted(latest))
 
     def set_site_policy(
@@ -237,6 +235,7 @@ class SiteSafetyStore:
         """
         from pydantic import ValidationError
 
+        from ..protocol import format_validation_error
         from ..safety import SafetyPolicy
         from ._service import _check_actor
         from .db._schema import SiteSafetyPolicyRow
@@ -249,9 +248,9 @@ class SiteSafetyStore:
                 train_duration_margin=train_duration_margin,
                 margin_reason=margin_reason,
             )
-        except (ValidationError, ValueError) as exc:
-            raise RegistryError(_first_error(exc)) from None
-        at = _now()
+        except ValidationError as exc:
+            raise RegistryError(format_validation_error(exc)) from None
+        at = utc_now()
         with self._write() as s:
             for old_row in self._policy_rows(s, site):
                 self._supersede(s, old_row, "site_safety_policies", "policy", actor, at)
@@ -316,8 +315,8 @@ class SiteSafetyStore:
         from ..safety import SafetyPolicy
 
         check_code(site, "site")
-        readings = self.cell_readings(site)
         with self._read() as s:
+            readings = self._readings(s, site)
             rows = list(self._policy_rows(s, site))
             if not rows:
                 return SafetyPolicy(cell_readings=readings)
@@ -328,13 +327,3 @@ class SiteSafetyStore:
                 margin_reason=row.margin_reason,
                 cell_readings=readings,
             )
-
-
-def _first_error(exc: Exception) -> str:
-    from pydantic import ValidationError
-
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        msg = str(err.get("msg", exc))
-        return msg.removeprefix("Value error, ")
-    return str(exc)

@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
     from ..protocol import Protocol
     from ..registry import Registry
-    from ..safety import Override, PhysicianReview, ScreeningAnswers, ScreeningReport
+    from ..safety import (
+        Override,
+        PhysicianReview,
+        RuleResult,
+        ScreeningAnswers,
+        ScreeningReport,
+    )
 
 __all__ = [
     "AssignmentRefusedError",
@@ -89,10 +95,8 @@ def record_screening(
     return reg.record_screening(site, code, report, actor=actor), report
 
 
-def _rules(verdict: Verdict, statuses: Sequence[str]) -> str:
-    return "; ".join(
-        f"[{r.block}] {r.rule_id}" for r in verdict.rules if r.status.value in statuses
-    )
+def _rules(rules: Sequence[RuleResult]) -> str:
+    return "; ".join(f"[{r.block}] {r.rule_id}" for r in rules)
 
 
 def assign_protocol(
@@ -158,7 +162,7 @@ def assign_protocol(
     if verdict.decision is Decision.REFUSED:
         raise AssignmentRefusedError(
             f"Protocol {protocol.id!r} is refused by the safety engine and cannot be "
-            f"assigned: {_rules(verdict, ('failed',))} (an overridable refusal "
+            f"assigned: {_rules(verdict.failures)} (an overridable refusal "
             "needs a recorded override, then a physician review).",
             verdict,
         )
@@ -174,7 +178,7 @@ def assign_protocol(
     if verdict.decision is Decision.REVIEW:
         raise AssignmentRefusedError(
             f"Protocol {protocol.id!r} needs a physician's review before it is "
-            f"assigned: {_rules(verdict, ('review', 'unverified', 'overridden'))}; "
+            f"assigned: {_rules(verdict.to_review)}; "
             "record the physician and the reason.",
             verdict,
         )

@@ -432,13 +432,13 @@ def run_delivery(
         log = RegistryDeliveryLog(
             reg, sid, lease=holder, lease_ttl_s=ttl, lease_since=since
         )
-        timing: dict[str, Any] = {}
-        if clock is not None:
-            timing["clock"] = clock
-        if sleep is not None:
-            timing["sleep"] = sleep
         runner = SessionRunner(
-            stimulator, prepared.plan, log, progress=progress, **timing
+            stimulator,
+            prepared.plan,
+            log,
+            progress=progress,
+            clock=time.monotonic if clock is None else clock,
+            sleep=time.sleep if sleep is None else sleep,
         )
         try:
             with contextlib.ExitStack() as stack:

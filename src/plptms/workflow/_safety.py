@@ -50,12 +50,7 @@ def review_keys(verdict: Verdict) -> frozenset[tuple[str, str, str]]:
     keys : frozenset of (rule_id, block, status)
         The rules whose status asks for review (review, unverified, overridden).
     """
-    from ..safety import RuleStatus
-
-    asks = (RuleStatus.REVIEW, RuleStatus.UNVERIFIED, RuleStatus.OVERRIDDEN)
-    return frozenset(
-        (r.rule_id, r.block, r.status.value) for r in verdict.rules if r.status in asks
-    )
+    return frozenset((r.rule_id, r.block, r.status.value) for r in verdict.to_review)
 
 
 def check_for_site(
