@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from plptms.cli.main import app
@@ -101,8 +103,6 @@ def test_run_dry_run_stores_session_events_and_biomarkers(
         "--recording",
         "S001R04",
         "--fast",
-        "--pulses",
-        "10",
         "--ae-reviewed",
         "--db",
         db,
@@ -119,13 +119,14 @@ def test_run_dry_run_stores_session_events_and_biomarkers(
         pulses = [e for e in events if e.kind == "pulse"]
         assert len(pulses) == 10
         assert all("phase_deg=" in e.detail for e in pulses)
-        # 110 % RMT of the stored RMT, in % MSO
+        # the assigned dose (2 trains of 5 at 90 % RMT) at the stored RMT
         rmt, _ = reg.latest_rmt("S1", "P001")
-        assert pulses[0].intensity_pct_mso is not None
-        assert abs(pulses[0].intensity_pct_mso - 1.1 * rmt) < 0.05
-        (b,) = reg.list_biomarkers("S1", "P001")
-        assert b.delivery_session_id == d.id
-        assert b.n_triggers == 10
+        for e in pulses:
+            assert e.intensity_pct_mso == pytest.approx(0.9 * rmt, rel=1e-12)
+        assert d.plan["intensity_pct_mso"] == pytest.approx(0.9 * rmt, rel=1e-12)
+        # 10 pulses at the mu trough take under 20 s of EEG: too short for
+        # session biomarkers (MIN_BIOMARKER_S), so none are stored
+        assert reg.list_biomarkers("S1", "P001") == []
         assert reg.verify_audit().ok
     # the same session number again is refused, nothing more is fired
     res = runner.invoke(app, args)
@@ -155,3 +156,58 @@ def test_run_refuses_bad_calibration_and_missing_source(
     )
     assert res.exit_code == 2
     assert "dry run needs --recording" in res.output
+
+
+def test_run_delivers_a_recorded_amendment_and_never_a_higher_dose(
+    tmp_path: Path,
+    db: str,  # noqa: F811
+) -> None:
+    """An amendment lowers the closed-loop dose; one that raises it is refused."""
+    code, output, cal = _calibrate(tmp_path, "--recording", "S001R01")
+    assert code == 0, output
+    amend = ["amend", "S1/P001", "--protocol", "small-10hz", "--actor", "dr1"]
+    # more trains, a higher intensity, a faster trigger: refused, nothing stored
+    for extra in (
+        ["--trains", "3"],
+        ["--intensity-rmt", "95"],
+        ["--min-interval", "0.05"],
+    ):
+        res = runner.invoke(app, [*amend, *extra, "--reason", "try", "--db", db])
+        assert res.exit_code == 1, res.output
+        assert "Not recorded" in res.output
+    with Registry(db) as reg:
+        aid, _ = reg.find_assignment("S1", "P001", "small-10hz")
+        assert reg.list_amendments(aid) == []
+    res = runner.invoke(
+        app,
+        [
+            *amend,
+            *("--trains", "1", "--intensity-rmt", "80", "--min-interval", "5"),
+            *("--reason", "Scalp discomfort at 90 % RMT.", "--db", db),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(
+        app,
+        [
+            *("closedloop", "run", "S1/P001", "--calibration", str(cal)),
+            *("--protocol", "small-10hz", "--number", "1", "--actor", "tech1"),
+            *("--recording", "S001R04", "--fast", "--ae-reviewed", "--db", db),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    with Registry(db) as reg:
+        (d,) = reg.list_deliveries(aid)
+        assert d.plan["session_plan"]["amendment_id"] is not None
+        pulses = [e for e in reg.delivery_events(d.id) if e.kind == "pulse"]
+        rmt, _ = reg.latest_rmt("S1", "P001")
+        assert len(pulses) == 5  # one train of 5
+        for e in pulses:
+            assert e.intensity_pct_mso == pytest.approx(0.8 * rmt, rel=1e-12)
+        # the amended trigger rule: at least 5 s between pulses (EEG samples)
+        fs = json.loads(cal.read_text())["sfreq_hz"]
+        at = [int(e.field("sample") or 0) / fs for e in pulses]
+        assert min(b - a for a, b in itertools.pairwise(at)) >= 5.0
+        (b,) = reg.list_biomarkers("S1", "P001")  # >= 20 s of EEG
+        assert b.delivery_session_id == d.id
+        assert b.n_triggers == 5

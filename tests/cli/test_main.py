@@ -214,7 +214,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         "RMT",
         "V/m",
         "1500/1500 pulses",
-        "pulses at the mu trough",
+        # closed loop: the assigned dose, lowered by a recorded amendment
+        "Amendment 1 from session 2",
+        "(the checked dose), at the mu trough",
         "Biomarkers stored",
         "post_treatment",
         "Audit trail intact",

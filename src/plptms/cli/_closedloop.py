@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -16,9 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..utils import clinic_today
-
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..closedloop import (
         Calibration,
         ClosedLoopOutcome,
@@ -359,22 +360,62 @@ def _live_view(p: ClosedLoopProgress, target_deg: float) -> Group:
 
 
 def _run_session(
+    reg: Any,
+    prepared: Any,
     source: EEGSource,
-    trigger: PhaseTrigger,
-    intensity_mso: float | None,
-    log: Any,
-    device: str,
-    port: str | None,
-    max_pulses: int | None,
+    stim: Any,
+    actor: str,
     duration: float | None,
     console: Console,
     live_display: bool,
 ) -> ClosedLoopOutcome:
+    """Run a prepared session through the workflow, with the live display."""
+    from ..workflow import run_closedloop
+
+    target_deg = math.degrees(prepared.policy.target_phase_rad)
+    live = Live(console=console, refresh_per_second=8, transient=False)
+
+    def show(p: ClosedLoopProgress) -> None:
+        if live_display:
+            live.update(_live_view(p, target_deg))
+
+    @contextlib.contextmanager
+    def controls(session: Any) -> Iterator[None]:
+        previous = signal.signal(signal.SIGINT, lambda *_: session.emergency_stop())
+        try:
+            if live_display:
+                with live:
+                    yield
+            else:
+                yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    return run_closedloop(
+        reg,
+        prepared,
+        source,
+        stim,
+        actor=actor,
+        max_duration_s=duration,
+        progress=show,
+        controls=controls,
+    )
+
+
+def _replay_session(
+    source: EEGSource,
+    trigger: PhaseTrigger,
+    duration: float | None,
+    console: Console,
+    live_display: bool,
+) -> ClosedLoopOutcome:
+    """Replay without a patient: simulator, in-memory log, the gate's dose."""
     from ..closedloop import ClosedLoopSession
-    from ..delivery import open_stimulator
+    from ..delivery import MemoryDeliveryLog, SimulatedStimulator
 
     target_deg = math.degrees(trigger.policy.target_phase_rad)
-    stim = open_stimulator(device, port=port)
+    stim = SimulatedStimulator()
     live = Live(console=console, refresh_per_second=8, transient=False)
 
     def show(p: ClosedLoopProgress) -> None:
@@ -385,9 +426,8 @@ def _run_session(
         source,
         trigger,
         stim,
-        intensity_mso,
-        log,
-        max_pulses=max_pulses,
+        None,
+        MemoryDeliveryLog(),
         max_duration_s=duration,
         progress=show,
     )
@@ -464,15 +504,6 @@ def run_cmd(
         str, typer.Option("--device", help="sim, magstim, magventure.")
     ] = "sim",
     port: Annotated[str | None, typer.Option("--port", help="Serial port.")] = None,
-    pulses: Annotated[
-        int, typer.Option("--pulses", help="Pulses in the session.", min=1)
-    ] = 100,
-    intensity_rmt: Annotated[
-        float, typer.Option("--intensity-rmt", help="Intensity, % RMT.")
-    ] = 110.0,
-    min_interval: Annotated[
-        float, typer.Option("--min-interval", help="Minimum inter-pulse interval, s.")
-    ] = 2.0,
     duration: Annotated[
         float | None, typer.Option("--duration", help="Stop after this long, s.")
     ] = None,
@@ -491,26 +522,30 @@ def run_cmd(
     ] = False,
     db: DbOpt = None,
 ) -> None:
-    """Deliver a phase-triggered session (mu trough) with every pulse logged."""
+    """Deliver the assigned dose phase-triggered (mu trough), every pulse logged.
+
+    The dose is the assignment's (with the amendment in force, `plptms amend`) at
+    the patient's stored RMT, after the same pre-session checks as `plptms
+    session run`; the EEG decides only when each pulse goes. Exit 0 completed,
+    1 blocked or not completed, 2 bad input.
+    """
+    from contextlib import nullcontext
+
     from ..closedloop import (
         LSLSource,
-        SafetyGate,
         StreamLostError,
         StreamMismatchError,
-        TriggerPolicy,
         play_recording,
         read_recording,
         recording_source,
     )
-    from ..delivery import pre_session_checks
-    from ..registry import RegistryDeliveryLog
+    from ..delivery import open_stimulator
     from ..safety import UnsafeProtocolError
+    from ..workflow import SessionRefusedError, prepare_closedloop
+    from ._plan import parse_patient
     from ._registry import open_registry
 
-    if "/" not in patient:
-        raise _fail(
-            f"Invalid value for 'PATIENT': got {patient!r}; allowed: SITE/CODE."
-        )
+    site, code = parse_patient(patient)
     if (stream is None) == (recording is None):
         raise _fail(
             "Invalid value for the EEG source: allowed: exactly one of --stream (a "
@@ -521,50 +556,13 @@ def run_cmd(
             "Invalid value for '--fast': a dry run needs --recording and --device "
             "sim (a live stream or device runs in real time)."
         )
-    site, code = patient.split("/", 1)
-    doc, cal = _read_calibration(calibration)
+    doc, _ = _read_calibration(calibration)
     console = Console(width=120)
     try:
-        with open_registry(db) as reg:
-            aid, proto = reg.find_assignment(site, code, protocol)
-            rmt = reg.latest_rmt(site, code)
-            if rmt is None:
-                raise _fail(
-                    f"No resting motor threshold recorded for {site}/{code}: measure "
-                    "it (`plptms threshold hunt`) before a closed-loop session.",
-                    1,
-                )
-            block = proto.blocks[0].dose
-            dose = _dose(
-                pulses, intensity_rmt, min_interval, block.target, block.laterality
-            )
-            policy = TriggerPolicy(
-                min_interpulse_interval_s=min_interval,
-                amplitude_percentile=cal.amplitude_percentile,
-            )
-            # the site's safety policy (margin, verified table cells) applies
-            gate = SafetyGate(dose, rmt_pct_mso=rmt[0], policy=reg.site_policy(site))
-            checks = pre_session_checks(
-                today=clinic_today(),
-                screening=reg.latest_screening(site, code),
-                rmt_measured_on=rmt[1],
-                verdict=gate.verdict,
-                adverse_events_reviewed=ae_reviewed,
-            )
-            for c in checks:
-                mark = (
-                    "[green]ok[/green]" if c.passed else "[bold red]BLOCKED[/bold red]"
-                )
-                console.print(f"{mark} {c.check}: {escape(c.message)}")
-            if not all(c.passed for c in checks):
-                raise typer.Exit(1)
-            # the % MSO fired is the gate's checked dose, computed once there
-            mso = gate.intensity_pct_mso
-            assert mso is not None  # the gate was given the patient's RMT
-            from contextlib import nullcontext
-
+        with open_registry(db, create=False) as reg:
             ctx: Any = nullcontext()
             stream_name: str | None = stream
+            raw: Any = None
             if recording is not None:
                 raw = read_recording(recording)
                 stream_name = "plptms-closedloop-replay"
@@ -572,70 +570,67 @@ def run_cmd(
                     ctx = play_recording(raw, name=stream_name)
             with ctx:
                 src: Any = recording_source(raw) if fast else LSLSource(stream_name)
-                trig = _trigger(doc, cal, list(src.ch_names), gate, policy)
-                trig.check_stream(src.ch_names, src.sfreq_hz)
-                sid = reg.start_delivery(
-                    aid,
-                    number,
-                    device=device,
-                    plan={
-                        "mode": "closedloop",
-                        "dose": dose.model_dump(mode="json"),
-                        "intensity_pct_mso": mso,
-                        "policy": policy.model_dump(mode="json"),
-                        "calibration": doc,
-                        "stream": stream_name,
-                        "dry_run": fast,
-                    },
-                    blinded=False,
-                    actor=actor,
+                try:
+                    prepared = prepare_closedloop(
+                        reg,
+                        site,
+                        code,
+                        protocol,
+                        number,
+                        source=src,
+                        calibration=doc,
+                        device=device,
+                        actor=actor,
+                        ae_reviewed=ae_reviewed,
+                        stream=stream_name,
+                        dry_run=fast,
+                    )
+                except SessionRefusedError as exc:
+                    src.close()
+                    for c in exc.checks:
+                        _print_check(console, c)
+                    raise _fail(str(exc), 1) from None
+                except BaseException:
+                    src.close()
+                    raise
+                for c in prepared.checks:
+                    _print_check(console, c)
+                pol = prepared.policy
+                amended = (
+                    ""
+                    if prepared.plan.amendment_id is None
+                    else f", amendment {prepared.plan.amendment_id}"
                 )
                 console.print(
-                    f"Delivery session {sid}: up to {pulses} pulses at {mso:.1f} % MSO "
-                    f"({intensity_rmt:g} % RMT), at the mu trough, >= {min_interval:g} "
-                    "s apart."
+                    f"Delivery session {prepared.session_id}: up to "
+                    f"{prepared.max_pulses} pulses at "
+                    f"{prepared.intensity_pct_mso:.1f} % MSO "
+                    f"({prepared.plan.intensity_pct_rmt:g} % RMT of "
+                    f"{prepared.plan.rmt_pct_mso:.1f} % MSO{amended}), at "
+                    f"{math.degrees(pol.target_phase_rad):.0f} deg, >= "
+                    f"{pol.min_interpulse_interval_s:g} s apart."
                 )
                 out = _run_session(
+                    reg,
+                    prepared,
                     src,
-                    trig,
-                    mso,
-                    RegistryDeliveryLog(reg, sid),
-                    device,
-                    port,
-                    pulses,
+                    open_stimulator(device, port=port),
+                    actor,
                     duration,
                     console,
                     not fast,
                 )
-            status = {
-                "completed": "completed",
-                "stream_lost": "interrupted",
-                "aborted": "aborted",
-                "emergency_stop": "aborted",
-                "faulted": "faulted",
-            }[out.status]
-            reg.finish_delivery(
-                sid,
-                status,
-                actor=actor,
-                detail=f"closed loop{' (dry run)' if fast else ''}, {out.pulses} "
-                f"pulses at the mu trough: {out.detail}",
-            )
-            if out.biomarkers is not None:
-                reg.record_biomarkers(
-                    site,
-                    code,
-                    out.biomarkers.to_dict(),
-                    source="closedloop",
-                    delivery_session_id=sid,
-                    actor=actor,
-                )
-            _summary(console, out, policy.target_phase_rad)
+            _summary(console, out, pol.target_phase_rad)
     except (StreamMismatchError, StreamLostError, UnsafeProtocolError) as exc:
         raise _fail(str(exc), 1) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(0 if out.status == "completed" else 1)
+
+
+def _print_check(console: Console, c: Any) -> None:
+    mark = "[green]ok[/green]" if c.passed else "[bold red]BLOCKED[/bold red]"
+    console.print(f"{mark} {c.check}: {escape(c.message)}")
 
 
 # ---------------------------------------------------------------- replay
@@ -675,6 +670,15 @@ def replay_cmd(
     live_display: Annotated[
         bool, typer.Option("--live/--no-live", help="Show the live display.")
     ] = True,
+    rmt: Annotated[
+        float,
+        typer.Option(
+            "--rmt",
+            help="A fictional subject's RMT, % MSO; pulses go at 110 % of it.",
+            min=1.0,
+            max=90.0,
+        ),
+    ] = 45.0,
 ) -> None:
     """Replay a recording through the whole loop on the simulator and score it."""
     from ..closedloop import (
@@ -692,7 +696,6 @@ def replay_cmd(
         polar_histogram,
         recording_source,
     )
-    from ..delivery import MemoryDeliveryLog
 
     kind = _one_source(None, recording, simulate)
     console = Console(width=120)
@@ -724,6 +727,7 @@ def replay_cmd(
             }
             run_raw = raw.copy().crop(tmin=n_cal / fs)
         policy = TriggerPolicy(amplitude_percentile=cal.amplitude_percentile)
+        # no patient: a fictional subject's RMT; the gate computes the % MSO fired
         gate = SafetyGate(
             _dose(
                 10_000,
@@ -731,45 +735,25 @@ def replay_cmd(
                 policy.min_interpulse_interval_s,
                 "m1_hand",
                 "contralateral",
-            )
+            ),
+            rmt_pct_mso=rmt,
         )
         console.print(
             f"Replaying {escape(label)}: {run_raw.n_times / fs:.0f} s at {fs:g} Hz, "
             f"{cal.method.upper()} estimator, mu peak {cal.peak.peak_hz:.1f} Hz "
-            f"({'virtual time' if fast else 'LSL, real time'}), simulated stimulator."
+            f"({'virtual time' if fast else 'LSL, real time'}), simulated stimulator "
+            f"at {gate.intensity_pct_mso:.1f} % MSO (110 % of RMT {rmt:g} % MSO)."
         )
         if fast:
             src: Any = recording_source(run_raw, chunk_size=1)
             trig = _trigger(doc, cal, list(run_raw.ch_names), gate, policy)
-            out = _run_session(
-                src,
-                trig,
-                50.0,
-                MemoryDeliveryLog(),
-                "sim",
-                None,
-                None,
-                None,
-                console,
-                False,
-            )
+            out = _replay_session(src, trig, None, console, False)
         else:
             with play_recording(run_raw, name="plptms-replay", chunk_size=1):
                 src = LSLSource("plptms-replay")
                 trig = _trigger(doc, cal, list(src.ch_names), gate, policy)
                 duration = run_raw.n_times / fs - 0.5
-                out = _run_session(
-                    src,
-                    trig,
-                    50.0,
-                    MemoryDeliveryLog(),
-                    "sim",
-                    None,
-                    None,
-                    duration,
-                    console,
-                    live_display,
-                )
+                out = _replay_session(src, trig, duration, console, live_display)
     except (SignalQualityError, StreamMismatchError, StreamLostError) as exc:
         raise _fail(f"{exc}", 1) from None
     except ValueError as exc:

@@ -166,10 +166,10 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
         plan = _demo_plan(console, reg, site, code, pat.protocol, start)
 
         console.rule("9. Session 1 on the simulated stimulator (virtual time)")
-        aid = _demo_deliver(console, reg, site, code, pat, plan, rmt)
+        _demo_deliver(console, reg, site, code, pat, plan, rmt)
 
         console.rule("10. Closed loop: dry run on a shipped EEG recording (S001R04)")
-        _demo_closed_loop(console, reg, site, code, aid, rmt)
+        _demo_closed_loop(console, reg, site, code, pat.protocol)
 
         console.rule("11. Follow-up visits")
         for a in pat.assessments:
@@ -355,71 +355,75 @@ def _demo_deliver(
 
 
 def _demo_closed_loop(
-    console: Any, reg: Any, site: str, code: str, aid: int, rmt: float
+    console: Any, reg: Any, site: str, code: str, protocol_id: str
 ) -> None:
     from ..closedloop import (
-        ClosedLoopSession,
         HjorthFilter,
-        PhaseTrigger,
-        SafetyGate,
         calibrate,
-        make_estimator,
         read_recording,
         recording_source,
     )
     from ..delivery import SimulatedStimulator
-    from ..registry import RegistryDeliveryLog
-    from ._closedloop import _dose
+    from ..protocol import DoseAmendment
+    from ..workflow import amend_dose, prepare_closedloop, run_closedloop
 
     rest, task = read_recording("S001R01"), read_recording("S001R04")
     fs = float(rest.info["sfreq"])
     hj = HjorthFilter(rest.ch_names, "C3")
     cal = calibrate(hj.apply(rest.get_data().T), fs)
-    # 40 single pulses at 110 % RMT, >= 2 s apart, as `plptms closedloop run`
-    dose = _dose(40, 110.0, 2.0, "m1_hand", "contralateral")
-    trig = PhaseTrigger(
-        hj,
-        make_estimator(cal, fs),
-        SafetyGate(dose, rmt_pct_mso=rmt, policy=reg.site_policy(site)),
-        cal.amplitude_threshold,
+    doc = {
+        "center": hj.center,
+        "neighbours": list(hj.neighbours),
+        "sfreq_hz": fs,
+        "calibration": cal.to_dict(),
+    }
+    # the dose stays the assignment's; the 2-minute recording is too short for
+    # 30 trains, so a recorded amendment lowers them (a higher dose is refused)
+    amended = amend_dose(
+        reg,
+        site,
+        code,
+        protocol_id,
+        DoseAmendment(
+            from_session=2,
+            trains_per_session=1,
+            reason="Demonstration: the closed-loop dry run replays a 2-minute "
+            "recording, too short for 30 trains.",
+        ),
+        actor="demo",
     )
-    sid = reg.start_delivery(
-        aid,
+    console.print(
+        f"  Amendment {amended.amendment_id} from session 2: 1 train per session "
+        f"(verdict {amended.verdict.decision.value})."
+    )
+    src = recording_source(task)
+    prepared = prepare_closedloop(
+        reg,
+        site,
+        code,
+        protocol_id,
         2,
+        source=src,
+        calibration=doc,
         device="sim",
-        plan={
-            "mode": "closedloop",
-            "dose": dose.model_dump(mode="json"),
-            "dry_run": True,
-        },
-        blinded=False,
         actor="demo",
+        ae_reviewed=True,
+        stream="S001R04 (dry run)",
+        dry_run=True,
     )
-    with SimulatedStimulator(arm_delay_s=0.0) as stim:
-        res = ClosedLoopSession(
-            recording_source(task), trig, stim, None, RegistryDeliveryLog(reg, sid)
-        ).run()
-    reg.finish_delivery(
-        sid,
-        "completed" if res.status == "completed" else "interrupted",
-        actor="demo",
-        detail=f"closed loop (dry run on S001R04), {res.pulses} pulses at the mu "
-        f"trough: {res.detail}",
+    res = run_closedloop(
+        reg, prepared, src, SimulatedStimulator(arm_delay_s=0.0), actor="demo"
     )
     b = res.biomarkers
+    console.print(
+        f"  Delivery session {prepared.session_id}: {res.pulses}/"
+        f"{prepared.max_pulses} pulses at {prepared.intensity_pct_mso:.1f} % MSO "
+        f"(the checked dose), at the mu trough (mu {cal.peak.peak_hz:.1f} Hz): "
+        f"{res.detail}."
+    )
     if b is not None:
-        reg.record_biomarkers(
-            site,
-            code,
-            b.to_dict(),
-            source="closedloop",
-            delivery_session_id=sid,
-            actor="demo",
-        )
         console.print(
-            f"  Delivery session {sid}: {res.pulses} pulses at the mu trough "
-            f"(mu {cal.peak.peak_hz:.1f} Hz); true phase at the triggers: mean "
-            f"error {b.true_mean_error_deg:+.0f} deg, {b.true_within_45:.0%} within "
-            f"+/-45 deg; alpha {b.alpha_rel:.0%} of 4-30 Hz power. Biomarkers "
-            "stored."
+            f"  True phase at the triggers: mean error {b.true_mean_error_deg:+.0f} "
+            f"deg, {b.true_within_45:.0%} within +/-45 deg; alpha {b.alpha_rel:.0%} "
+            "of 4-30 Hz power. Biomarkers stored."
         )

@@ -60,6 +60,7 @@ app.add_typer(_plan.plan_app, name="plan")
 app.add_typer(_safety.safety_app, name="safety")
 app.command("report")(_report.report_cmd)
 app.command("assign")(_clinic.assign_cmd)
+app.command("amend")(_clinic.amend_cmd)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

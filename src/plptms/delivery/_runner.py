@@ -100,6 +100,9 @@ class SessionPlan(BaseModel):
         The safety policy the verdict was computed under (the site's); every
         re-check during the session (a train cut by a fault, an intensity change)
         uses it.
+    amendment_id : int | None
+        The recorded dose amendment the plan was derived with (``None``: the
+        dose as assigned).
     """
 
     model_config = _FROZEN
@@ -112,6 +115,7 @@ class SessionPlan(BaseModel):
     pattern: Pattern
     trains: tuple[PlannedTrain, ...]
     policy: SafetyPolicy = SafetyPolicy()
+    amendment_id: int | None = None
 
     @property
     def total_pulses(self) -> int:

@@ -1,5 +1,12 @@
 """Stimulation protocols as validated, comparable data, and the shipped library."""
 
+from ._amendment import (
+    AmendmentRefusedError,
+    ClosedLoopRule,
+    DoseAmendment,
+    amend_protocol,
+    apply_amendment,
+)
 from ._constants import (
     MAX_FREQUENCY_HZ,
     MAX_INTENSITY_PCT_RMT,
@@ -63,15 +70,18 @@ __all__ = [
     "MAX_PULSES_PER_SESSION",
     "MAX_SESSIONS_PER_COURSE",
     "UNREPORTED",
+    "AmendmentRefusedError",
     "Amputation",
     "Arm",
     "ArmOutcome",
+    "ClosedLoopRule",
     "CoilType",
     "Condition",
     "Conformance",
     "ConformanceItem",
     "Correction",
     "CourseBlock",
+    "DoseAmendment",
     "Hemisphere",
     "Interval",
     "Laterality",
@@ -94,6 +104,8 @@ __all__ = [
     "TargetBasis",
     "TargetDeviation",
     "TargetSite",
+    "amend_protocol",
+    "apply_amendment",
     "format_validation_error",
     "load_data",
     "load_library",

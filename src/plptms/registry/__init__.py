@@ -3,6 +3,7 @@
 SQLAlchemy 2 + Alembic; SQLite (WAL) by default, PostgreSQL by URL.
 """
 
+from ._amendments import AmendmentOut
 from ._anchor import AuditHead
 from ._audit import AuditReport
 from ._delivery_log import RegistryDeliveryLog
@@ -27,6 +28,7 @@ from ._models import (
 from ._service import Registry
 
 __all__ = [
+    "AmendmentOut",
     "AssessmentOut",
     "AssignmentOut",
     "AuditHead",

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from .._version import __version__
 from ..utils import clinic_today
+from ._amendments import AmendmentStore
 from ._anchor import AuditHead
 from ._audit import (
     GENESIS_HASH,
@@ -135,7 +136,7 @@ def _tables() -> dict[str, Any]:
     }
 
 
-class Registry(SiteSafetyStore):
+class Registry(SiteSafetyStore, AmendmentStore):
     """The patient registry on SQLite (default) or PostgreSQL.
 
     Parameters

@@ -8,6 +8,10 @@ whether a session may start or resume, and runs it on the registry.
   before the input is valid.
 - :func:`run_delivery`: one runner per session (a lease), the checked plan
   delivered, the outcome stored.
+- :func:`prepare_closedloop` / :func:`run_closedloop`: a closed-loop session of
+  the same checked plan; the EEG decides only when each pulse goes.
+- :func:`amend_dose`: a recorded, reasoned lower dose (intensity, trains, the
+  closed-loop trigger rule), checked again; never a higher one.
 - :func:`context_from_registry`: the planner's view of a registered patient;
   :func:`collect_report_data`: what the reports show. Both are loaded on first
   use.
@@ -23,11 +27,18 @@ whether a session may start or resume, and runs it on the registry.
 
 from typing import TYPE_CHECKING, Any
 
+from ._amend import AmendmentResult, amend_dose, amended_protocol
 from ._clinic import (
     AssignmentRefusedError,
     AssignmentResult,
     assign_protocol,
     record_screening,
+)
+from ._closedloop import (
+    CLOSEDLOOP_STATUS,
+    PreparedClosedLoop,
+    prepare_closedloop,
+    run_closedloop,
 )
 from ._delivery import (
     RESUMABLE_STATUSES,
@@ -77,25 +88,32 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CLOSEDLOOP_STATUS",
     "PAIN_SCALE_PREFERENCE",
     "RESUMABLE_STATUSES",
+    "AmendmentResult",
     "AssignmentRefusedError",
     "AssignmentResult",
     "LatestScore",
+    "PreparedClosedLoop",
     "PreparedSession",
     "RegistryContext",
     "SessionRefusedError",
+    "amend_dose",
+    "amended_protocol",
     "assign_protocol",
     "check_for_site",
     "collect_report_data",
     "context_from_records",
     "context_from_registry",
     "lease_ttl_s",
+    "prepare_closedloop",
     "prepare_resume",
     "prepare_start",
     "record_screening",
     "record_table_readings",
     "review_keys",
+    "run_closedloop",
     "run_delivery",
     "set_site_policy",
     "site_table",

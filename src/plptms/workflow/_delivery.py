@@ -17,7 +17,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..delivery import (
     CheckResult,
@@ -36,7 +36,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from ..delivery import Progress, Stimulator
+    from ..protocol import Protocol
     from ..registry import Registry
+    from ..safety import Verdict
 
 __all__ = [
     "RESUMABLE_STATUSES",
@@ -140,21 +142,38 @@ def _check_device(device: str, sham: bool) -> None:
         )
 
 
+class _Checked(NamedTuple):
+    """What the pre-session checks cleared: the plan and what it came from."""
+
+    assignment_id: int
+    plan: SessionPlan
+    checks: list[CheckResult]
+    protocol: Protocol  # as assigned, with the amendment in force applied
+    verdict: Verdict
+
+
 def _checked_plan(
     reg: Registry,
     site: str,
     code: str,
     protocol_id: str,
+    number: int,
     *,
     ae_reviewed: bool,
     today: dt.date,
     block: str | None = None,
     session_id: int | None = None,
-) -> tuple[int, SessionPlan, list[CheckResult]]:
-    """Run every pre-session check now; derive the plan from the assignment."""
+) -> _Checked:
+    """Run every pre-session check now; derive the plan from the assignment.
+
+    The dose is the assignment's, with the amendment in force for session
+    ``number`` applied (checked again here like the assigned dose).
+    """
+    from ._amend import amended_protocol
     from ._safety import verdict_for_assignment
 
-    aid, proto = reg.find_assignment(site, code, protocol_id)
+    aid, assigned = reg.find_assignment(site, code, protocol_id)
+    proto, amendment = amended_protocol(reg, aid, assigned, number)
     rmt = reg.latest_rmt(site, code)
     screening = reg.latest_screening(site, code)
     policy = reg.site_policy(site)  # read once: the verdict and the plan share it
@@ -180,7 +199,9 @@ def _checked_plan(
     assert rmt is not None
     assert verdict is not None
     plan = build_session_plan(proto, verdict, rmt[0], block=block, policy=policy)
-    return aid, plan, checks
+    if amendment is not None:
+        plan = plan.model_copy(update={"amendment_id": amendment.id})
+    return _Checked(aid, plan, checks, proto, verdict)
 
 
 def _audit_check(reg: Registry, refs: list[tuple[str, int]]) -> CheckResult:
@@ -256,11 +277,12 @@ def prepare_start(
     from ..utils import check_option
 
     check_option(device, "device", STIMULATOR_KINDS)
-    aid, plan, checks = _checked_plan(
+    aid, plan, checks, _, _ = _checked_plan(
         reg,
         site,
         code,
         protocol_id,
+        number,
         ae_reviewed=ae_reviewed,
         today=today or clinic_today(),
     )
@@ -316,6 +338,12 @@ def prepare_resume(
             f"Invalid value for 'session_id': got {session_id}; it is already "
             "completed."
         )
+    if isinstance(d.plan, dict) and d.plan.get("mode") == "closedloop":
+        raise SessionRefusedError(
+            f"Session {session_id} is a closed-loop session: its pulses follow the "
+            "EEG of that sitting and it is not resumed; start a new closed-loop "
+            "session (plptms closedloop run)."
+        )
     if d.status in ("emergency_stop", "aborted"):
         raise SessionRefusedError(
             f"Session {session_id} ended by {d.status.replace('_', ' ')}: it resumes "
@@ -335,11 +363,12 @@ def prepare_resume(
         )
     site, code, protocol_id = reg.delivery_patient(session_id)
     block = d.plan.get("block") if isinstance(d.plan, dict) else None
-    aid, plan, checks = _checked_plan(
+    aid, plan, checks, _, _ = _checked_plan(
         reg,
         site,
         code,
         protocol_id,
+        d.number,
         ae_reviewed=ae_reviewed,
         today=today or clinic_today(),
         block=block if isinstance(block, str) else None,

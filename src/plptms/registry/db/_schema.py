@@ -349,3 +349,24 @@ class SiteSafetyPolicyRow(_SoftDelete, Base):
     train_duration_margin: Mapped[float] = mapped_column(Float)
     margin_reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DoseAmendmentRow(_SoftDelete, Base):
+    """A recorded, reasoned lower dose for one assignment, from a session on.
+
+    ``amendment`` holds the :class:`plptms.protocol.DoseAmendment` (its fields;
+    the reason is also a column). The newest amendment whose ``from_session`` is
+    at or before a session applies to it.
+    """
+
+    __tablename__ = "dose_amendments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("protocol_assignments.id"), index=True
+    )
+    from_session: Mapped[int] = mapped_column(Integer)
+    amendment: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
