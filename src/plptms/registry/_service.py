@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from .._version import __version__
 from ..utils import clinic_today
+from ._adverse import AdverseEventStore
 from ._anchor import AuditHead
 from ._audit import (
     GENESIS_HASH,
@@ -48,6 +49,7 @@ from ._models import (
     check_code,
 )
 from ._site_safety import SiteSafetyStore
+from ._sites import SiteStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -107,6 +109,8 @@ def _check_reason(reason: str | None, what: str) -> str:
 
 def _tables() -> dict[str, Any]:
     from .db._schema import (
+        AdverseEventReviewRow,
+        AdverseEventRow,
         AssessmentRow,
         BiomarkerRow,
         DeliverySessionRow,
@@ -115,6 +119,7 @@ def _tables() -> dict[str, Any]:
         ProtocolAssignmentRow,
         SafetyCellReadingRow,
         ScreeningRow,
+        SiteRow,
         SiteSafetyPolicyRow,
         TreatmentSessionRow,
         VisitRow,
@@ -132,10 +137,13 @@ def _tables() -> dict[str, Any]:
         "session_biomarkers": BiomarkerRow,
         "safety_cell_readings": SafetyCellReadingRow,
         "site_safety_policies": SiteSafetyPolicyRow,
+        "adverse_events": AdverseEventRow,
+        "adverse_event_reviews": AdverseEventReviewRow,
+        "sites": SiteRow,
     }
 
 
-class Registry(SiteSafetyStore):
+class Registry(SiteSafetyStore, SiteStore, AdverseEventStore):
     """The patient registry on SQLite (default) or PostgreSQL.
 
     Parameters
@@ -1106,17 +1114,16 @@ class Registry(SiteSafetyStore):
         RegistryError
             If the report is dated in the future (nothing is stored).
         """
-        from ..utils import check_not_future
         from .db._schema import ScreeningRow
 
         actor = _check_actor(actor)
         if report.screened_on is not None:
             try:
-                check_not_future(report.screened_on, "screened_on")
+                self._not_future(site, report.screened_on, "screened_on")
             except ValueError as exc:
                 raise RegistryError(str(exc)) from None
         at = _now()
-        screened_on = report.screened_on or clinic_today(at)
+        screened_on = report.screened_on or self._site_day(site, at)
         with self._write() as s:
             p = self._patient_row(s, site, code)
             row = ScreeningRow(
@@ -1189,7 +1196,7 @@ class Registry(SiteSafetyStore):
                 protocol=protocol.model_dump(mode="json"),
                 decision=verdict.decision.value,
                 verdict=verdict.model_dump(mode="json"),
-                assigned_on=assigned_on or clinic_today(at),
+                assigned_on=assigned_on or self._site_today(s, site, at),
                 created_at=at,
             )
             s.add(row)
@@ -1329,7 +1336,7 @@ class Registry(SiteSafetyStore):
         RegistryError
             On invalid input.
         """
-        from ..utils import check_not_future, check_option
+        from ..utils import check_option
         from .db._schema import MotorThresholdRow
 
         actor = _check_actor(actor)
@@ -1341,10 +1348,10 @@ class Registry(SiteSafetyStore):
                 "(e.g. 'FDI', 'sim')."
             )
         at = _now()
-        day = measured_on or clinic_today(at)
+        day = measured_on or self._site_day(site, at)
         if measured_on is not None:
             try:
-                check_not_future(measured_on, "measured_on")
+                self._not_future(site, measured_on, "measured_on")
             except ValueError as exc:
                 raise RegistryError(str(exc)) from None
         with self._write() as s:
@@ -2183,7 +2190,7 @@ class Registry(SiteSafetyStore):
             for k, v in values.items()
         }
         at = _now()
-        day = measured_on or clinic_today(at)
+        day = measured_on or self._site_day(site, at)
         with self._write() as s:
             p = self._patient_row(s, site, code)
             if delivery_session_id is not None:
