@@ -221,7 +221,9 @@ def test_the_onset_default_is_the_sites_date(
     monkeypatch.setattr(adverse, "utc_now", lambda: instant)
     monkeypatch.setenv("PLPTMS_TIMEZONE", "UTC")
     with Registry(url) as reg:
-        set_site(reg, "S1", name="Line Islands", timezone="Pacific/Kiritimati", actor="a")
+        set_site(
+            reg, "S1", name="Line Islands", timezone="Pacific/Kiritimati", actor="a"
+        )
         ahead = record_adverse_event(reg, _event())
         assert ahead.event.onset_on == dt.date(2026, 12, 4)
         # the site's 12-04 is not in the future there...
