@@ -20,6 +20,7 @@ from rich.markup import escape
 from .. import __version__
 from ..utils import set_log_level
 from . import (
+    _adverse,
     _clinic,
     _closedloop,
     _dose,
@@ -61,6 +62,8 @@ app.add_typer(_safety.safety_app, name="safety")
 app.command("report")(_report.report_cmd)
 app.command("assign")(_clinic.assign_cmd)
 app.command("amend")(_clinic.amend_cmd)
+app.add_typer(_adverse.ae_app, name="ae")
+app.add_typer(_adverse.site_app, name="site")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -3,6 +3,17 @@
 SQLAlchemy 2 + Alembic; SQLite (WAL) by default, PostgreSQL by URL.
 """
 
+from ._adverse import (
+    ActionTaken,
+    AdverseEventIn,
+    AdverseEventOut,
+    AdverseEventReviewOut,
+    AdverseEventTerm,
+    Outcome,
+    Relatedness,
+    SeriousCriterion,
+    Severity,
+)
 from ._amendments import AmendmentOut
 from ._anchor import AuditHead
 from ._audit import AuditReport
@@ -26,8 +37,14 @@ from ._models import (
     VisitOut,
 )
 from ._service import Registry
+from ._sites import SiteOut
 
 __all__ = [
+    "ActionTaken",
+    "AdverseEventIn",
+    "AdverseEventOut",
+    "AdverseEventReviewOut",
+    "AdverseEventTerm",
     "AmendmentOut",
     "AssessmentOut",
     "AssignmentOut",
@@ -38,13 +55,18 @@ __all__ = [
     "DeliveryOut",
     "DuplicateRecordError",
     "LeaseLostError",
+    "Outcome",
     "PatientOut",
     "RecordNotFoundError",
     "Registry",
     "RegistryDeliveryLog",
     "RegistryError",
+    "Relatedness",
+    "SeriousCriterion",
     "SessionLeasedError",
     "SessionStatus",
+    "Severity",
+    "SiteOut",
     "TreatmentSessionOut",
     "VisitIn",
     "VisitKind",

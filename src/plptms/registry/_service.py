@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from .._version import __version__
 from ..utils import clinic_today
+from ._adverse import AdverseEventStore
 from ._amendments import AmendmentStore
 from ._anchor import AuditHead
 from ._audit import (
@@ -49,6 +50,7 @@ from ._models import (
     check_code,
 )
 from ._site_safety import SiteSafetyStore
+from ._sites import SiteStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
@@ -108,14 +110,18 @@ def _check_reason(reason: str | None, what: str) -> str:
 
 def _tables() -> dict[str, Any]:
     from .db._schema import (
+        AdverseEventReviewRow,
+        AdverseEventRow,
         AssessmentRow,
         BiomarkerRow,
         DeliverySessionRow,
+        DoseAmendmentRow,
         MotorThresholdRow,
         PatientRow,
         ProtocolAssignmentRow,
         SafetyCellReadingRow,
         ScreeningRow,
+        SiteRow,
         SiteSafetyPolicyRow,
         TreatmentSessionRow,
         VisitRow,
@@ -133,10 +139,14 @@ def _tables() -> dict[str, Any]:
         "session_biomarkers": BiomarkerRow,
         "safety_cell_readings": SafetyCellReadingRow,
         "site_safety_policies": SiteSafetyPolicyRow,
+        "adverse_events": AdverseEventRow,
+        "adverse_event_reviews": AdverseEventReviewRow,
+        "sites": SiteRow,
+        "dose_amendments": DoseAmendmentRow,
     }
 
 
-class Registry(SiteSafetyStore, AmendmentStore):
+class Registry(SiteSafetyStore, SiteStore, AdverseEventStore, AmendmentStore):
     """The patient registry on SQLite (default) or PostgreSQL.
 
     Parameters
@@ -1107,17 +1117,16 @@ class Registry(SiteSafetyStore, AmendmentStore):
         RegistryError
             If the report is dated in the future (nothing is stored).
         """
-        from ..utils import check_not_future
         from .db._schema import ScreeningRow
 
         actor = _check_actor(actor)
         if report.screened_on is not None:
             try:
-                check_not_future(report.screened_on, "screened_on")
+                self._not_future(site, report.screened_on, "screened_on")
             except ValueError as exc:
                 raise RegistryError(str(exc)) from None
         at = _now()
-        screened_on = report.screened_on or clinic_today(at)
+        screened_on = report.screened_on or self._site_day(site, at)
         with self._write() as s:
             p = self._patient_row(s, site, code)
             row = ScreeningRow(
@@ -1190,7 +1199,7 @@ class Registry(SiteSafetyStore, AmendmentStore):
                 protocol=protocol.model_dump(mode="json"),
                 decision=verdict.decision.value,
                 verdict=verdict.model_dump(mode="json"),
-                assigned_on=assigned_on or clinic_today(at),
+                assigned_on=assigned_on or self._site_today(s, site, at),
                 created_at=at,
             )
             s.add(row)
@@ -1330,7 +1339,7 @@ class Registry(SiteSafetyStore, AmendmentStore):
         RegistryError
             On invalid input.
         """
-        from ..utils import check_not_future, check_option
+        from ..utils import check_option
         from .db._schema import MotorThresholdRow
 
         actor = _check_actor(actor)
@@ -1342,10 +1351,10 @@ class Registry(SiteSafetyStore, AmendmentStore):
                 "(e.g. 'FDI', 'sim')."
             )
         at = _now()
-        day = measured_on or clinic_today(at)
+        day = measured_on or self._site_day(site, at)
         if measured_on is not None:
             try:
-                check_not_future(measured_on, "measured_on")
+                self._not_future(site, measured_on, "measured_on")
             except ValueError as exc:
                 raise RegistryError(str(exc)) from None
         with self._write() as s:
@@ -2184,7 +2193,7 @@ class Registry(SiteSafetyStore, AmendmentStore):
             for k, v in values.items()
         }
         at = _now()
-        day = measured_on or clinic_today(at)
+        day = measured_on or self._site_day(site, at)
         with self._write() as s:
             p = self._patient_row(s, site, code)
             if delivery_session_id is not None:

@@ -40,6 +40,8 @@ class SiteSafetyStore:
 
         def _read(self) -> AbstractContextManager[Session]: ...
 
+        def site_timezone(self, site: str) -> str | None: ...
+
         @staticmethod
         def _audit(
             s: Session,
@@ -111,8 +113,9 @@ class SiteSafetyStore:
                 )
             seen.add(cell)
         at = utc_now()
+        today = clinic_today(at, tz=self.site_timezone(site))
         for r in items:
-            if r.read_on > clinic_today(at):
+            if r.read_on > today:
                 raise RegistryError(
                     f"Invalid value for 'read_on': got {r.read_on.isoformat()}; "
                     "allowed: today or earlier."

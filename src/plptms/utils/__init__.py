@@ -11,7 +11,7 @@ from ._checks import (
     format_range,
     short_repr,
 )
-from ._clock import clinic_timezone, clinic_today, utc_now
+from ._clock import check_timezone, clinic_timezone, clinic_today, utc_now
 from ._imports import soft_import
 from ._load import DataFileError, load_data_file, load_data_text
 from ._logging import logger, set_log_level
@@ -26,6 +26,7 @@ __all__ = [
     "check_range",
     "check_strict_date",
     "check_strict_number",
+    "check_timezone",
     "check_type",
     "clinic_timezone",
     "clinic_today",

@@ -23,10 +23,24 @@ whether a session may start or resume, and runs it on the registry.
   physician review carried only while it covers what needs review;
   :func:`record_table_readings`, :func:`set_site_policy`, :func:`site_table`: the
   table-verification workflow.
+- :func:`record_adverse_event`, :func:`review_adverse_event`,
+  :func:`adverse_event_check`: adverse events, physicians' reviews, and the
+  pre-session check they feed.
+- :func:`site_today`: the site's calendar date (its time zone, a site setting
+  recorded with :func:`set_site`), the one "today" of every use case.
 """
 
 from typing import TYPE_CHECKING, Any
 
+from ._adverse import (
+    AdverseEventInput,
+    AdverseEventRecorded,
+    AdverseEventReviewInput,
+    adverse_event_check,
+    list_adverse_events,
+    record_adverse_event,
+    review_adverse_event,
+)
 from ._amend import AmendmentResult, amend_dose, amended_protocol
 from ._clinic import (
     AssignmentRefusedError,
@@ -57,6 +71,7 @@ from ._safety import (
     site_table,
     verdict_for_assignment,
 )
+from ._sites import get_site, set_site, site_today
 
 if TYPE_CHECKING:
     from ._planning import (
@@ -91,6 +106,9 @@ __all__ = [
     "CLOSEDLOOP_STATUS",
     "PAIN_SCALE_PREFERENCE",
     "RESUMABLE_STATUSES",
+    "AdverseEventInput",
+    "AdverseEventRecorded",
+    "AdverseEventReviewInput",
     "AmendmentResult",
     "AssignmentRefusedError",
     "AssignmentResult",
@@ -99,6 +117,7 @@ __all__ = [
     "PreparedSession",
     "RegistryContext",
     "SessionRefusedError",
+    "adverse_event_check",
     "amend_dose",
     "amended_protocol",
     "assign_protocol",
@@ -106,16 +125,22 @@ __all__ = [
     "collect_report_data",
     "context_from_records",
     "context_from_registry",
+    "get_site",
     "lease_ttl_s",
+    "list_adverse_events",
     "prepare_closedloop",
     "prepare_resume",
     "prepare_start",
+    "record_adverse_event",
     "record_screening",
     "record_table_readings",
+    "review_adverse_event",
     "review_keys",
     "run_closedloop",
     "run_delivery",
+    "set_site",
     "set_site_policy",
     "site_table",
+    "site_today",
     "verdict_for_assignment",
 ]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from ..safety import Decision, SafetyError, Verdict
-from ..utils import clinic_today
+from ._sites import site_today
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -78,7 +78,7 @@ def record_screening(
     site, code : str
         The patient.
     answers : plptms.safety.ScreeningAnswers
-        The answers (dated; today when undated).
+        The answers (dated; the site's today when undated).
     actor : str
         Who records it.
 
@@ -90,7 +90,7 @@ def record_screening(
     from ..safety import screen
 
     if answers.screened_on is None:
-        answers = answers.model_copy(update={"screened_on": clinic_today()})
+        answers = answers.model_copy(update={"screened_on": site_today(reg, site)})
     report = screen(answers)
     return reg.record_screening(site, code, report, actor=actor), report
 

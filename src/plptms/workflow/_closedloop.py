@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..utils import clinic_today
+from ._sites import site_today
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -223,7 +223,7 @@ def prepare_closedloop(
         protocol_id,
         number,
         ae_reviewed=ae_reviewed,
-        today=today or clinic_today(),
+        today=today or site_today(reg, site),
     )
     plan = checked.plan
     _check_device(device, plan.condition.value == "sham")

@@ -29,7 +29,7 @@ from ..delivery import (
     pre_session_checks,
 )
 from ..registry import RegistryDeliveryLog
-from ..utils import clinic_today
+from ._sites import site_today
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -169,6 +169,7 @@ def _checked_plan(
     The dose is the assignment's, with the amendment in force for session
     ``number`` applied (checked again here like the assigned dose).
     """
+    from ._adverse import adverse_event_check
     from ._amend import amended_protocol
     from ._safety import verdict_for_assignment
 
@@ -182,14 +183,23 @@ def _checked_plan(
         if rmt is None
         else verdict_for_assignment(reg, site, aid, proto, rmt[0], policy=policy)
     )
-    checks = pre_session_checks(
-        today=today,
-        screening=screening,
-        rmt_measured_on=None if rmt is None else rmt[1],
-        verdict=verdict,
-        adverse_events_reviewed=ae_reviewed,
+    # the adverse-event check reads the registry's events and their reviews
+    ae = adverse_event_check(
+        reg, site, code, operator_confirmed=ae_reviewed, today=today
     )
+    checks = [
+        ae if c.check == ae.check else c
+        for c in pre_session_checks(
+            today=today,
+            screening=screening,
+            rmt_measured_on=None if rmt is None else rmt[1],
+            verdict=verdict,
+            adverse_events_reviewed=ae.passed,
+        )
+    ]
     refs = reg.session_record_refs(site, code, aid)
+    if amendment is not None:
+        refs.append(("dose_amendments", amendment.id))
     if session_id is not None:
         refs.append(("delivery_sessions", session_id))
     checks.append(_audit_check(reg, refs))
@@ -284,7 +294,7 @@ def prepare_start(
         protocol_id,
         number,
         ae_reviewed=ae_reviewed,
-        today=today or clinic_today(),
+        today=today or site_today(reg, site),
     )
     _check_device(device, plan.condition.value == "sham")
     sid = reg.start_delivery(
@@ -370,7 +380,7 @@ def prepare_resume(
         protocol_id,
         d.number,
         ae_reviewed=ae_reviewed,
-        today=today or clinic_today(),
+        today=today or site_today(reg, site),
         block=block if isinstance(block, str) else None,
         session_id=session_id,
     )

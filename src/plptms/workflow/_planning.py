@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from ..planner import PatientContext, PriorTreatment
 from ..registry import AssessmentOut, AssignmentOut, PatientOut, RegistryError
 from ..safety import SafetyPolicy
-from ..utils import check_type, clinic_today
+from ..utils import check_type
+from ._sites import site_today
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -378,7 +379,7 @@ def context_from_registry(
         registry.latest_screening(site, code),
         registry.latest_rmt(site, code),
         registry.list_assignments(site, code),
-        as_of=clinic_today() if as_of is None else as_of,
+        as_of=site_today(registry, site) if as_of is None else as_of,
         prior_treatments=prior_treatments,
         policy=registry.site_policy(site),
     )

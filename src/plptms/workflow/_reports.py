@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .._version import __version__
 from ..report import DeliveryRow, ReportData, evidence_rows
-from ..utils import clinic_today
+from ._sites import site_today
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -110,7 +110,7 @@ def collect_report_data(
     from ..protocol import load_library
     from ._planning import context_from_registry
 
-    day = clinic_today() if today is None else today
+    day = site_today(registry, site) if today is None else today
     context = context_from_registry(
         registry, site, code, as_of=day, prior_treatments=prior_treatments
     )

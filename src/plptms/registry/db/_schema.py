@@ -27,6 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AdverseEventReviewRow",
+    "AdverseEventRow",
     "AssessmentRow",
     "AuditRow",
     "Base",
@@ -38,6 +40,7 @@ __all__ = [
     "ProtocolAssignmentRow",
     "SafetyCellReadingRow",
     "ScreeningRow",
+    "SiteRow",
     "SiteSafetyPolicyRow",
     "TreatmentSessionRow",
     "VisitRow",
@@ -370,3 +373,65 @@ class DoseAmendmentRow(_SoftDelete, Base):
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AdverseEventRow(_SoftDelete, Base):
+    """An adverse event of a patient, as recorded (optionally tied to a session).
+
+    The term, severity, relatedness, action and outcome are codes of the
+    controlled lists in :mod:`plptms.registry._adverse`; a physician's review is a
+    separate row of ``adverse_event_reviews``.
+    """
+
+    __tablename__ = "adverse_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    delivery_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("delivery_sessions.id"), index=True
+    )
+    onset_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    term: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(16))
+    serious: Mapped[bool] = mapped_column(Boolean)
+    serious_criterion: Mapped[str | None] = mapped_column(String(32))
+    relatedness: Mapped[str] = mapped_column(String(16))
+    action_taken: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class AdverseEventReviewRow(Base):
+    """A physician's review of an adverse event (append-only; newest in force)."""
+
+    __tablename__ = "adverse_event_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    adverse_event_id: Mapped[int] = mapped_column(
+        ForeignKey("adverse_events.id"), index=True
+    )
+    physician: Mapped[str] = mapped_column(String(64))
+    reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str] = mapped_column(Text)
+    continue_treatment: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class SiteRow(Base):
+    """A site's settings: display name and IANA time zone (one row per site).
+
+    The site code is unique (same format as ``patients.site``); the integer ``id``
+    is what the audit trail keys rows by.
+    """
+
+    __tablename__ = "sites"
+    __table_args__ = (UniqueConstraint("site", name="uq_sites_site"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    timezone: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
