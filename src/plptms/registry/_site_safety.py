@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..utils import clinic_today, utc_now
 from ._audit import row_state
 from ._models import RegistryError, check_code
+from ._store import audit
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -34,23 +35,11 @@ __all__ = ["SiteSafetyStore"]
 class SiteSafetyStore:
     """Registry methods for site safety policies (mixed into ``Registry``)."""
 
-    if TYPE_CHECKING:  # provided by Registry
+    if TYPE_CHECKING:  # provided by RegistryStore
 
         def _write(self) -> AbstractContextManager[Session]: ...
 
         def _read(self) -> AbstractContextManager[Session]: ...
-
-        @staticmethod
-        def _audit(
-            s: Session,
-            actor: str,
-            action: str,
-            table: str,
-            row: Any,
-            old: dict[str, Any] | None,
-            reason: str | None,
-            at: dt.datetime,
-        ) -> None: ...
 
     def record_cell_readings(
         self, site: str, readings: Iterable[CellReading], *, actor: str
@@ -84,7 +73,7 @@ class SiteSafetyStore:
         from sqlalchemy import select
 
         from ..safety import CellReading
-        from ._service import _check_actor
+        from ._store import _check_actor
         from .db._schema import SafetyCellReadingRow
 
         check_code(site, "site")
@@ -144,9 +133,7 @@ class SiteSafetyStore:
                     created_at=at,
                 )
                 s.add(row)
-                self._audit(
-                    s, actor, "insert", "safety_cell_readings", row, None, None, at
-                )
+                audit(s, actor, "insert", "safety_cell_readings", row, None, None, at)
                 ids.append(int(row.id))
         return ids
 
@@ -237,7 +224,7 @@ class SiteSafetyStore:
 
         from ..protocol import format_validation_error
         from ..safety import SafetyPolicy
-        from ._service import _check_actor
+        from ._store import _check_actor
         from .db._schema import SiteSafetyPolicyRow
 
         check_code(site, "site")
@@ -262,7 +249,7 @@ class SiteSafetyStore:
                 created_at=at,
             )
             s.add(row)
-            self._audit(s, actor, "insert", "site_safety_policies", row, None, None, at)
+            audit(s, actor, "insert", "site_safety_policies", row, None, None, at)
             return int(row.id)
 
     def _supersede(
@@ -279,7 +266,7 @@ class SiteSafetyStore:
         reason = f"superseded by a newer {what}"
         row.deleted_at = at
         row.deleted_reason = reason
-        self._audit(s, actor, "delete", table, row, before, reason, at)
+        audit(s, actor, "delete", table, row, before, reason, at)
 
     @staticmethod
     def _policy_rows(s: Session, site: str) -> Iterator[Any]:
