@@ -211,10 +211,10 @@ class AssessmentStore:
         from .db._schema import AssessmentRow, PatientRow, VisitRow
 
         actor = _check_actor(actor)
-        prepared = [
-            (site, code, visit, sc.scale_id, _scored(sc, f"records[{k}]"))
-            for k, (site, code, visit, sc) in enumerate(records)
-        ]
+        prepared = []
+        for k, (site, code, visit, sc) in enumerate(records):
+            columns = _scored(sc, f"records[{k}]")  # refuses what is not scored
+            prepared.append((site, code, visit, sc.scale_id, columns))
         at = _now()
         keys = sorted({(r[0], r[1]) for r in prepared})
         with self._write() as s:
