@@ -1,10 +1,11 @@
-"""Registry aggregate: delivery sessions, their event chains and leases.
+"""Registry aggregate: delivery sessions and their event chains.
 
 A delivery session's events are appended durably, chained and keyed
-(:meth:`DeliveryStore.append_delivery_event`); one runner at a time holds the
-session's lease, and a session stopped by an emergency stop or an abort resumes
-only after a physician's recorded restart. :class:`RegistryDeliveryLog` (in
-``_delivery_log.py``) is the runner's view of these methods.
+(:meth:`DeliveryStore.append_delivery_event`), each append fenced by the
+session's lease (taken and renewed in ``_leases.py``); a session stopped by an
+emergency stop or an abort resumes only after a physician's recorded restart.
+:class:`RegistryDeliveryLog` (``_delivery_log.py``) is the runner's view of these
+methods.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from ._models import (
     LeaseLostError,
     RecordNotFoundError,
     RegistryError,
-    SessionLeasedError,
 )
 from ._patients import patient_row
-from ._store import _aware, _check_actor, _check_reason, _now, audit, rows_out
+from ._store import _check_actor, _check_reason, _now, audit, rows_out
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -393,116 +393,6 @@ class DeliveryStore:
                 if rid is not None:
                     refs.append((table, int(rid)))
         return refs
-
-    def acquire_lease(
-        self, session_id: int, *, holder: str, ttl_s: float, actor: str
-    ) -> None:
-        """Take the lease that lets one runner deliver a session.
-
-        Parameters
-        ----------
-        session_id : int
-            Delivery session.
-        holder : str
-            This runner's id (host, process and a random part).
-        ttl_s : float
-            Lease lifetime, s; the runner renews it while it runs.
-        actor : str
-            Who runs the session (named in the audit entry of a takeover).
-
-        Raises
-        ------
-        SessionLeasedError
-            If another runner's lease has not expired (nothing changes).
-
-        Notes
-        -----
-        An expired lease of another holder is taken over, with an audit entry
-        (``lease_takeover``) on the delivery session that names both holders.
-        """
-        from .db._schema import DeliveryLeaseRow
-
-        actor = _check_actor(actor)
-        if not (isinstance(ttl_s, int | float) and 0 < ttl_s <= 3600):
-            raise RegistryError(
-                f"Invalid value for 'ttl_s': got {ttl_s!r}; allowed range is "
-                "(0, 3600] s."
-            )
-        with self._write() as s:
-            d = _delivery_row(s, session_id)
-            now = _now()
-            expires = now + dt.timedelta(seconds=ttl_s)
-            row = s.get(DeliveryLeaseRow, session_id)
-            if row is None:
-                s.add(
-                    DeliveryLeaseRow(
-                        session_id=session_id,
-                        holder=holder,
-                        acquired_at=now,
-                        expires_at=expires,
-                    )
-                )
-                return
-            if row.holder == holder:
-                row.expires_at = expires
-                return
-            until = _aware(row.expires_at)
-            if until > now:
-                raise SessionLeasedError(
-                    f"Delivery session {session_id} is being run by {row.holder} "
-                    f"(lease until {until.isoformat(timespec='seconds')}, "
-                    f"{(until - now).total_seconds():.0f} s from now): a second "
-                    "runner is refused. If that runner has died, resume after the "
-                    "lease expires."
-                )
-            previous = row.holder
-            row.holder = holder
-            row.acquired_at = now
-            row.expires_at = expires
-            # the session row itself is unchanged: old and new state are equal
-            reason = (
-                f"lease of {previous} expired at "
-                f"{until.isoformat(timespec='seconds')}; taken over by {holder}"
-            )
-            old = row_state(d)
-            audit(s, actor, "lease_takeover", "delivery_sessions", d, old, reason, now)
-
-    def renew_lease(self, session_id: int, *, holder: str, ttl_s: float) -> None:
-        """Renew this runner's lease (the heartbeat).
-
-        Parameters
-        ----------
-        session_id : int
-            Delivery session.
-        holder : str
-            This runner's id.
-        ttl_s : float
-            New lifetime from now, s.
-
-        Raises
-        ------
-        LeaseLostError
-            If this runner no longer holds the lease (another took it over).
-        """
-        with self._write() as s:
-            _hold_lease(s, session_id, holder, ttl_s)
-
-    def release_lease(self, session_id: int, *, holder: str) -> None:
-        """Give the lease back (no-op when this runner no longer holds it).
-
-        Parameters
-        ----------
-        session_id : int
-            Delivery session.
-        holder : str
-            This runner's id.
-        """
-        from .db._schema import DeliveryLeaseRow
-
-        with self._write() as s:
-            row = s.get(DeliveryLeaseRow, session_id)
-            if row is not None and row.holder == holder:
-                s.delete(row)
 
     def authorise_restart(
         self, session_id: int, *, physician: str, reason: str

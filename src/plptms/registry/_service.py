@@ -9,7 +9,8 @@ module                        methods
 ``_patients.py``              patients and visits
 ``_assessments.py``           scored assessments (stored, never scored here)
 ``_clinical.py``              screenings, assignments, treatment sessions, RMT
-``_delivery.py``              delivery sessions, events, leases, restarts
+``_delivery.py``              delivery sessions, events, restarts
+``_leases.py``                one runner per delivery session (leases)
 ``_biomarkers.py``            session EEG biomarkers
 ``_site_safety.py``           site safety policies and train-table readings
 ``_export.py``                CSV exports
@@ -24,6 +25,7 @@ from ._biomarkers import BiomarkerStore
 from ._clinical import ClinicalStore
 from ._delivery import DELIVERY_STATUSES, DeliveryStore
 from ._export import ExportStore
+from ._leases import LeaseStore
 from ._patients import PatientStore
 from ._site_safety import SiteSafetyStore
 from ._store import RegistryStore
@@ -38,6 +40,7 @@ class Registry(  # the store first: its methods are what the mixins declare
     AssessmentStore,
     ClinicalStore,
     DeliveryStore,
+    LeaseStore,
     BiomarkerStore,
     SiteSafetyStore,
     ExportStore,
