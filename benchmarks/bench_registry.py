@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 N_PATIENTS = int(os.environ.get("PLPTMS_BENCH_PATIENTS", "10000"))
 N_VISITS = 20
@@ -22,8 +23,9 @@ N_SINGLE = 300
 BATCH = 2000
 
 
-def _records(n_patients: int) -> list[tuple[str, str, object, str, dict[str, int]]]:
+def _records(n_patients: int) -> list[Any]:
     from plptms.registry import VisitIn
+    from plptms.workflow import AssessmentInput
 
     today = dt.date.today()
     recs = []
@@ -34,7 +36,13 @@ def _records(n_patients: int) -> list[tuple[str, str, object, str, dict[str, int
                 visit_date=today - dt.timedelta(days=7 * (N_VISITS - v)), kind=kind
             )
             recs.append(
-                ("S1", f"P{p:05d}", visit, "nrs_phantom_average", {"1": (p + v) % 11})
+                AssessmentInput(
+                    site="S1",
+                    code=f"P{p:05d}",
+                    visit=visit,
+                    scale_id="nrs_phantom_average",
+                    items={"1": (p + v) % 11},
+                )
             )
     return recs
 
@@ -43,6 +51,11 @@ def bench_backend(url: str, label: str) -> list[str]:
     import sqlalchemy as sa
 
     from plptms.registry import Registry, VisitIn
+    from plptms.workflow import (
+        AssessmentInput,
+        record_assessment,
+        record_assessments,
+    )
 
     reg = Registry(url)
     t0 = time.perf_counter()
@@ -58,21 +71,21 @@ def bench_backend(url: str, label: str) -> list[str]:
     recs = _records(N_PATIENTS)
     t0 = time.perf_counter()
     for start in range(0, len(recs), BATCH):
-        reg.record_many(recs[start : start + BATCH], actor="bench")  # type: ignore[arg-type]
+        record_assessments(reg, recs[start : start + BATCH], actor="bench")
     t_bulk = time.perf_counter() - t0
     # single-assessment path on a sample (fresh visits)
     reg.add_patient("S1", "SINGLE", history=None, actor="bench")
     today = dt.date.today()
     t0 = time.perf_counter()
     for k in range(N_SINGLE):
-        reg.record_assessment(
-            "S1",
-            "SINGLE",
-            VisitIn(visit_date=today - dt.timedelta(days=k), kind="follow_up"),
-            "nrs_phantom_average",
-            {"1": k % 11},
-            actor="bench",
+        rec = AssessmentInput(
+            site="S1",
+            code="SINGLE",
+            visit=VisitIn(visit_date=today - dt.timedelta(days=k), kind="follow_up"),
+            scale_id="nrs_phantom_average",
+            items={"1": k % 11},
         )
+        record_assessment(reg, rec, actor="bench")
     t_single = time.perf_counter() - t0
     # baseline: plain executemany of the same number of single rows, unaudited
     with reg.engine.begin() as c:
@@ -85,9 +98,9 @@ def bench_backend(url: str, label: str) -> list[str]:
     rows = [
         {
             "id": i,
-            "patient": r[1],
-            "visit_date": r[2].visit_date,  # type: ignore[attr-defined]
-            "value": float(r[4]["1"]),
+            "patient": r.code,
+            "visit_date": r.visit.visit_date,
+            "value": float(r.items["1"]),
         }
         for i, r in enumerate(recs)
     ]
@@ -126,8 +139,9 @@ def run() -> list[str]:
         f"## Registry: {N_PATIENTS:,} patients x {N_VISITS} visits "
         f"({N_PATIENTS * N_VISITS:,} assessments)",
         "",
-        "Bulk = audited `record_many` in transactions of "
-        f"{BATCH:,}; single = `record_assessment`, one durable transaction and "
+        "Bulk = audited `workflow.record_assessments` (scored, then stored in one "
+        f"transaction) in batches of {BATCH:,}; single = "
+        "`workflow.record_assessment`, one durable transaction and "
         f"audit entry each ({N_SINGLE} timed); plain = unaudited `executemany` of "
         "the same rows on the same backend (the baseline); cost = audited bulk "
         "time / plain time for the same rows. SQLite runs with WAL and "

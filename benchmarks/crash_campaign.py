@@ -195,6 +195,7 @@ REQUIRED_WINDOWS = (
 _WRITER = r"""
 import datetime as dt, os, sys, time
 from plptms.registry import Registry, VisitIn
+from plptms.workflow import AssessmentInput, record_assessment
 url, wid, stop, pause = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 n = k = 0
 today = dt.date.today()
@@ -202,10 +203,11 @@ with Registry(url, migrate=False) as reg:
     while not os.path.exists(stop):
         code = f"P{k:06d}"
         reg.add_patient(f"W{wid}", code, history=None, actor="writer")
-        reg.record_assessment(
-            f"W{wid}", code, VisitIn(visit_date=today, kind="baseline"),
-            "nrs_phantom_average", {"1": k % 11}, actor="writer",
+        rec = AssessmentInput(
+            site=f"W{wid}", code=code, visit=VisitIn(visit_date=today, kind="baseline"),
+            scale_id="nrs_phantom_average", items={"1": k % 11},
         )
+        record_assessment(reg, rec, actor="writer")
         n += 2
         k += 1
         time.sleep(pause)

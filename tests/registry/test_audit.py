@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests._review import REVIEW
+from tests.registry._records import record
 
 from plptms.registry import Registry, RegistryError, VisitIn, VisitKind
+from plptms.workflow import correct_assessment
 
 TODAY = dt.date.today()
 BASE = VisitIn(visit_date=TODAY - dt.timedelta(days=30), kind=VisitKind.BASELINE)
@@ -339,12 +341,12 @@ def test_session_head_sealed_on_every_status_change(registry: Registry) -> None:
 @pytest.mark.parametrize("legit", ["correct", "delete"])
 def test_edit_then_legit_write_is_not_laundered(registry: Registry, legit: str) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
-    a = registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
+    a = record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
     _sql(registry, "UPDATE assessments SET total = 1.0 WHERE id = :i", i=a.id)
     assert not registry.verify_audit().ok  # caught before the next write ...
     if legit == "correct":
-        registry.correct_assessment(
-            a.id, SF2, actor="nurse2", reason="re-entered from the paper form"
+        correct_assessment(
+            registry, a.id, SF2, actor="nurse2", reason="re-entered from the paper form"
         )
     else:
         registry.delete_assessment(a.id, actor="nurse2", reason="entered twice")
@@ -358,10 +360,10 @@ def test_edit_then_legit_write_is_not_laundered(registry: Registry, legit: str) 
 
 def test_correction_without_tampering_is_continuous(registry: Registry) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
-    a = registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
+    a = record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
     for k in range(3):
         items = dict(SF2, **{"1": k})
-        registry.correct_assessment(a.id, items, actor="nurse2", reason="typo fixed")
+        correct_assessment(registry, a.id, items, actor="nurse2", reason="typo fixed")
     registry.delete_assessment(a.id, actor="nurse2", reason="entered twice")
     assert registry.verify_audit().ok
     assert registry.verify_records([("assessments", a.id)]).ok

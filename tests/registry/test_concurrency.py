@@ -13,6 +13,7 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from tests.registry._records import record
 
 from plptms.registry import Registry, VisitIn
 
@@ -26,7 +27,8 @@ def _writer(url: str, worker: int, n: int) -> None:
     try:
         for k in range(n):
             day = dt.date.today() - dt.timedelta(days=k)
-            reg.record_assessment(
+            record(
+                reg,
                 "S1",
                 f"P{worker:03d}",
                 VisitIn(visit_date=day, kind="follow_up"),
@@ -75,14 +77,16 @@ def test_parallel_writers_lose_nothing(db_url: str) -> None:
 _LOOP = """
 import datetime as dt, sys
 from plptms.registry import Registry, VisitIn
+from plptms.workflow import AssessmentInput, record_assessment
 reg = Registry(sys.argv[1], migrate=False)
 sf2 = {str(i): (i % 11) for i in range(1, 23)}
 k = int(sys.argv[2])
 print("ready", flush=True)
 while True:
     day = dt.date.today() - dt.timedelta(days=k)
-    reg.record_assessment("S1", "P001", VisitIn(visit_date=day, kind="follow_up"),
-                          "sf_mpq2", sf2, actor="loop")
+    rec = AssessmentInput(site="S1", code="P001", scale_id="sf_mpq2", items=sf2,
+                          visit=VisitIn(visit_date=day, kind="follow_up"))
+    record_assessment(reg, rec, actor="loop")
     k += 1
 """
 

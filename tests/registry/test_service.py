@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from tests.registry._records import record
 
 from plptms.registry import (
     DuplicateRecordError,
@@ -17,6 +18,7 @@ from plptms.registry import (
     VisitIn,
     VisitKind,
 )
+from plptms.workflow import AssessmentInput, correct_assessment, record_assessments
 
 RTOL = 1e-12
 TODAY = dt.date.today()
@@ -89,7 +91,7 @@ def test_visits(registry: Registry) -> None:
 
 def test_record_and_score(registry: Registry) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
-    a = registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
+    a = record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
     assert a.computed
     assert a.total == pytest.approx(SF2_TOTAL, rel=RTOL)
     assert set(a.subscales) >= {
@@ -111,28 +113,28 @@ def test_bad_item_stores_nothing(registry: Registry) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
     n = _audit_count(registry)
     with pytest.raises(ValueError, match="sf_mpq2"):
-        registry.record_assessment(
-            "S1", "P001", BASE, "sf_mpq2", {**SF2, "7": 11}, actor="nurse1"
+        record(
+            registry, "S1", "P001", BASE, "sf_mpq2", {**SF2, "7": 11}, actor="nurse1"
         )
     with pytest.raises(ValueError, match="scale"):
-        registry.record_assessment("S1", "P001", BASE, "sf_mpq3", SF2, actor="nurse1")
+        record(registry, "S1", "P001", BASE, "sf_mpq3", SF2, actor="nurse1")
     assert _audit_count(registry) == n
     assert registry.list_visits("S1", "P001") == []  # no half-made visit
 
 
 def test_duplicate_assessment_refused(registry: Registry) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
-    registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
+    record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
     with pytest.raises(DuplicateRecordError, match="correct"):
-        registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
+        record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
 
 
 def test_correction_keeps_trace(registry: Registry) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
-    a = registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
+    a = record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
     fixed = {**SF2, "11": 10}  # 110 - 0 + 10 = 120 -> mean 120/22
-    b = registry.correct_assessment(
-        a.id, fixed, actor="dr1", reason="item 11 transcribed wrongly"
+    b = correct_assessment(
+        registry, a.id, fixed, actor="dr1", reason="item 11 transcribed wrongly"
     )
     assert b.id == a.id
     assert b.total == pytest.approx(120 / 22, rel=RTOL)
@@ -148,11 +150,11 @@ def test_correction_keeps_trace(registry: Registry) -> None:
     assert rows[1][3] == "item 11 transcribed wrongly"
     assert rows[1][4] == "dr1"
     with pytest.raises(RegistryError, match="reason"):
-        registry.correct_assessment(a.id, fixed, actor="dr1", reason=None)  # type: ignore[arg-type]
+        correct_assessment(registry, a.id, fixed, actor="dr1", reason=None)  # type: ignore[arg-type]
     registry.delete_assessment(a.id, actor="dr1", reason="entered for wrong patient")
     assert registry.list_assessments("S1", "P001") == []
     with pytest.raises(RecordNotFoundError):
-        registry.correct_assessment(a.id, fixed, actor="dr1", reason="again please")
+        correct_assessment(registry, a.id, fixed, actor="dr1", reason="again please")
     assert registry.verify_audit().ok
 
 
@@ -165,7 +167,7 @@ def test_failure_mid_write_rolls_back(
 ) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
     n = _audit_count(registry)
-    import plptms.registry._service as svc
+    import plptms.registry._store as store
 
     def boom(*a: object, **k: object) -> None:
         raise RuntimeError("disk on fire")
@@ -173,11 +175,9 @@ def test_failure_mid_write_rolls_back(
     # a context of its own: undo() would also undo the per-test state and config
     # directories (audit key, anchors) that the autouse fixture set
     with monkeypatch.context() as m:
-        m.setattr(svc, "append_audit", boom)
+        m.setattr(store, "append_audit", boom)
         with pytest.raises(RuntimeError, match="disk on fire"):
-            registry.record_assessment(
-                "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1"
-            )
+            record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
     assert _audit_count(registry) == n
     assert registry.list_visits("S1", "P001") == []
     with reg_conn(registry) as c:
@@ -199,8 +199,8 @@ def _drop_append_only(reg: Registry) -> None:
 )
 def test_tampering_detected(registry: Registry, attack: str) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
-    a = registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
-    registry.record_assessment("S1", "P001", FOLLOW, "sf_mpq2", SF2, actor="nurse1")
+    a = record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
+    record(registry, "S1", "P001", FOLLOW, "sf_mpq2", SF2, actor="nurse1")
     assert registry.verify_audit().ok
     _drop_append_only(registry)
     with registry.engine.begin() as c:
@@ -228,10 +228,8 @@ def test_tampering_detected(registry: Registry, attack: str) -> None:
 
 def test_export(registry: Registry, tmp_path: Path) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
-    registry.record_assessment("S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
-    registry.record_assessment(
-        "S1", "P001", FOLLOW, "sf_mpq2", {**SF2, "1": 0}, actor="nurse1"
-    )
+    record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
+    record(registry, "S1", "P001", FOLLOW, "sf_mpq2", {**SF2, "1": 0}, actor="nurse1")
     paths = registry.export_csv(tmp_path / "csv")
     names = {p.name for p in paths}
     assert {"patients.csv", "visits.csv", "assessments.csv", "audit_log.csv"} <= names
@@ -269,7 +267,7 @@ def test_history_and_visit_before_amputation(registry: Registry) -> None:
     with pytest.raises(RegistryError, match="visit_date"):
         registry.add_visit("S1", "P001", early, actor="nurse1")
     with pytest.raises(RegistryError, match="visit_date"):
-        registry.record_assessment("S1", "P001", early, "sf_mpq2", SF2, actor="nurse1")
+        record(registry, "S1", "P001", early, "sf_mpq2", SF2, actor="nurse1")
     assert registry.list_visits("S1", "P001") == []
 
 
@@ -283,21 +281,21 @@ def test_bad_history_refused(registry: Registry) -> None:
 
 def test_bulk_all_or_nothing(registry: Registry) -> None:
     registry.add_patients([("S1", f"P{k:03d}", None) for k in range(3)], actor="imp")
-    recs = [("S1", f"P{k:03d}", BASE, "sf_mpq2", SF2) for k in range(3)]
-    assert registry.record_many(recs, actor="importer") == 3
-    bad = [
-        ("S1", "P000", FOLLOW, "sf_mpq2", SF2),
-        ("S1", "P001", FOLLOW, "sf_mpq2", {**SF2, "3": -1}),
-    ]
+
+    def rec(code: str, visit: VisitIn, items: dict[str, int]) -> AssessmentInput:
+        return AssessmentInput(
+            site="S1", code=code, visit=visit, scale_id="sf_mpq2", items=items
+        )
+
+    recs = [rec(f"P{k:03d}", BASE, SF2) for k in range(3)]
+    assert record_assessments(registry, recs, actor="importer") == 3
+    bad = [rec("P000", FOLLOW, SF2), rec("P001", FOLLOW, {**SF2, "3": -1})]
     n = _audit_count(registry)
     with pytest.raises(RegistryError, match=r"records\[1\]"):
-        registry.record_many(bad, actor="importer")
-    dup = [
-        ("S1", "P000", FOLLOW, "sf_mpq2", SF2),
-        ("S1", "P000", FOLLOW, "sf_mpq2", SF2),
-    ]
+        record_assessments(registry, bad, actor="importer")
+    dup = [rec("P000", FOLLOW, SF2), rec("P000", FOLLOW, SF2)]
     with pytest.raises(RegistryError, match=r"records\[1\]"):
-        registry.record_many(dup, actor="importer")
+        record_assessments(registry, dup, actor="importer")
     assert _audit_count(registry) == n
     assert registry.verify_audit().ok
 
@@ -375,7 +373,8 @@ def test_responses(registry: Registry) -> None:
         (1, "follow_up", 9.5),
     )
     for d, kind, v in days:
-        registry.record_assessment(
+        record(
+            registry,
             "S1",
             "P001",
             VisitIn(visit_date=TODAY - dt.timedelta(days=d), kind=kind),

@@ -15,6 +15,12 @@ from plptms.safety import (
     load_screening_items,
     screen,
 )
+from plptms.workflow import (
+    AssessmentInput,
+    PatientInput,
+    record_assessment,
+    register_patient,
+)
 
 #: The review recorded with the FULL patient's assignment.
 ASSIGNMENT_REVIEW = PhysicianReview(
@@ -77,9 +83,10 @@ def add_patient(
         answers["seizure_threshold_medication"] = "yes"
     rmt = None
     with Registry(url) as reg:
-        reg.add_patient(
-            site, code, history=HISTORY if history else None, actor="nurse1"
+        patient = PatientInput(
+            site=site, code=code, history=HISTORY if history else None
         )
+        register_patient(reg, patient, actor="nurse1")
         if screening is not None:
             report = screen(ScreeningAnswers(answers=answers, screened_on=TODAY))
             assert report.status.value == screening
@@ -105,7 +112,10 @@ def add_patient(
                 (35, "follow_up", "nrs_phantom_average", {"1": 5}),
             ):
                 visit = VisitIn(visit_date=base + dt.timedelta(days=day), kind=kind)
-                reg.record_assessment(site, code, visit, scale, items, actor="nurse1")
+                rec = AssessmentInput(
+                    site=site, code=code, visit=visit, scale_id=scale, items=items
+                )
+                record_assessment(reg, rec, actor="nurse1")
         if course:
             protocol = load_library().protocol("wang2022-m1-1hz")
             # the 1 Hz limits rest on unverified table cells: the clinic's

@@ -132,6 +132,12 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
     from rich.markup import escape
 
     from ..registry import Registry, VisitIn
+    from ..workflow import (
+        AssessmentInput,
+        PatientInput,
+        record_assessment,
+        register_patient,
+    )
 
     out.mkdir(parents=True, exist_ok=True)
     db = out / "registry.sqlite3"
@@ -143,11 +149,16 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
     outputs: list[Path] = [db]
     with Registry(f"sqlite:///{db}") as reg:
         console.rule("5. Assessment at baseline (fictional data)")
-        reg.add_patient(site, code, history=pat.history, actor="demo")
+        register_patient(
+            reg, PatientInput(site=site, code=code, history=pat.history), actor="demo"
+        )
         for a in pat.assessments:
             if a.day == 0:
                 visit = VisitIn(visit_date=baseline_day, kind=a.kind)
-                reg.record_assessment(site, code, visit, a.scale, a.items, actor="demo")
+                rec = AssessmentInput(
+                    site=site, code=code, visit=visit, scale_id=a.scale, items=a.items
+                )
+                record_assessment(reg, rec, actor="demo")
         reg.record_screening(site, code, report, actor="demo")
         for row in reg.list_assessments(site, code):
             console.print(
@@ -177,7 +188,10 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
                 visit = VisitIn(
                     visit_date=baseline_day + dt.timedelta(days=a.day), kind=a.kind
                 )
-                reg.record_assessment(site, code, visit, a.scale, a.items, actor="demo")
+                rec = AssessmentInput(
+                    site=site, code=code, visit=visit, scale_id=a.scale, items=a.items
+                )
+                record_assessment(reg, rec, actor="demo")
         for r, res in reg.responses(site, code, "nrs_phantom_average"):
             if r.visit_kind.value in ("post_treatment", "follow_up"):
                 console.print(

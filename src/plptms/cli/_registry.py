@@ -158,19 +158,29 @@ def patient_add(
     db: DbOpt = None,
 ) -> None:
     """Register a patient under a pseudonymous code (no name is stored)."""
-    from ..protocol import ProtocolFileError, load_data
+    from pydantic import ValidationError
+
+    from ..protocol import ProtocolFileError, load_data, problems_message
+    from ..scales import PLPHistory
+    from ..workflow import PatientInput, register_patient
 
     try:
         hist = None
         if history is not None:
-            hist = load_data(history, what="PLP history file")
-            if not isinstance(hist, dict):
+            data = load_data(history, what="PLP history file")
+            if not isinstance(data, dict):
                 raise _fail(
-                    f"Invalid value for '--history': got {type(hist).__name__} in "
+                    f"Invalid value for '--history': got {type(data).__name__} in "
                     f"{str(history)!r}; allowed: a mapping of history fields."
                 )
+            try:
+                hist = PLPHistory.model_validate(data)
+            except ValidationError as exc:
+                raise _fail(problems_message("Invalid PLP history:", exc)) from None
         with _open(db) as reg:
-            p = reg.add_patient(site, code, history=hist, actor=actor)
+            p = register_patient(
+                reg, PatientInput(site=site, code=code, history=hist), actor=actor
+            )
     except (ProtocolFileError, ValueError) as exc:
         raise _fail(str(exc)) from None
     _console().print(f"Registered {p.site}/{p.code} (id {p.id}).")
@@ -327,6 +337,7 @@ def assess_record(
 
     from ..protocol import problems_message
     from ..registry import VisitIn
+    from ..workflow import AssessmentInput, record_assessment
 
     items = _parse_items(item, items_file)
     try:
@@ -338,8 +349,11 @@ def assess_record(
         ) from None
     try:
         visit = VisitIn(visit_date=day, kind=kind)
+        rec = AssessmentInput(
+            site=site, code=code, visit=visit, scale_id=scale, items=items
+        )
         with _open(db) as reg:
-            a = reg.record_assessment(site, code, visit, scale, items, actor=actor)
+            a = record_assessment(reg, rec, actor=actor)
     except ValidationError as exc:
         raise _fail(problems_message("Invalid visit:", exc)) from None
     except (TypeError, ValueError) as exc:  # TypeError: an item that is not a number
@@ -363,10 +377,14 @@ def assess_correct(
     db: DbOpt = None,
 ) -> None:
     """Correct an assessment (all items); the old values stay in the audit trail."""
+    from ..workflow import correct_assessment
+
     items = _parse_items(item, items_file)
     try:
         with _open(db) as reg:
-            a = reg.correct_assessment(assessment_id, items, actor=actor, reason=reason)
+            a = correct_assessment(
+                reg, assessment_id, items, actor=actor, reason=reason
+            )
     except (TypeError, ValueError) as exc:  # TypeError: an item that is not a number
         raise _fail(str(exc)) from None
     _console().print(_assessment_table([a], "Corrected"))

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from ..protocol import DoseAmendment
 from ..utils import utc_now
 from ._models import RecordNotFoundError, RegistryError
+from ._store import audit
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -62,18 +63,6 @@ class AmendmentStore:
 
         def _read(self) -> AbstractContextManager[Session]: ...
 
-        @staticmethod
-        def _audit(
-            s: Session,
-            actor: str,
-            action: str,
-            table: str,
-            row: Any,
-            old: dict[str, Any] | None,
-            reason: str | None,
-            at: dt.datetime,
-        ) -> None: ...
-
     def record_amendment(
         self, assignment_id: int, amendment: DoseAmendment, *, actor: str
     ) -> int:
@@ -100,7 +89,7 @@ class AmendmentStore:
         RegistryError
             On a bad actor or amendment.
         """
-        from ._service import _check_actor
+        from ._store import _check_actor
         from .db._schema import DoseAmendmentRow, ProtocolAssignmentRow
 
         actor = _check_actor(actor)
@@ -126,7 +115,7 @@ class AmendmentStore:
                 created_at=at,
             )
             s.add(row)
-            self._audit(
+            audit(
                 s, actor, "insert", "dose_amendments", row, None, amendment.reason, at
             )
             return int(row.id)

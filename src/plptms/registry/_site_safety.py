@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..utils import clinic_today, utc_now
 from ._audit import row_state
 from ._models import RegistryError, check_code
+from ._store import audit
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -34,25 +35,13 @@ __all__ = ["SiteSafetyStore"]
 class SiteSafetyStore:
     """Registry methods for site safety policies (mixed into ``Registry``)."""
 
-    if TYPE_CHECKING:  # provided by Registry
+    if TYPE_CHECKING:  # provided by RegistryStore
 
         def _write(self) -> AbstractContextManager[Session]: ...
 
         def _read(self) -> AbstractContextManager[Session]: ...
 
         def site_timezone(self, site: str) -> str | None: ...
-
-        @staticmethod
-        def _audit(
-            s: Session,
-            actor: str,
-            action: str,
-            table: str,
-            row: Any,
-            old: dict[str, Any] | None,
-            reason: str | None,
-            at: dt.datetime,
-        ) -> None: ...
 
     def record_cell_readings(
         self, site: str, readings: Iterable[CellReading], *, actor: str
@@ -86,7 +75,7 @@ class SiteSafetyStore:
         from sqlalchemy import select
 
         from ..safety import CellReading
-        from ._service import _check_actor
+        from ._store import _check_actor
         from .db._schema import SafetyCellReadingRow
 
         check_code(site, "site")
@@ -147,9 +136,7 @@ class SiteSafetyStore:
                     created_at=at,
                 )
                 s.add(row)
-                self._audit(
-                    s, actor, "insert", "safety_cell_readings", row, None, None, at
-                )
+                audit(s, actor, "insert", "safety_cell_readings", row, None, None, at)
                 ids.append(int(row.id))
         return ids
 
@@ -240,7 +227,7 @@ class SiteSafetyStore:
 
         from ..protocol import format_validation_error
         from ..safety import SafetyPolicy
-        from ._service import _check_actor
+        from ._store import _check_actor
         from .db._schema import SiteSafetyPolicyRow
 
         check_code(site, "site")
@@ -265,7 +252,7 @@ class SiteSafetyStore:
                 created_at=at,
             )
             s.add(row)
-            self._audit(s, actor, "insert", "site_safety_policies", row, None, None, at)
+            audit(s, actor, "insert", "site_safety_policies", row, None, None, at)
             return int(row.id)
 
     def _supersede(
@@ -282,7 +269,7 @@ class SiteSafetyStore:
         reason = f"superseded by a newer {what}"
         row.deleted_at = at
         row.deleted_reason = reason
-        self._audit(s, actor, "delete", table, row, before, reason, at)
+        audit(s, actor, "delete", table, row, before, reason, at)
 
     @staticmethod
     def _policy_rows(s: Session, site: str) -> Iterator[Any]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from ..utils import clinic_today, utc_now
 from ._audit import row_state
 from ._models import RegistryError, check_code
+from ._store import audit
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -74,18 +75,6 @@ class SiteStore:
 
         def _read(self) -> AbstractContextManager[Session]: ...
 
-        @staticmethod
-        def _audit(
-            s: Session,
-            actor: str,
-            action: str,
-            table: str,
-            row: Any,
-            old: dict[str, Any] | None,
-            reason: str | None,
-            at: dt.datetime,
-        ) -> None: ...
-
     def set_site(self, site: str, *, name: str, timezone: str, actor: str) -> SiteOut:
         """Record a site's name and time zone (creates or updates; audited).
 
@@ -113,7 +102,7 @@ class SiteStore:
         from sqlalchemy import select
 
         from ..utils import check_timezone
-        from ._service import _check_actor
+        from ._store import _check_actor
         from .db._schema import SiteRow
 
         check_code(site, "site")
@@ -145,14 +134,14 @@ class SiteStore:
                     actor=actor,
                 )
                 s.add(row)
-                self._audit(s, actor, "insert", "sites", row, None, None, at)
+                audit(s, actor, "insert", "sites", row, None, None, at)
             else:
                 old = row_state(row)
                 row.name = name.strip()
                 row.timezone = zone
                 row.updated_at = at
                 row.actor = actor
-                self._audit(
+                audit(
                     s, actor, "update", "sites", row, old, "site settings updated", at
                 )
             return _site_out(row)

@@ -34,6 +34,7 @@ from ._models import (
     ScaleScore,
     SubscaleDefinition,
 )
+from ._records import ScoredRecord, score_record
 from ._response import (
     ResponderClass,
     ResponseResult,
@@ -68,6 +69,7 @@ __all__ = [
     "ResponseResult",
     "ScaleDefinition",
     "ScaleScore",
+    "ScoredRecord",
     "SubscaleDefinition",
     "Trigger",
     "assess_response",
@@ -81,5 +83,6 @@ __all__ = [
     "pain_intensity_scale_id",
     "percent_change",
     "score",
+    "score_record",
     "validate_item",
 ]
