@@ -190,8 +190,7 @@ REAL_RUNS = (
 def bench_real() -> list[str]:
     """Real EEG (EEGMMIDB, 160 Hz) through the product session in virtual time."""
     from plptms.closedloop import ClosedLoopSession, read_recording, recording_source
-    from plptms.delivery import SimulatedStimulator
-    from plptms.delivery._runner import MemoryDeliveryLog
+    from plptms.delivery import MemoryDeliveryLog, SimulatedStimulator
 
     rows: list[str] = []
     polar: dict[str, dict[str, np.ndarray]] = {m: {} for m, _ in METHODS}
@@ -400,8 +399,7 @@ def _loopback_lslsource() -> str:
 def _loopback_session(durable: bool) -> str:
     """The whole product path: LSLSource -> ClosedLoopSession -> simulator + log."""
     from plptms.closedloop import ClosedLoopSession, LSLSource
-    from plptms.delivery import SimulatedStimulator
-    from plptms.delivery._runner import MemoryDeliveryLog
+    from plptms.delivery import MemoryDeliveryLog, SimulatedStimulator
     from plptms.registry import RegistryDeliveryLog
 
     source_id = f"plptms-session-{os.getpid()}-{int(durable)}"

@@ -248,3 +248,29 @@ def test_unknown_device_leaves_no_session(db: str) -> None:
     assert "toaster" in res.output
     with Registry(db) as reg:
         assert reg.list_deliveries(1) == []
+
+
+def test_session_abort_ends_an_interrupted_session(db: str) -> None:
+    from plptms.delivery import FaultKind, FaultPlan, SimulatedStimulator
+    from plptms.workflow import prepare_start, run_delivery
+
+    with Registry(db) as reg:
+        prepared = prepare_start(
+            reg, "S1", "P001", "small-10hz", 1, device="sim", actor="t",
+            ae_reviewed=True,
+        )  # fmt: skip
+        stim = SimulatedStimulator(
+            arm_delay_s=0.0,
+            faults=FaultPlan(kind=FaultKind.OVER_TEMPERATURE, after_pulses=2),
+        )
+        assert run_delivery(reg, prepared, stim, actor="t").status == "faulted"
+    sid = str(prepared.session_id)
+    args = ["session", "abort", sid, "--actor", "tech1", "--db", db]
+    res = runner.invoke(app, [*args, "--reason", "Patient declined to go on."])
+    assert res.exit_code == 0, res.output
+    assert "aborted" in res.output
+    with Registry(db) as reg:
+        assert reg.get_delivery(prepared.session_id).status == "aborted"
+    res = runner.invoke(app, [*args, "--reason", "Patient declined to go on."])
+    assert res.exit_code == 2
+    assert "status 'aborted'" in res.output

@@ -136,6 +136,7 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
         AssessmentInput,
         PatientInput,
         record_assessment,
+        record_screening,
         register_patient,
     )
 
@@ -159,7 +160,7 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
                     site=site, code=code, visit=visit, scale_id=a.scale, items=a.items
                 )
                 record_assessment(reg, rec, actor="demo")
-        reg.record_screening(site, code, report, actor="demo")
+        record_screening(reg, site, code, pat.screening, actor="demo")
         for row in reg.list_assessments(site, code):
             console.print(
                 f"  {row.scale_id}: total {row.total:g} ({row.visit_kind.value})"
@@ -219,6 +220,7 @@ def run_course(console: Any, pat: DemoPatient, report: Any, out: Path) -> list[P
 
 def _demo_rmt(reg: Any, site: str, code: str, pat: DemoPatient, day: Any) -> float:
     from ..motor import SimulatedSubject, SubjectParameters, hunt_ml_pest
+    from ..workflow import RMTInput, record_rmt
 
     true = pat.rmt_pct_mso if pat.rmt_pct_mso is not None else 50.0
     hunt = hunt_ml_pest(
@@ -226,17 +228,19 @@ def _demo_rmt(reg: Any, site: str, code: str, pat: DemoPatient, day: Any) -> flo
         start_intensity_pct_mso=min(100.0, true + 10.0),
     )
     hemisphere = "right" if pat.amputation.side.value == "left" else "left"
-    rmt = reg.record_rmt(
-        site,
-        code,
-        hunt,
-        hemisphere=hemisphere,
-        muscle="FDI",
-        stimulator="sim",
-        measured_on=None,
+    recorded = record_rmt(
+        reg,
+        RMTInput(
+            site=site,
+            code=code,
+            result=hunt,
+            hemisphere=hemisphere,
+            muscle="FDI",
+            stimulator="sim",
+        ),
         actor="demo",
     )
-    return float(rmt)
+    return recorded.rmt_pct_mso
 
 
 def _demo_dose(console: Any, rmt: float, pat: DemoPatient) -> None:

@@ -213,23 +213,45 @@ def threshold_hunt(
     if site or code:
         if not (site and code and actor):
             raise _fail("Recording an RMT needs --site, --code and --actor.")
+        from pydantic import ValidationError
+
+        from ..protocol import format_validation_error
+        from ..workflow import RMTInput, record_rmt
         from ._registry import open_registry
 
         try:
+            rmt_in = RMTInput(
+                site=site,
+                code=code,
+                result=res,
+                hemisphere=hemisphere,
+                muscle=muscle,
+                stimulator=device,
+            )
+        except ValidationError as exc:
+            raise _fail(format_validation_error(exc)) from None
+        try:
             with open_registry(db) as reg:
-                rmt = reg.record_rmt(
-                    site,
-                    code,
-                    res,
-                    hemisphere=hemisphere,
-                    muscle=muscle,
-                    stimulator=device,
-                    actor=actor,
-                )
+                recorded = record_rmt(reg, rmt_in, actor=actor)
         except ValueError as exc:
             raise _fail(f"RMT not recorded: {exc}", code=1) from None
         if not as_json:
-            _console().print(f"Recorded RMT {rmt:.1f} % MSO for {site}/{code}.")
+            c = _console()
+            c.print(
+                f"Recorded RMT {recorded.rmt_pct_mso:.1f} % MSO for "
+                f"{escape(site)}/{escape(code)}."
+            )
+            for pid, v in recorded.verdicts.items():
+                rules = "; ".join(r.rule_id for r in v.failures or v.to_review)
+                c.print(
+                    f"  {escape(pid)}: {v.decision.value} at this RMT"
+                    + (
+                        ""
+                        if v.decision.value == "accepted"
+                        else f" (the next session will be blocked: {escape(rules)})"
+                    ),
+                    highlight=False,
+                )
     raise typer.Exit(0 if res.converged else 1)
 
 

@@ -286,17 +286,46 @@ def session_authorise_restart(
     db: DbOpt = None,
 ) -> None:
     """Record a physician's reasoned restart of a session stopped by an operator."""
-    from ..registry import Registry
+    from ..workflow import authorise_restart
+    from ._registry import open_registry
 
     try:
-        with Registry(db) as reg:
-            reg.authorise_restart(session_id, physician=physician, reason=reason)
+        with open_registry(db, create=False) as reg:
+            authorise_restart(reg, session_id, physician=physician, reason=reason)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     Console().print(
         f"Session {session_id}: restart authorised by {escape(physician)}; resume "
         "it with plptms session resume (every check runs again)."
     )
+
+
+@session_app.command("abort")
+def session_abort(
+    session_id: Annotated[
+        int, typer.Argument(help="Delivery session id.", min=1, max=ID_MAX)
+    ],
+    actor: Annotated[str, typer.Option("--actor", help="Who aborts it.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why it is not resumed.")],
+    db: DbOpt = None,
+) -> None:
+    """End an interrupted session that will not be resumed, as aborted (audited).
+
+    Refused while a runner holds the session (exit 1). After an abort the session
+    resumes only after a physician's reasoned restart. Exit 0 aborted, 2 bad input.
+    """
+    from ..registry import SessionLeasedError
+    from ..workflow import abort_session
+    from ._registry import open_registry
+
+    try:
+        with open_registry(db, create=False) as reg:
+            abort_session(reg, session_id, actor=actor, reason=reason)
+    except SessionLeasedError as exc:
+        raise _fail(str(exc), 1) from None
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    Console().print(f"Session {session_id}: aborted ({escape(reason.strip())}).")
 
 
 @session_app.command("show")

@@ -58,6 +58,8 @@ from ._delivery import (
     RESUMABLE_STATUSES,
     PreparedSession,
     SessionRefusedError,
+    abort_session,
+    authorise_restart,
     lease_ttl_s,
     prepare_resume,
     prepare_start,
@@ -82,6 +84,7 @@ from ._safety import (
     verdict_for_assignment,
 )
 from ._sites import get_site, set_site, site_today
+from ._threshold import RMTInput, RMTRecorded, record_rmt
 
 if TYPE_CHECKING:
     from ._planning import (
@@ -127,14 +130,18 @@ __all__ = [
     "PatientInput",
     "PreparedClosedLoop",
     "PreparedSession",
+    "RMTInput",
+    "RMTRecorded",
     "RegistryContext",
     "SessionRefusedError",
     "VisitInput",
+    "abort_session",
     "add_visit",
     "adverse_event_check",
     "amend_dose",
     "amended_protocol",
     "assign_protocol",
+    "authorise_restart",
     "check_for_site",
     "collect_report_data",
     "context_from_records",
@@ -149,6 +156,7 @@ __all__ = [
     "record_adverse_event",
     "record_assessment",
     "record_assessments",
+    "record_rmt",
     "record_screening",
     "record_table_readings",
     "register_patient",

@@ -511,3 +511,77 @@ def run_delivery(
 def _connected(stimulator: Stimulator) -> Iterator[Stimulator]:
     with stimulator:
         yield stimulator
+
+
+def abort_session(reg: Registry, session_id: int, *, actor: str, reason: str) -> None:
+    """End a session that will not be resumed as aborted (audited).
+
+    For a session left ``interrupted``, ``faulted``, ``lease_lost`` or
+    ``running`` by a runner that died: the clinic decides not to go on. The
+    session's lease is taken first, so a runner still holding it live is never
+    overtaken (the abort is refused); after an abort the session resumes only
+    after a physician's reasoned restart, like after an operator's abort.
+
+    Parameters
+    ----------
+    reg : Registry
+        The registry.
+    session_id : int
+        Delivery session.
+    actor : str
+        Who aborts it.
+    reason : str
+        Why (at least 5 characters; stored with the status and audited).
+
+    Raises
+    ------
+    plptms.registry.SessionLeasedError
+        If a runner holds the session now.
+    ValueError
+        If the session is completed or already ended by an operator, or on a
+        bad reason.
+    """
+    d = reg.get_delivery(session_id)
+    if d.status not in RESUMABLE_STATUSES or d.status == "restart_approved":
+        raise ValueError(
+            f"Invalid value for 'session_id': got {session_id} with status "
+            f"{d.status!r}; allowed: a session that could be resumed "
+            "(running with a dead runner, interrupted, faulted, lease_lost)."
+        )
+    text = reason.strip() if isinstance(reason, str) else ""
+    if len(text) < 5:
+        raise ValueError(
+            f"Invalid value for 'reason': got {reason!r}; allowed: at least 5 "
+            "characters saying why the session is not resumed."
+        )
+    holder = _holder()
+    reg.acquire_lease(session_id, holder=holder, ttl_s=lease_ttl_s(), actor=actor)
+    try:
+        reg.finish_delivery(
+            session_id, "aborted", actor=actor, detail=f"aborted by {actor}: {text}"
+        )
+    finally:
+        reg.release_lease(session_id, holder=holder)
+
+
+def authorise_restart(
+    reg: Registry, session_id: int, *, physician: str, reason: str
+) -> None:
+    """Record a physician's reasoned restart of a stopped session (audited).
+
+    A session ended by an emergency stop or an abort resumes only after this;
+    the resume then runs every pre-session check again
+    (:func:`prepare_resume`).
+
+    Parameters
+    ----------
+    reg : Registry
+        The registry.
+    session_id : int
+        Delivery session (ended by an emergency stop or an abort).
+    physician : str
+        The physician.
+    reason : str
+        Why it may continue.
+    """
+    reg.authorise_restart(session_id, physician=physician, reason=reason)
