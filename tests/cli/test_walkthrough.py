@@ -10,7 +10,6 @@ without review).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,51 +18,70 @@ from typer.testing import CliRunner
 
 from plptms.cli.main import app
 from plptms.registry import Registry
-from plptms.safety import load_screening_items
 
 runner = CliRunner()
-
-#: One train of 5 pulses at 10 Hz, 90 % RMT, every session: its limit is the
-#: 10 Hz x 100 % MT cell (printed ">5" s; Wassermann 1998, Table 4), which is
-#: not verified against the paper, so the verdict needs physician review.
-ONE_TRAIN = {
-    "id": "one-train-10hz",
-    "name": "walk-through: one 10 Hz train of 5 pulses",
-    "condition": "active",
-    "blocks": [
-        {
-            "label": "M1",
-            "dose": {
-                "pattern": "rtms",
-                "target": "m1_hand",
-                "laterality": "contralateral",
-                "frequency_hz": 10,
-                "intensity_pct_rmt": 90,
-                "pulses_per_train": 5,
-                "trains_per_session": 1,
-                "inter_train_interval_s": 0,
-            },
-            "sessions": 10,
-            "sessions_per_week": 5,
-            "course_weeks": 2,
-        }
-    ],
-}
 
 
 def _run(db: str, *args: str) -> Result:
     return runner.invoke(app, [*args, "--db", db])
 
 
+ROOT = Path(__file__).resolve().parents[2]
+START, END = "<!-- walk-through: start -->", "<!-- walk-through: end -->"
+
+
+def readme_walkthrough() -> list[list[str]]:
+    """The README's walk-through, one argument list per command."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index(START) + len(START) : text.index(END)]
+    body = block.split("```bash", 1)[1].rsplit("```", 1)[0]
+    commands = []
+    for line in body.replace("\\\n", " ").splitlines():
+        words = shlex.split(line, comments=True)
+        if words:
+            assert words[0] == "plptms", line
+            commands.append(words[1:])
+    return commands
+
+
+@pytest.mark.slow
+def test_the_readme_walkthrough_reaches_a_delivered_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run the README's block as written, from the repository root."""
+    monkeypatch.chdir(ROOT)
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    commands = readme_walkthrough()
+    assert [c[0] for c in commands][:4] == ["patient", "screen", "threshold", "assign"]
+    for args in commands:
+        res = _run(db, *args)
+        assert res.exit_code == 0, (args, res.output)
+    with Registry(db) as reg:
+        (a,) = reg.list_assignments("S1", "P001")
+        first, second = reg.list_deliveries(a.id)
+        assert (first.status, second.status) == ("completed", "completed")
+        rmt = reg.latest_rmt("S1", "P001")
+        assert rmt is not None
+        for d, pct in ((first, 90.0), (second, 80.0)):  # the amendment lowered 2
+            pulses = [e for e in reg.delivery_events(d.id) if e.kind == "pulse"]
+            assert len(pulses) == 5
+            for e in pulses:
+                assert e.intensity_pct_mso == pytest.approx(pct * rmt[0] / 100)
+        assert reg.assignment_verdict(a.id).review is not None
+        assert reg.verify_audit().ok
+
+
 @pytest.mark.slow
 def test_from_an_empty_registry_to_a_delivered_session(tmp_path: Path) -> None:
+    """The same path, and what is refused on the way (no review, no assignment)."""
     db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
-    answers = tmp_path / "answers.json"
-    answers.write_text(
-        json.dumps({"answers": {i.id: "no" for i in load_screening_items()}})
-    )
-    proto = tmp_path / "one-train.json"
-    proto.write_text(json.dumps(ONE_TRAIN))
+    # the README's files (examples/): every screening answer no; one 10 Hz
+    # train of 5 pulses at 90 % RMT, whose 10 Hz x 100 % MT limit is printed
+    # ">5" s and not verified (Wassermann 1998, Table 4): review needed
+    answers = ROOT / "examples" / "answers-eligible.yaml"
+    proto = ROOT / "examples" / "one-train-10hz.yaml"
 
     steps = [
         ("patient", "add", "--site", "S1", "--code", "P001", "--actor", "nurse1"),
