@@ -54,6 +54,7 @@ CORE = (
     "delivery",
     "planner",
     "report",
+    "trial",
     "utils",
 )
 HIGHER = ("registry", "workflow", "cli")
