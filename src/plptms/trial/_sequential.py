@@ -157,7 +157,7 @@ class InterimDecision(BaseModel):
 # checks
 
 
-def _check_alpha(alpha: float, sides: int) -> float:
+def _check_alpha(alpha: float) -> float:
     check_type(alpha, (int, float), "alpha")
     return check_range(alpha, "alpha", 0.0, 0.5, low_inclusive=False)
 
@@ -369,8 +369,6 @@ def _solve_upper(integ: _Integrator, target: float, symmetric: bool) -> float:
         return _Z_MAX
     if f(lo) < 0:  # cannot spend that much (only for one-sided tests)
         return lo
-    if f(_Z_MAX) == 0.0:
-        return _Z_MAX
     return float(brentq(f, lo, _Z_MAX, xtol=1e-10, rtol=1e-12, maxiter=200))
 
 
@@ -534,7 +532,7 @@ def lan_demets_boundaries(
     .. footbibliography::
     """
     s = _check_sides(sides)
-    a = _check_alpha(alpha, s)
+    a = _check_alpha(alpha)
     t = _check_fractions(information_fractions, "information_fractions")
     if t[-1] > 1.0 + 1e-12:
         raise ValueError(
@@ -598,7 +596,7 @@ def pocock_boundaries(
     """
     k = _check_n_looks(n_looks)
     s = _check_sides(sides)
-    a = _check_alpha(alpha, s)
+    a = _check_alpha(alpha)
     t = np.arange(1, k + 1) / k
     c = _constant_boundaries(np.ones(k), t, a, s, r)
     upper = np.full(k, c)
@@ -640,7 +638,7 @@ def obrien_fleming_boundaries(
     """
     k = _check_n_looks(n_looks)
     s = _check_sides(sides)
-    a = _check_alpha(alpha, s)
+    a = _check_alpha(alpha)
     t = np.arange(1, k + 1) / k
     shape = np.sqrt(1.0 / t)
     c = _constant_boundaries(shape, t, a, s, r)
@@ -711,7 +709,7 @@ def evaluate_interim(
     .. footbibliography::
     """
     s = _check_sides(sides)
-    a = _check_alpha(alpha, s)
+    a = _check_alpha(alpha)
     info = _check_fractions(information, "information")
     check_type(max_information, (int, float), "max_information")
     imax = check_range(
