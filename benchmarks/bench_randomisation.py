@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from plptms.trial._prng import HmacRandom
-from plptms.trial._randomisation import (
+from plptms.trial import (
     AllocationRecord,
+    HmacRandom,
     Minimisation,
     PermutedBlocks,
     SimpleRandomisation,
