@@ -13,7 +13,7 @@ What is computed, and how
 - The covariance is parametrised by its Cholesky factor ``Sigma = L L^T`` with the
   logarithm of the diagonal of ``L`` and its row-wise sub-diagonal entries
   (log-Cholesky, :footcite:`pinheiro1996`); the R package mmrm
-  :footcite:`sabanesbove2024mmrm` uses the same idea with ``L = D L~``. The
+  :footcite:`sabanesbove_mmrm` uses the same idea with ``L = D L~``. The
   fit is the same whatever the parametrisation; only ``theta`` differs.
 - For a given covariance, the fixed effects are the generalised least-squares
   estimate, profiled out of the likelihood. The REML (or ML) criterion
@@ -24,8 +24,8 @@ What is computed, and how
   the covariance of ``theta`` is the inverse Hessian of ``-log L`` at the
   optimum. Satterthwaite degrees of freedom for a contrast ``c`` are
   ``2 (c^T Phi c)^2 / (g^T W g)`` with ``g`` the gradient of ``c^T Phi c`` in
-  ``theta``, computed from the analytic Jacobian of ``Phi`` :footcite:`satterthwaite1946,christensen2018`,
-  as mmrm does.
+  ``theta``, computed from the analytic Jacobian of ``Phi``
+  :footcite:`satterthwaite1946`, as mmrm's Satterthwaite vignette describes.
 - Least-squares means follow the convention of SAS ``LSMEANS`` and R's emmeans:
   a factor that is not part of the mean (site, extra factors) is averaged with
   equal weight over its levels, and a continuous covariate (baseline) is set to
@@ -61,6 +61,8 @@ if TYPE_CHECKING:
     from collections.abc import Hashable, Sequence
 
     from numpy.typing import ArrayLike, NDArray
+
+    _F = NDArray[np.float64]
 
 __all__ = [
     "MMRMConvergenceError",
@@ -183,9 +185,7 @@ class MMRMSpec(BaseModel):
                 )
             seen[col] = role
         factor_cols = {
-            c
-            for c in (self.visit, self.arm, self.site, *self.factors)
-            if c is not None
+            c for c in (self.visit, self.arm, self.site, *self.factors) if c is not None
         }
         for col, lev in self.levels.items():
             if col not in factor_cols:
@@ -203,9 +203,7 @@ class MMRMSpec(BaseModel):
                 "Invalid value for 'arm_by_visit': got True with visit_effects=False; "
                 "allowed: False when the mean has no visit effect."
             )
-        if self.baseline_by_visit and (
-            self.baseline is None or not self.visit_effects
-        ):
+        if self.baseline_by_visit and (self.baseline is None or not self.visit_effects):
             raise ValueError(
                 "Invalid value for 'baseline_by_visit': got True; allowed: only "
                 "with a baseline column and visit effects."
@@ -418,7 +416,7 @@ class MMRMResult:
         j = self.names.index(name)
         return self.contrast(np.eye(self.beta.size)[j], label=name, level_pct=level_pct)
 
-    def lsmean_weights(self, visit: Hashable, arm: Hashable | None = None) -> NDArray:
+    def lsmean_weights(self, visit: Hashable, arm: Hashable | None = None) -> _F:
         """Contrast vector of the least-squares mean of an arm at a visit.
 
         Parameters
@@ -554,9 +552,7 @@ class MMRMResult:
             visit, lay.arm_levels[ir]
         )
         a_s, r_s = str(lay.arm_levels[ia]), str(lay.arm_levels[ir])
-        est = self.contrast(
-            w, label=f"{a_s} - {r_s} at {visit}", level_pct=level_pct
-        )
+        est = self.contrast(w, label=f"{a_s} - {r_s} at {visit}", level_pct=level_pct)
         return est.model_copy(update={"arm": a_s, "visit": str(visit)})
 
 
@@ -577,7 +573,7 @@ def _t_test(
     label: str,
     level: float,
 ) -> MMRMEstimate:
-    from scipy import stats
+    from scipy import stats  # type: ignore[import-untyped]
 
     est = float(c @ beta)
     var = float(c @ vcov @ c)
@@ -626,7 +622,7 @@ def _is_missing(v: object) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def _numeric(raw: NDArray[Any], col: str, *, allow_missing: bool) -> NDArray:
+def _numeric(raw: NDArray[Any], col: str, *, allow_missing: bool) -> _F:
     out = np.empty(raw.size)
     for k, v in enumerate(raw):
         if _is_missing(v) or (hasattr(v, "__float__") and _nan_like(v)):
@@ -673,7 +669,7 @@ def _factor(
     if given is None:
         distinct = set(values)
         try:
-            levels: tuple[Hashable, ...] = tuple(sorted(distinct))  # type: ignore[type-var]
+            levels: tuple[Hashable, ...] = tuple(sorted(distinct))  # type: ignore[type-var,unused-ignore]
         except TypeError:
             levels = tuple(sorted(distinct, key=str))
     else:
@@ -716,7 +712,7 @@ class _Problem:
 
 def _build(
     data: _Table, spec: MMRMSpec
-) -> tuple[NDArray, NDArray, NDArray, NDArray, _Layout]:
+) -> tuple[_F, _F, NDArray[np.intp], NDArray[np.intp], _Layout]:
     """Design matrix, outcome, subject codes and visit codes of the analysed rows."""
     y_all = _numeric(_column(data, spec.outcome, "outcome"), spec.outcome,
                      allow_missing=True)  # fmt: skip
@@ -743,7 +739,9 @@ def _build(
         )
     y = y_all[keep]
 
-    def kept_factor(name: str, role: str) -> tuple[NDArray[np.intp], tuple]:
+    def kept_factor(
+        name: str, role: str
+    ) -> tuple[NDArray[np.intp], tuple[Hashable, ...]]:
         raw = col(name, role)[keep]
         return _factor(raw, name, spec.levels.get(name))
 
@@ -762,15 +760,15 @@ def _build(
             f"{spec.outcome!r}; allowed: every visit level observed at least once."
         )
     n = y.size
-    columns: list[NDArray] = [np.ones(n)]
+    columns: list[_F] = [np.ones(n)]
     names: list[str] = ["(Intercept)"]
 
-    def add(vec: NDArray, name: str) -> int:
+    def add(vec: _F, name: str) -> int:
         columns.append(vec)
         names.append(name)
         return len(columns) - 1
 
-    arm_levels: tuple | None = None
+    arm_levels: tuple[Hashable, ...] | None = None
     arm_cols: list[int] = []
     arm_codes = np.zeros(n, dtype=np.intp)
     if spec.arm is not None:
@@ -803,8 +801,10 @@ def _build(
         baseline_col = add(b, spec.baseline)
         if spec.baseline_by_visit:
             baseline_visit = [
-                add(b * (visit_codes == v), f"{spec.baseline}:{spec.visit}"
-                    f"{visit_levels[v]}")  # fmt: skip
+                add(
+                    b * (visit_codes == v),
+                    f"{spec.baseline}:{spec.visit}{visit_levels[v]}",
+                )
                 for v in range(1, len(visit_levels))
             ]
     blocks: list[tuple[int, ...]] = []
@@ -857,7 +857,7 @@ def _build(
     return x, y, subj_codes, visit_codes, layout
 
 
-def _check_rank(x: NDArray, names: list[str]) -> None:
+def _check_rank(x: _F, names: list[str]) -> None:
     if np.linalg.matrix_rank(x) == x.shape[1]:
         return
     aliased: list[str] = []
@@ -877,8 +877,8 @@ def _check_rank(x: NDArray, names: list[str]) -> None:
 
 
 def _padded(
-    x: NDArray,
-    y: NDArray,
+    x: _F,
+    y: _F,
     subj: NDArray[np.intp],
     visit: NDArray[np.intp],
     m: int,
@@ -907,7 +907,7 @@ def _padded(
 # -- likelihood ------------------------------------------------------------------------
 
 
-def _chol_from_theta(theta: NDArray, m: int) -> NDArray:
+def _chol_from_theta(theta: _F, m: int) -> _F:
     lower = np.zeros((m, m))
     lower[np.diag_indices(m)] = np.exp(theta[:m])
     rows, cols = np.tril_indices(m, -1)
@@ -915,7 +915,7 @@ def _chol_from_theta(theta: NDArray, m: int) -> NDArray:
     return lower
 
 
-def _theta_from_cov(cov: NDArray) -> NDArray:
+def _theta_from_cov(cov: _F) -> _F:
     m = cov.shape[0]
     lower = np.linalg.cholesky(cov)
     rows, cols = np.tril_indices(m, -1)
@@ -925,14 +925,12 @@ def _theta_from_cov(cov: NDArray) -> NDArray:
 @dataclass
 class _Eval:
     f: float  # -2 log L
-    beta: NDArray
-    a_inv: NDArray  # (X' V^-1 X)^-1
-    grad: NDArray | None  # d f / d theta
+    beta: _F
+    a_inv: _F  # (X' V^-1 X)^-1
+    grad: _F | None  # d f / d theta
 
 
-def _weights(
-    sigma: NDArray, mask: NDArray[np.bool_]
-) -> tuple[NDArray, NDArray, float]:
+def _weights(sigma: _F, mask: NDArray[np.bool_]) -> tuple[_F, _F, float]:
     """Per-patient whitening factors and inverses of the observed sub-blocks.
 
     A missing visit gets a unit variance and no covariance (so every block is
@@ -948,15 +946,14 @@ def _weights(
     logdet = 2.0 * float(np.sum(np.log(diag)))  # missing visits add log(1) = 0
     c_inv = np.linalg.inv(chol)  # lower triangular
     c_inv = np.where(outer, c_inv, 0.0)
-    return c_inv, np.matmul(c_inv.transpose(0, 2, 1), c_inv), logdet
+    w: _F = np.matmul(c_inv.transpose(0, 2, 1), c_inv)
+    return np.asarray(c_inv, dtype=float), w, logdet
 
 
-def _g_sigma(
-    prob: _Problem, w: NDArray, r: NDArray, wx: NDArray, a_inv: NDArray
-) -> NDArray:
-    """d f / d Sigma = sum_i W_i - W_i (r_i r_i' [+ X_i A^-1 X_i']) W_i."""
+def _g_sigma(prob: _Problem, w: _F, r: _F, wx: _F, a_inv: _F) -> _F:
+    """D f / d Sigma = sum_i W_i - W_i (r_i r_i' [+ X_i A^-1 X_i']) W_i."""
     wr = np.einsum("nab,nb->na", w, r)
-    g_sigma: NDArray = w.sum(axis=0) - wr.T @ wr
+    g_sigma: _F = w.sum(axis=0) - wr.T @ wr
     if prob.reml:
         n, m, p = wx.shape
         g_sigma -= np.einsum(
@@ -965,8 +962,8 @@ def _g_sigma(
     return g_sigma
 
 
-def _evaluate(theta: NDArray, prob: _Problem, *, grad: bool) -> _Eval:
-    from scipy.linalg import cho_factor, cho_solve
+def _evaluate(theta: _F, prob: _Problem, *, grad: bool) -> _Eval:
+    from scipy.linalg import cho_factor, cho_solve  # type: ignore[import-untyped]
 
     m, p = prob.n_visits, prob.n_fixed
     n = prob.y.shape[0]
@@ -998,7 +995,7 @@ def _evaluate(theta: NDArray, prob: _Problem, *, grad: bool) -> _Eval:
     return _Eval(f, beta, a_inv, g)
 
 
-def _hessian_fd(theta: NDArray, prob: _Problem) -> NDArray:
+def _hessian_fd(theta: _F, prob: _Problem) -> _F:
     """Hessian of ``-2 log L`` by central differences of the analytic gradient."""
     k = theta.size
     h = np.empty((k, k))
@@ -1009,13 +1006,14 @@ def _hessian_fd(theta: NDArray, prob: _Problem) -> NDArray:
         tm[j] -= step
         gp = _evaluate(tp, prob, grad=True).grad
         gm = _evaluate(tm, prob, grad=True).grad
-        assert gp is not None and gm is not None  # noqa: S101 - grad=True
+        assert gp is not None
+        assert gm is not None
         h[:, j] = (gp - gm) / (2.0 * step)
     return 0.5 * (h + h.T)
 
 
-def _d_sigma(lower: NDArray) -> NDArray:
-    """d Sigma / d theta_t for every log-Cholesky parameter, shape (k, m, m)."""
+def _d_sigma(lower: _F) -> _F:
+    """D Sigma / d theta_t for every log-Cholesky parameter, shape (k, m, m)."""
     m = lower.shape[0]
     rows, cols = np.tril_indices(m, -1)
     entries = [(j, j) for j in range(m)] + list(zip(rows, cols, strict=True))
@@ -1027,8 +1025,8 @@ def _d_sigma(lower: NDArray) -> NDArray:
     return d_sigma
 
 
-def _jacobian(theta: NDArray, prob: _Problem, a_inv: NDArray) -> NDArray:
-    """d Phi / d theta_k, ``Phi = (X' V^-1 X)^-1``, one p x p face per parameter.
+def _jacobian(theta: _F, prob: _Problem, a_inv: _F) -> _F:
+    """D Phi / d theta_k, ``Phi = (X' V^-1 X)^-1``, one p x p face per parameter.
 
     ``d Phi = Phi (sum_i X_i' W_i dSigma_i W_i X_i) Phi``.
     """
@@ -1037,13 +1035,12 @@ def _jacobian(theta: NDArray, prob: _Problem, a_inv: NDArray) -> NDArray:
     wx = np.matmul(w, prob.x)  # (n, m, p)
     outer = np.einsum("nap,nbq->abpq", wx, wx, optimize=True)
     inner = np.einsum("kab,abpq->kpq", _d_sigma(lower), outer, optimize=True)
-    return np.einsum("ij,kjl,lm->kim", a_inv, inner, a_inv, optimize=True)
+    jac: _F = np.einsum("ij,kjl,lm->kim", a_inv, inner, a_inv, optimize=True)
+    return jac
 
 
-def _curvature(
-    theta: NDArray, prob: _Problem, ev: _Eval, *, observed: bool
-) -> NDArray:
-    """Expected information or observed Hessian of ``-log L`` in theta.
+def _curvature(theta: _F, prob: _Problem, ev: _Eval, *, observed: bool) -> _F:
+    """Return the expected information or observed Hessian of ``-log L`` in theta.
 
     With ``P = V^-1 - V^-1 X A^-1 X' V^-1`` (REML; ``V^-1`` in the traces for ML),
     the Hessian of ``f = -2 log L`` is ``tr(P V_ab) - y'P V_ab P y
@@ -1067,8 +1064,9 @@ def _curvature(
         t3 = np.einsum("aij,bji->ab", aj, aj, optimize=True)
         trace = trace - t2 - t2.T + t3
     if not observed:
-        return 0.25 * (trace + trace.T)
-    assert ev.grad is not None  # noqa: S101 - needs the gradient
+        info: _F = 0.25 * (trace + trace.T)
+        return info
+    assert ev.grad is not None
     # 2 y'P V_a P V_b P y, with u_i = W_i r_i the blocks of P y.
     r = np.where(prob.mask, prob.y - prob.x @ ev.beta, 0.0)
     u = np.einsum("nab,nb->na", w, r)
@@ -1087,25 +1085,26 @@ def _curvature(
     second *= jj[:, None] == jj[None, :]
     second[np.arange(m), np.arange(m)] += ev.grad[:m]
     hess = second - trace + 2.0 * quad
-    return 0.25 * (hess + hess.T)
+    out: _F = 0.25 * (hess + hess.T)
+    return out
 
 
-def _solve_pd(mat: NDArray, vec: NDArray) -> NDArray:
-    from scipy.linalg import cho_factor, cho_solve
+def _solve_pd(mat: _F, vec: _F) -> _F:
+    from scipy.linalg import cho_factor, cho_solve  # type: ignore[import-untyped,unused-ignore]
 
     return np.asarray(cho_solve(cho_factor(mat, lower=True), vec))
 
 
 def _optimise(
-    prob: _Problem, theta0: NDArray, maxiter: int
-) -> tuple[NDArray, int, str, float, bool]:
+    prob: _Problem, theta0: _F, maxiter: int
+) -> tuple[_F, int, str, float, bool]:
     """Newton (or Fisher scoring) with step halving; L-BFGS-B if it stalls."""
     theta = theta0
     ev = _evaluate(theta, prob, grad=True)
     n_iter = 0
     message = "Newton did not start"
     for n_iter in range(1, maxiter + 1):  # noqa: B007 - n_iter reported
-        assert ev.grad is not None  # noqa: S101 - grad=True
+        assert ev.grad is not None
         g = 0.5 * ev.grad
         if np.max(np.abs(g)) <= _GTOL_STOP:
             message = "Newton: gradient below tolerance"
@@ -1133,7 +1132,7 @@ def _optimise(
         if np.max(np.abs(shrink * step)) <= 1e-12 * max(1.0, np.max(np.abs(theta))):
             message = "Newton: step below tolerance"
             break
-    assert ev.grad is not None  # noqa: S101 - grad=True
+    assert ev.grad is not None
     gmax = float(np.max(np.abs(0.5 * ev.grad)))
     if gmax > _GTOL_CONVERGED:
         theta, extra, message, gmax = _lbfgsb(prob, theta, maxiter)
@@ -1141,19 +1140,17 @@ def _optimise(
     return theta, n_iter, message, gmax, gmax <= _GTOL_CONVERGED
 
 
-def _lbfgsb(
-    prob: _Problem, theta0: NDArray, maxiter: int
-) -> tuple[NDArray, int, str, float]:
-    from scipy.optimize import minimize
+def _lbfgsb(prob: _Problem, theta0: _F, maxiter: int) -> tuple[_F, int, str, float]:
+    from scipy.optimize import minimize  # type: ignore[import-untyped]
 
     scale = 1.0 / prob.n_obs
 
-    def fun(t: NDArray) -> tuple[float, NDArray]:
+    def fun(t: _F) -> tuple[float, _F]:
         try:
             ev = _evaluate(t, prob, grad=True)
         except np.linalg.LinAlgError:
             return math.inf, np.zeros_like(t)
-        assert ev.grad is not None  # noqa: S101 - grad=True
+        assert ev.grad is not None
         return ev.f * scale, ev.grad * scale
 
     res = minimize(
@@ -1162,9 +1159,12 @@ def _lbfgsb(
     )  # fmt: skip
     theta = np.asarray(res.x, dtype=float)
     ev = _evaluate(theta, prob, grad=True)
-    assert ev.grad is not None  # noqa: S101 - grad=True
-    return theta, int(res.nit), f"L-BFGS-B: {res.message}", float(
-        np.max(np.abs(0.5 * ev.grad))
+    assert ev.grad is not None
+    return (
+        theta,
+        int(res.nit),
+        f"L-BFGS-B: {res.message}",
+        float(np.max(np.abs(0.5 * ev.grad))),
     )
 
 
@@ -1211,7 +1211,7 @@ def fit_mmrm(
     Notes
     -----
     See the module documentation for the parametrisation, the likelihood and
-    the Satterthwaite degrees of freedom :footcite:`sabanesbove2024mmrm`.
+    the Satterthwaite degrees of freedom :footcite:`sabanesbove_mmrm`.
 
     References
     ----------
