@@ -6,12 +6,13 @@ with AR(1)-like correlation 0.7^|lag|, an active-arm effect growing to -5 points
 by the last visit, and missed visits whose probability rises from 1.25 % at the
 first visit to 10 % at the last (missing completely at random). The model is the
 trial's primary analysis: arm, visit, arm x visit, baseline and site, with an
-unstructured covariance (36 parameters), REML, Satterthwaite df. statsmodels cannot fit an unstructured residual covariance
-(its MixedLM has sigma^2 I residuals); the baseline beside it is a MixedLM with the
-same fixed effects and a random intercept per patient (REML), fitted to the same
-data. Timings are the best of several repeats on a shared machine; the MMRM fit
-does many small matrix products, so a multithreaded BLAS on a busy machine can slow
-it severalfold (``OPENBLAS_NUM_THREADS=1`` gives the single-thread figure).
+unstructured covariance (36 parameters), REML, Satterthwaite df. statsmodels
+cannot fit an unstructured residual covariance (its MixedLM has sigma^2 I
+residuals); the baseline beside it is a MixedLM with the same fixed effects and a
+random intercept per patient (REML), fitted to the same data. Timings are the best
+of several repeats on a shared machine; the MMRM fit does many small matrix
+products, so a multithreaded BLAS on a busy machine can slow it severalfold
+(``OPENBLAS_NUM_THREADS=1`` gives the single-thread figure).
 
 Run standalone: ``python benchmarks/bench_mmrm.py``.
 """
