@@ -14,6 +14,13 @@ from ._blinding import (
     blinding_indices,
     james_blinding_index,
 )
+from ._mmrm import (
+    MMRMConvergenceError,
+    MMRMEstimate,
+    MMRMResult,
+    MMRMSpec,
+    fit_mmrm,
+)
 from ._prng import HmacRandom
 from ._randomisation import (
     Allocation,
@@ -53,6 +60,10 @@ __all__ = [
     "HmacRandom",
     "InterimDecision",
     "JamesBlindingIndex",
+    "MMRMConvergenceError",
+    "MMRMEstimate",
+    "MMRMResult",
+    "MMRMSpec",
     "Minimisation",
     "PermutedBlocks",
     "SimpleRandomisation",
@@ -67,6 +78,7 @@ __all__ = [
     "exact_simple_imbalance",
     "factor_imbalance",
     "final_imbalance",
+    "fit_mmrm",
     "james_blinding_index",
     "lan_demets_boundaries",
     "obrien_fleming_boundaries",
