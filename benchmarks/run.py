@@ -265,10 +265,14 @@ def main() -> None:
     import bench_closedloop
     import bench_delivery
     import bench_meta
+    import bench_mmrm
+    import bench_randomisation
 
     lines += bench_closedloop.run()
     lines += bench_meta.run()
     lines += bench_delivery.run()
+    lines += bench_randomisation.run()
+    lines += bench_mmrm.run()
     if not args.skip_crash:
         lines += bench_crash(args)
     if not args.skip_registry:

@@ -27,7 +27,18 @@ PAIN_IDS = [
     for s in ("phantom", "stump")
     for k in ("average", "worst")
 ]
-ALL_IDS = [*PAIN_IDS, "sf_mpq", "sf_mpq2", "lanss", "ham_a", "ham_d17"]
+ALL_IDS = [
+    *PAIN_IDS,
+    "sf_mpq",
+    "sf_mpq2",
+    "lanss",
+    "ham_a",
+    "ham_d17",
+    "pgic",
+    "bpi_interference",
+    "eq5d5l_england",
+    "eq5d5l_us",
+]
 
 
 def test_list_scales_ids() -> None:

@@ -101,7 +101,15 @@ def test_missing_items_never_imputed(
     partial = {k: (None if k in gone else v) for k, v in items.items()}
     r = score(scale.id, partial)
     assert set(r.missing_items) == gone
-    assert r.computed == (not gone.intersection(scale.total_items))
+    lost = gone.intersection(scale.total_items)
+    if scale.min_answered is None:
+        assert r.computed == (not lost)
+    else:  # published prorating rule (BPI interference: 4 of 7 answered)
+        answered = len(scale.total_items) - len(lost)
+        assert r.computed == (answered >= scale.min_answered)
+        if r.computed:  # the mean of the answered items only
+            kept = [float(items[i]) for i in scale.total_items if i not in gone]
+            assert r.total == pytest.approx(sum(kept) / len(kept), abs=ATOL)
     for sub in scale.subscales:
         assert (r.subscales[sub.id] is None) == bool(gone.intersection(sub.items))
     assert (r.reason is None) == (not gone)

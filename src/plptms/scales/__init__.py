@@ -11,6 +11,7 @@ from ._definitions import (
     PainSummary,
     get_scale,
     list_scales,
+    load_value_sets,
     pain_intensity_scale_id,
 )
 from ._history import (
@@ -29,10 +30,12 @@ from ._mme import DoseUnit, Opioid, OpioidDose, daily_mme, mme_conversion_factor
 from ._models import (
     Aggregation,
     Band,
+    ItemDecrements,
     ItemDefinition,
     ScaleDefinition,
     ScaleScore,
     SubscaleDefinition,
+    ValueSet,
 )
 from ._records import ScoredRecord, score_record
 from ._response import (
@@ -40,7 +43,10 @@ from ._response import (
     ResponseResult,
     assess_response,
     classify_percent_change,
+    classify_pgic,
     classify_response,
+    is_bpi_interference_responder,
+    is_pgic_responder,
     percent_change,
 )
 from ._scoring import score, validate_item
@@ -57,6 +63,7 @@ __all__ = [
     "AttackPeriod",
     "Band",
     "DoseUnit",
+    "ItemDecrements",
     "ItemDefinition",
     "Opioid",
     "OpioidDose",
@@ -72,13 +79,18 @@ __all__ = [
     "ScoredRecord",
     "SubscaleDefinition",
     "Trigger",
+    "ValueSet",
     "assess_response",
     "classify_percent_change",
+    "classify_pgic",
     "classify_response",
     "daily_mme",
     "get_scale",
+    "is_bpi_interference_responder",
+    "is_pgic_responder",
     "levels_for",
     "list_scales",
+    "load_value_sets",
     "mme_conversion_factor",
     "pain_intensity_scale_id",
     "percent_change",

@@ -259,3 +259,97 @@ MAX_DOSE_TAPENTADOL_MG_PER_DAY: Final[float] = 1_000.0
 #: chosen by plptms. Codeine has a labelled daily maximum below it (to verify in
 #: the label). [design]
 MAX_DOSE_CODEINE_MG_PER_DAY: Final[float] = 1_000.0
+
+# ---------------------------------------------------------------------------
+# Patient Global Impression of Change (PGIC): one item, seven categories.
+# ---------------------------------------------------------------------------
+
+#: PGIC categories in code order, 1 = very much improved to 7 = very much worse.
+#: The seven-point PGIC and its categories "much improved" and "very much
+#: improved" are from Farrar et al. (2001, abstract; verified); the coding
+#: 1 = very much improved ... 7 = very much worse is the NINDS Common Data Element
+#: for the PGIC (NINDS CDE page, read; it cites Hurst and Bolton, 2004);
+#: "minimally improved" is read in Dworkin et al. (2008), Table 1 (as transcribed
+#: by Bandolier). "no change" and the three "worse" labels mirror the improved side:
+#: not verified. Some sources code the scale the other way round (7 = very much
+#: improved): record in this coding only. [farrar2001] [ninds2020pgic]
+#: [hurst2004] [dworkin2008]
+PGIC_CATEGORIES: Final[tuple[str, ...]] = (
+    "very much improved",
+    "much improved",
+    "minimally improved",
+    "no change",
+    "minimally worse",
+    "much worse",
+    "very much worse",
+)
+
+#: PGIC responder rule: "much improved" or "very much improved" (codes 1 and 2)
+#: marks a clinically important improvement (Farrar et al., 2001, abstract;
+#: verified), the rule IMMPACT's PGIC benchmarks build on (Dworkin et al., 2008).
+#: [farrar2001] [dworkin2008]
+PGIC_RESPONDER_MAX_CODE: Final[int] = 2
+
+#: PGIC code at or below which a change is minimally important ("minimally
+#: improved"; Dworkin et al., 2008, Table 1, as transcribed by Bandolier).
+#: Verified only in that transcription. [dworkin2008]
+PGIC_MINIMAL_MAX_CODE: Final[int] = 3
+
+#: PGIC code at or below which a change is substantially important ("very much
+#: improved"; Dworkin et al., 2008, Table 1, as transcribed by Bandolier). The
+#: moderately important tier is "much improved" (code 2) here; the transcription
+#: reads "moderately improved", not a PGIC category: to verify in the paper.
+#: [dworkin2008]
+PGIC_SUBSTANTIAL_MAX_CODE: Final[int] = 1
+
+# ---------------------------------------------------------------------------
+# Brief Pain Inventory, short form (BPI-SF): pain interference items 9A-9G.
+# ---------------------------------------------------------------------------
+
+#: BPI-SF pain interference items 9A-9G, one per daily activity, each rated
+#: 0 (does not interfere) to 10 (completely interferes); the interference score is
+#: their mean (Cleeland, 2009, BPI user guide, "How to Score the BPI: Pain
+#: Interference", read in a reproduction of the guide: seven items, mean score).
+#: The item letters 9A-9G are the short form's numbering (not verified against the
+#: form itself). [cleeland2009]
+BPI_INTERFERENCE_ITEMS: Final[tuple[str, ...]] = (
+    "9A", "9B", "9C", "9D", "9E", "9F", "9G",
+)  # fmt: skip
+
+#: BPI interference items are rated 0-10 (Cleeland, 2009, user guide; read in a
+#: reproduction). [cleeland2009]
+BPI_ITEM_MAX: Final[int] = 10
+
+#: BPI interference: the mean "can be used if more than 50 %, or four of seven"
+#: items are answered (Cleeland, 2009, user guide, read in a reproduction of the
+#: scoring page; the sentence is cut off there after "four of seven, of th", so the
+#: rest of it is not verified). [cleeland2009]
+BPI_INTERFERENCE_MIN_ANSWERED: Final[int] = 4
+
+#: Decrease of the BPI interference score (0-10 mean) that is minimally important:
+#: 1 point (Dworkin et al., 2008, Table 1, as transcribed by Bandolier; the same
+#: 1-point figure is quoted by the ePPOC documentation). Verified only in those
+#: transcriptions. [dworkin2008]
+BPI_INTERFERENCE_MIN_IMPORTANT_DECREASE: Final[float] = 1.0
+
+# ---------------------------------------------------------------------------
+# EQ-5D-5L: five dimensions, five levels; preference-based index from a value
+# set (coefficients in data/eq5d5l_value_sets.yaml) and the EQ VAS.
+# ---------------------------------------------------------------------------
+
+#: EQ-5D-5L dimensions: mobility (MO), self-care (SC), usual activities (UA),
+#: pain/discomfort (PD), anxiety/depression (AD), in the order of the health-state
+#: code (e.g. 21232 is MO 2, SC 1, UA 2, PD 3, AD 2), as the eq5d R package
+#: (Morton and Nijjar) names and orders them (read in its code and tests); the
+#: value set of Devlin et al. (2018) has one coefficient per dimension and level.
+#: [morton_eq5d] [devlin2018]
+EQ5D_DIMENSIONS: Final[tuple[str, ...]] = ("MO", "SC", "UA", "PD", "AD")
+
+#: EQ-5D-5L levels per dimension: 1 (no problems) to 5 (extreme problems)
+#: (Devlin et al., 2018, abstract: 55555 is "extreme problems on all dimensions";
+#: verified). [devlin2018]
+EQ5D5L_LEVELS: Final[int] = 5
+
+#: EQ VAS: self-rated health from 0 (worst imaginable) to 100 (best imaginable)
+#: (EuroQol EQ-5D-5L user guide: not read, not verified). [euroqol_5l_userguide]
+EQ_VAS_MAX: Final[float] = 100.0

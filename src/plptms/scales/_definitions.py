@@ -12,14 +12,32 @@ Scales and their identifiers:
 - ``ham_a``: Hamilton Anxiety Rating Scale :footcite:`hamilton1959`, bands of
   :footcite:`matza2010`;
 - ``ham_d17``: Hamilton Depression Rating Scale, 17 items :footcite:`hamilton1960`,
-  bands of :footcite:`sharp2015`.
+  bands of :footcite:`sharp2015`;
+- ``pgic``: Patient Global Impression of Change, one item ``"1"`` coded 1 (very much
+  improved) to 7 (very much worse); the total is the category code and the band
+  its label :footcite:`farrar2001,ninds2020pgic`; the responder rule is in
+  :func:`plptms.scales.is_pgic_responder`;
+- ``bpi_interference``: Brief Pain Inventory (short form) pain interference, items
+  ``"9A"`` to ``"9G"`` (0-10), scored as their mean when at least 4 of the 7 are
+  answered :footcite:`cleeland2009`;
+- ``eq5d5l_england`` and ``eq5d5l_us``: EQ-5D-5L index from the value set for
+  England :footcite:`devlin2018` or the United States :footcite:`pickard2019`
+  (dimensions ``"MO"``, ``"SC"``, ``"UA"``, ``"PD"``, ``"AD"``, levels 1-5; the
+  coefficients and their provenance are in ``data/eq5d5l_value_sets.yaml``), with
+  the EQ VAS (item ``"vas"``, 0-100) reported as the subscale ``"vas"``. Neither
+  value set's coefficient table was read in its paper (see the data file); NICE
+  does not recommend the England value set for its reference-case analyses
+  :footcite:`nice2019eq5d5l`.
 
 Missing items: no published prorating or imputation rule was found for the SF-MPQ,
 SF-MPQ-2, LANSS, HAM-A or HAM-D 17 (the primary papers give none), so none is
 applied. A total with any missing item is not computed; a subscale whose own items
 are all present is still computed, because each subscale is reported as a score in
 its own right in the source (the SF-MPQ sensory and affective indices, PPI and
-VAS; the four SF-MPQ-2 subscales).
+VAS; the four SF-MPQ-2 subscales). The BPI interference score has a published rule
+(the mean of the answered items, when at least 4 of 7 are answered), and it is
+applied. The EQ-5D-5L index needs all five dimensions; a missing EQ VAS leaves the
+index computed.
 
 .. footbibliography::
 """
@@ -28,9 +46,16 @@ from __future__ import annotations
 
 import functools
 from enum import StrEnum
+from importlib import resources
 
 from ..utils import check_option
 from ._constants import (
+    BPI_INTERFERENCE_ITEMS,
+    BPI_INTERFERENCE_MIN_ANSWERED,
+    BPI_ITEM_MAX,
+    EQ5D5L_LEVELS,
+    EQ5D_DIMENSIONS,
+    EQ_VAS_MAX,
     HAM_A_BANDS,
     HAM_A_ITEM_MAX,
     HAM_A_N_ITEMS,
@@ -39,6 +64,7 @@ from ._constants import (
     LANSS_NEUROPATHIC_CUTOFF,
     LANSS_WEIGHTS,
     NRS_MAX,
+    PGIC_CATEGORIES,
     SF_MPQ2_AFFECTIVE_ITEMS,
     SF_MPQ2_CONTINUOUS_ITEMS,
     SF_MPQ2_INTERMITTENT_ITEMS,
@@ -58,6 +84,7 @@ from ._models import (
     ItemDefinition,
     ScaleDefinition,
     SubscaleDefinition,
+    ValueSet,
 )
 
 __all__ = [
@@ -66,6 +93,7 @@ __all__ = [
     "PainSummary",
     "get_scale",
     "list_scales",
+    "load_value_sets",
     "pain_intensity_scale_id",
 ]
 
@@ -315,6 +343,145 @@ def _ham_d17() -> ScaleDefinition:
     )
 
 
+def _pgic() -> ScaleDefinition:
+    return ScaleDefinition(
+        id="pgic",
+        name="Patient Global Impression of Change (PGIC)",
+        citation="Farrar et al., 2001",
+        bib_key="farrar2001",
+        items=(
+            ItemDefinition(
+                id="1",
+                min=1,
+                max=len(PGIC_CATEGORIES),
+                integer=True,
+                label="global impression of change since the start of treatment",
+            ),
+        ),
+        total_items=("1",),
+        total_aggregation=Aggregation.SUM,
+        bands=tuple(
+            Band(label=label, low=code)
+            for code, label in enumerate(PGIC_CATEGORIES, start=1)
+        ),
+        band_citation="NINDS CDE, 2020",
+        missing_rule="single item: a missing rating gives no score",
+    )
+
+
+#: Domain of each BPI-SF interference item (short names, not the item wording),
+#: in the order general activity, mood, walking ability, normal work, relations
+#: with other people, sleep, enjoyment of life (order as listed by secondary
+#: sources; the letter of each domain is not verified against the form).
+_BPI_LABELS = dict(
+    zip(
+        BPI_INTERFERENCE_ITEMS,
+        (
+            "general activity",
+            "mood",
+            "walking ability",
+            "normal work",
+            "relations with other people",
+            "sleep",
+            "enjoyment of life",
+        ),
+        strict=True,
+    )
+)
+
+
+def _bpi_interference() -> ScaleDefinition:
+    return ScaleDefinition(
+        id="bpi_interference",
+        name="Brief Pain Inventory (short form), pain interference",
+        citation="Cleeland, 2009",
+        bib_key="cleeland2009",
+        items=tuple(
+            ItemDefinition(
+                id=i, min=0, max=BPI_ITEM_MAX, integer=True, label=_BPI_LABELS[i]
+            )
+            for i in BPI_INTERFERENCE_ITEMS
+        ),
+        total_items=BPI_INTERFERENCE_ITEMS,
+        total_aggregation=Aggregation.MEAN,
+        min_answered=BPI_INTERFERENCE_MIN_ANSWERED,
+        missing_rule=(
+            "the interference score is the mean of the answered items, computed "
+            f"when at least {BPI_INTERFERENCE_MIN_ANSWERED} of "
+            f"{len(BPI_INTERFERENCE_ITEMS)} are answered (BPI user guide)"
+        ),
+    )
+
+
+_EQ5D_LABELS = {
+    "MO": "mobility",
+    "SC": "self-care",
+    "UA": "usual activities",
+    "PD": "pain/discomfort",
+    "AD": "anxiety/depression",
+}
+
+
+def _eq5d5l(value_set: ValueSet) -> ScaleDefinition:
+    return ScaleDefinition(
+        id=f"eq5d5l_{value_set.id}",
+        name=f"EQ-5D-5L index ({value_set.name}) and EQ VAS",
+        citation=value_set.citation,
+        bib_key=value_set.bib_key,
+        items=(
+            *(
+                ItemDefinition(
+                    id=d, min=1, max=EQ5D5L_LEVELS, integer=True, label=_EQ5D_LABELS[d]
+                )
+                for d in EQ5D_DIMENSIONS
+            ),
+            ItemDefinition(
+                id="vas",
+                min=0.0,
+                max=EQ_VAS_MAX,
+                integer=False,
+                label="EQ VAS, self-rated health",
+            ),
+        ),
+        total_items=EQ5D_DIMENSIONS,
+        total_aggregation=Aggregation.VALUE_SET,
+        value_set=value_set,
+        subscales=(
+            SubscaleDefinition(id="vas", items=("vas",), aggregation=Aggregation.SUM),
+        ),
+        missing_rule=(
+            "the index needs all five dimensions: with any dimension missing it is "
+            "not computed (nothing is imputed); the EQ VAS is reported on its own"
+        ),
+    )
+
+
+def load_value_sets() -> tuple[ValueSet, ...]:
+    """Load the EQ-5D-5L value sets shipped with plptms.
+
+    Returns
+    -------
+    value_sets : tuple of ValueSet
+        In file order, each with its citation and provenance.
+
+    Raises
+    ------
+    plptms.utils.DataFileError
+        If the shipped file cannot be parsed.
+    pydantic.ValidationError
+        If an entry is not a valid value set.
+    """
+    from ..utils import load_data_text
+
+    raw = (
+        resources.files("plptms.scales") / "data" / "eq5d5l_value_sets.yaml"
+    ).read_bytes()
+    data = load_data_text(
+        raw, fmt="yaml", source="eq5d5l_value_sets.yaml", what="shipped value sets"
+    )
+    return tuple(ValueSet.model_validate(v) for v in data["value_sets"])
+
+
 def _build() -> dict[str, ScaleDefinition]:
     scales = [
         _pain_intensity(instrument, site, summary)
@@ -323,6 +490,8 @@ def _build() -> dict[str, ScaleDefinition]:
         for summary in PainSummary
     ]
     scales += [_sf_mpq(), _sf_mpq2(), _lanss(), _ham_a(), _ham_d17()]
+    scales += [_pgic(), _bpi_interference()]
+    scales += [_eq5d5l(vs) for vs in load_value_sets()]
     return {s.id: s for s in scales}
 
 

@@ -2,24 +2,32 @@
 
 A :class:`ScaleDefinition` holds what is needed to score an instrument: item
 identifiers, item ranges, which items make up the total and each subscale, how
-they are combined (sum or mean, with optional item weights), the severity bands
-and the rule for missing items. It never holds the (often licensed) item wording.
+they are combined (sum or mean, with optional item weights, or a preference-based
+:class:`ValueSet` of decrements per item level), the severity bands and the rule
+for missing items. It never holds the (often licensed) item wording.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from enum import StrEnum
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "Aggregation",
     "Band",
+    "ItemDecrements",
     "ItemDefinition",
     "ScaleDefinition",
     "ScaleScore",
     "SubscaleDefinition",
+    "ValueSet",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -32,6 +40,9 @@ class Aggregation(StrEnum):
     SUM = "sum"
     #: Mean of the (weighted) item values.
     MEAN = "mean"
+    #: A preference-based index: full health minus the value set's decrement for
+    #: the level of each item (the total only; see :class:`ValueSet`).
+    VALUE_SET = "value_set"
 
 
 class ItemDefinition(BaseModel):
@@ -119,6 +130,145 @@ class Band(BaseModel):
     low: float
 
 
+class ItemDecrements(BaseModel):
+    """The decrement from full health for each level of one item of a value set.
+
+    Parameters
+    ----------
+    item : str
+        Item identifier, e.g. ``"MO"``.
+    decrements : tuple of float
+        One decrement per level, lowest level first (level 1, "no problems",
+        usually 0). Non-negative and non-decreasing with the level.
+    """
+
+    model_config = _FROZEN
+
+    item: str = Field(min_length=1, max_length=16)
+    decrements: tuple[float, ...] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _check_decrements(self) -> Self:
+        d = self.decrements
+        if not all(math.isfinite(x) and x >= 0 for x in d) or any(
+            b < a for a, b in itertools.pairwise(d)
+        ):
+            raise ValueError(
+                f"Invalid value for 'decrements.{self.item}': got {list(d)}; "
+                "allowed: finite decrements >= 0 that do not fall as the level "
+                "rises."
+            )
+        return self
+
+
+class ValueSet(BaseModel):
+    """A preference-based value set: the index of a health state.
+
+    The index of a state is ``full_health`` minus the sum, over the items, of the
+    decrement for the level recorded on each item (an additive model without
+    interaction or constant terms, as the EQ-5D-5L value set for England).
+
+    Parameters
+    ----------
+    id : str
+        Value set identifier, e.g. ``"england"``.
+    name : str
+        Human-readable name.
+    citation : str
+        Source of the coefficients, as (Author, year).
+    bib_key : str
+        Key of the source in ``docs/references.bib``.
+    verified : bool
+        Whether the coefficients were read in the primary source.
+    provenance : str
+        Where the coefficients were read and what was checked against them.
+    full_health : float
+        Index of the best state (every item at its lowest level, when its
+        decrements start at 0).
+    decrements : tuple of ItemDecrements
+        Decrements per item, one entry per item.
+    """
+
+    model_config = _FROZEN
+
+    id: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+    citation: str = Field(min_length=1)
+    bib_key: str = Field(min_length=1)
+    verified: bool
+    provenance: str = Field(min_length=1)
+    full_health: float = 1.0
+    decrements: tuple[ItemDecrements, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_items(self) -> Self:
+        ids = [d.item for d in self.decrements]
+        if len(set(ids)) != len(ids):
+            raise ValueError(
+                f"Invalid value for 'decrements': got items {ids}; allowed: each "
+                "item once."
+            )
+        return self
+
+    def item_decrements(self, item_id: str) -> tuple[float, ...]:
+        """Return the decrements of one item, lowest level first.
+
+        Parameters
+        ----------
+        item_id : str
+            Item identifier.
+
+        Returns
+        -------
+        decrements : tuple of float
+            One decrement per level.
+
+        Raises
+        ------
+        KeyError
+            If the value set has no such item.
+        """
+        for d in self.decrements:
+            if d.item == item_id:
+                return d.decrements
+        raise KeyError(
+            f"Invalid value for '{self.id}.item': got {item_id!r}; allowed values "
+            f"are {[d.item for d in self.decrements]}."
+        )
+
+    def index(self, levels: Mapping[str, int]) -> float:
+        """Return the index of one health state.
+
+        Parameters
+        ----------
+        levels : mapping of str to int
+            The level (1 = lowest) recorded on each item of the value set.
+
+        Returns
+        -------
+        index : float
+            ``full_health`` minus the summed decrements.
+
+        Raises
+        ------
+        KeyError
+            If an item of the value set is not in ``levels``.
+        ValueError
+            If a level is outside ``1 .. number of levels`` of its item.
+        """
+        parts: list[float] = []
+        for d in self.decrements:
+            level = levels[d.item]
+            n = len(d.decrements)
+            if isinstance(level, bool) or level not in range(1, n + 1):
+                raise ValueError(
+                    f"Invalid value for '{self.id}.{d.item}': got {level!r}; "
+                    f"allowed: a whole level in [1, {n}]."
+                )
+            parts.append(d.decrements[level - 1])
+        return self.full_health - math.fsum(parts)
+
+
 class ScaleDefinition(BaseModel):
     """Everything needed to score one instrument.
 
@@ -150,6 +300,13 @@ class ScaleDefinition(BaseModel):
     missing_rule : str
         The published rule for missing items, or a statement that none was found
         (then a total with any missing item is not computed).
+    min_answered : int | None
+        Published prorating rule of a mean total: the total is the mean of the
+        answered total items when at least this many are answered (the BPI
+        interference score: 4 of 7). ``None``: every total item is needed.
+    value_set : ValueSet | None
+        The value set of a preference-based index (``total_aggregation`` is
+        ``"value_set"``); ``None`` otherwise.
     """
 
     model_config = _FROZEN
@@ -166,6 +323,8 @@ class ScaleDefinition(BaseModel):
     band_citation: str | None = None
     unit: str = ""
     missing_rule: str
+    min_answered: int | None = None
+    value_set: ValueSet | None = None
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
@@ -186,6 +345,7 @@ class ScaleDefinition(BaseModel):
                     f"Invalid value for {field!r}: got unknown item ids {unknown}; "
                     f"allowed values are {ids}."
                 )
+        self._check_rules()
         lows = [b.low for b in self.bands]
         if self.bands and (
             lows != sorted(set(lows))
@@ -198,6 +358,48 @@ class ScaleDefinition(BaseModel):
                 f"{self.total_min:g} and not above the maximum {self.total_max:g}."
             )
         return self
+
+    def _check_rules(self) -> None:
+        if any(s.aggregation is Aggregation.VALUE_SET for s in self.subscales):
+            raise ValueError(
+                "Invalid value for 'subscales': got aggregation 'value_set'; "
+                "allowed: 'sum' or 'mean' (a value set scores the total only)."
+            )
+        if self.min_answered is not None and not (
+            self.total_aggregation is Aggregation.MEAN
+            and 1 <= self.min_answered <= len(self.total_items)
+        ):
+            raise ValueError(
+                f"Invalid value for 'min_answered': got {self.min_answered!r} with "
+                f"total aggregation {self.total_aggregation.value!r}; allowed: a "
+                f"mean total and a count in [1, {len(self.total_items)}]."
+            )
+        is_vs = self.total_aggregation is Aggregation.VALUE_SET
+        if is_vs != (self.value_set is not None):
+            raise ValueError(
+                "Invalid value for 'value_set': got "
+                f"{'none' if self.value_set is None else 'one'} with total "
+                f"aggregation {self.total_aggregation.value!r}; allowed: a value "
+                "set exactly when the total aggregation is 'value_set'."
+            )
+        if self.value_set is None:
+            return
+        vs_items = sorted(d.item for d in self.value_set.decrements)
+        if vs_items != sorted(self.total_items):
+            raise ValueError(
+                f"Invalid value for 'value_set': got items {vs_items}; allowed: "
+                f"the total items {sorted(self.total_items)}."
+            )
+        for d in self.value_set.decrements:
+            item = self.item(d.item)
+            levels = item.max - item.min + 1
+            if not (item.integer and item.min == 1 and len(d.decrements) == levels):
+                raise ValueError(
+                    f"Invalid value for 'value_set.{d.item}': got "
+                    f"{len(d.decrements)} decrements for item range "
+                    f"[{item.min:g}, {item.max:g}]; allowed: a whole-number item "
+                    "from level 1 with one decrement per level."
+                )
 
     @property
     def item_ids(self) -> tuple[str, ...]:
@@ -233,6 +435,11 @@ class ScaleDefinition(BaseModel):
     def _bounds(
         self, members: tuple[str, ...], how: Aggregation
     ) -> tuple[float, float]:
+        if how is Aggregation.VALUE_SET and self.value_set is not None:
+            vs = self.value_set
+            worst = math.fsum(vs.item_decrements(m)[-1] for m in members)
+            best = math.fsum(vs.item_decrements(m)[0] for m in members)
+            return vs.full_health - worst, vs.full_health - best
         lows = [self.item(m).min * self.item(m).scored_weight for m in members]
         highs = [self.item(m).max * self.item(m).scored_weight for m in members]
         lo, hi = (

@@ -2,8 +2,10 @@
 
 Values in, values out: :func:`score` validates every item against the scale
 definition, then combines the items by the published rule. Nothing is imputed: a
-missing item (``None`` or absent) leaves every score that needs it uncomputed, and
-the result says which items were missing and why.
+missing item (``None`` or absent) leaves every score that needs it uncomputed,
+unless the scale has a published prorating rule (the BPI interference score: the
+mean of the answered items when at least 4 of 7 are answered), and the result says
+which items were missing, why, and which rule was applied.
 """
 
 from __future__ import annotations
@@ -106,6 +108,49 @@ def _ids(items: tuple[str, ...]) -> str:
     return ", ".join(items)
 
 
+def _total(
+    scale: ScaleDefinition, values: Mapping[str, float | None]
+) -> tuple[float | None, str | None]:
+    """Return the total and the reason (or the rule applied) for missing items."""
+    missing = tuple(i for i in scale.total_items if values[i] is None)
+    vs = scale.value_set
+    if vs is not None:
+        if missing:
+            return None, (
+                f"Total not computed: item(s) {_ids(missing)} missing; "
+                f"{scale.missing_rule}."
+            )
+        levels = {i: int(cast("float", values[i])) for i in scale.total_items}
+        return vs.index(levels), None
+    if scale.min_answered is not None and missing:
+        n_items = len(scale.total_items)
+        answered = [
+            cast("float", values[i]) * scale.item(i).scored_weight
+            for i in scale.total_items
+            if values[i] is not None
+        ]
+        if len(answered) >= scale.min_answered:
+            return math.fsum(answered) / len(answered), (
+                f"Total is the mean of the {len(answered)} answered items "
+                f"(item(s) {_ids(missing)} missing): {scale.citation} scores the "
+                f"mean when at least {scale.min_answered} of {n_items} items are "
+                "answered."
+            )
+        return None, (
+            f"Total not computed: only {len(answered)} of {n_items} items answered "
+            f"(item(s) {_ids(missing)} missing); {scale.citation} requires at "
+            f"least {scale.min_answered}."
+        )
+    total = _combine(scale, values, scale.total_items, scale.total_aggregation)
+    if total is None:
+        return None, (
+            f"Total not computed: item(s) {_ids(missing)} missing; "
+            f"{scale.citation} gives no rule for missing items, so nothing is "
+            "imputed."
+        )
+    return total, None
+
+
 def score(scale_id: str, items: Mapping[str, float | int | None]) -> ScaleScore:
     """Score one administration of a scale by its published rules.
 
@@ -115,13 +160,17 @@ def score(scale_id: str, items: Mapping[str, float | int | None]) -> ScaleScore:
         Scale identifier (see :func:`list_scales`), e.g. ``"ham_d17"``.
     items : mapping of str to int | float | None
         Item values by item identifier. ``None``, or an item left out, means
-        missing. LANSS items are recorded as 0 (no) or 1 (yes).
+        missing. LANSS items are recorded as 0 (no) or 1 (yes); the PGIC as its
+        category code 1 (very much improved) to 7 (very much worse); EQ-5D-5L
+        dimensions as levels 1 to 5.
 
     Returns
     -------
     result : ScaleScore
-        Total, subscales, severity band, missing items and, when something could
-        not be computed, the reason.
+        Total (for the EQ-5D-5L, the index from the scale's value set), subscales,
+        severity band (for the PGIC, the category), missing items and, when
+        something could not be computed or a prorating rule was applied, the
+        reason.
 
     Raises
     ------
@@ -156,16 +205,7 @@ def score(scale_id: str, items: Mapping[str, float | int | None]) -> ScaleScore:
         sub.id: _combine(scale, values, sub.items, sub.aggregation)
         for sub in scale.subscales
     }
-    total = _combine(scale, values, scale.total_items, scale.total_aggregation)
-
-    reason: str | None = None
-    if total is None:
-        missing_total = tuple(i for i in scale.total_items if values[i] is None)
-        reason = (
-            f"Total not computed: item(s) {_ids(missing_total)} missing; "
-            f"{scale.citation} gives no rule for missing items, so nothing is "
-            "imputed."
-        )
+    total, reason = _total(scale, values)
     for sub in scale.subscales:
         if subscales[sub.id] is None:
             gone = tuple(i for i in sub.items if values[i] is None)

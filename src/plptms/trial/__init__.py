@@ -5,3 +5,85 @@ boundaries, blinding indices and the primary analysis. It never imports the
 registry or the application layer; the trial engine in :mod:`plptms.workflow`
 stores every allocation, visit and event as an audited registry record.
 """
+
+from ._blinding import (
+    BangBlindingIndex,
+    BlindingAssessment,
+    JamesBlindingIndex,
+    bang_blinding_index,
+    blinding_indices,
+    james_blinding_index,
+)
+from ._mmrm import (
+    MMRMConvergenceError,
+    MMRMEstimate,
+    MMRMResult,
+    MMRMSpec,
+    fit_mmrm,
+)
+from ._prng import HmacRandom
+from ._randomisation import (
+    Allocation,
+    AllocationRecord,
+    BlockState,
+    Minimisation,
+    PermutedBlocks,
+    SimpleRandomisation,
+    SimulatedAllocations,
+    allocate,
+    correct_guess_probability,
+    exact_block_correct_guesses,
+    exact_simple_imbalance,
+    factor_imbalance,
+    final_imbalance,
+    pocock_simon_scores,
+    simulate_allocations,
+)
+from ._sequential import (
+    GroupSequentialBoundaries,
+    InterimDecision,
+    crossing_probabilities,
+    evaluate_interim,
+    lan_demets_boundaries,
+    obrien_fleming_boundaries,
+    pocock_boundaries,
+    spending_function,
+)
+
+__all__ = [
+    "Allocation",
+    "AllocationRecord",
+    "BangBlindingIndex",
+    "BlindingAssessment",
+    "BlockState",
+    "GroupSequentialBoundaries",
+    "HmacRandom",
+    "InterimDecision",
+    "JamesBlindingIndex",
+    "MMRMConvergenceError",
+    "MMRMEstimate",
+    "MMRMResult",
+    "MMRMSpec",
+    "Minimisation",
+    "PermutedBlocks",
+    "SimpleRandomisation",
+    "SimulatedAllocations",
+    "allocate",
+    "bang_blinding_index",
+    "blinding_indices",
+    "correct_guess_probability",
+    "crossing_probabilities",
+    "evaluate_interim",
+    "exact_block_correct_guesses",
+    "exact_simple_imbalance",
+    "factor_imbalance",
+    "final_imbalance",
+    "fit_mmrm",
+    "james_blinding_index",
+    "lan_demets_boundaries",
+    "obrien_fleming_boundaries",
+    "pocock_boundaries",
+    "pocock_simon_scores",
+    "simulate_allocations",
+    "spending_function",
+]
