@@ -106,3 +106,24 @@ def test_an_amendment_edited_in_the_database_blocks_the_session(url: str) -> Non
     engine.dispose()
     with Registry(url) as reg, pytest.raises(SessionRefusedError, match="audit"):
         _start(reg, 1)
+
+
+def test_the_clinician_report_names_the_amendment_a_session_was_given(
+    url: str,
+) -> None:
+    from plptms.workflow._reports import _amended
+
+    with Registry(url) as reg:
+        _amend(reg, intensity_pct_rmt=80)
+        prepared = _start(reg, 1)
+        sid = prepared.session_id  # type: ignore[attr-defined]
+        aid, _ = reg.find_assignment("S1", "P001", "small-10hz")
+        amendments = {m.id: m for m in reg.list_amendments(aid)}
+        plan = reg.get_delivery(sid).plan
+        assert _amended(plan, amendments).startswith(
+            "amended dose (80 % RMT; Scalp discomfort at 90 % RMT.)"
+        )
+        # a closed-loop session stores the plan one level down
+        nested = {"mode": "closedloop", "session_plan": plan}
+        assert _amended(nested, amendments) == _amended(plan, amendments)
+        assert _amended({"amendment_id": None}, amendments) == ""

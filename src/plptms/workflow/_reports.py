@@ -7,7 +7,7 @@ pools the evidence, and hands the core report package a :class:`ReportData`.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..report import DeliveryRow, ReportData, evidence_rows
@@ -43,6 +43,7 @@ def _deliveries(
                     detail=s.note,
                 )
             )
+        amendments = {m.id: m for m in registry.list_amendments(a.id)}
         for d in registry.list_deliveries(a.id):
             rows.append(
                 DeliveryRow(
@@ -53,11 +54,29 @@ def _deliveries(
                     source=f"delivery log ({d.device}"
                     + (", blinded" if d.blinded else "")
                     + ")",
-                    detail=d.detail,
+                    detail=_amended(d.plan, amendments) + d.detail,
                 )
             )
     rows.sort(key=lambda r: (r.date, r.protocol_id, r.number, r.source))
     return tuple(rows)
+
+
+def _amended(plan: dict[str, Any], amendments: dict[int, Any]) -> str:
+    """Say which recorded amendment a session's dose came from, if any."""
+    inner = plan.get("session_plan", plan) if isinstance(plan, dict) else {}
+    aid = inner.get("amendment_id") if isinstance(inner, dict) else None
+    found = amendments.get(aid) if isinstance(aid, int) else None
+    if found is None:
+        return ""
+    m = found.amendment
+    what = []
+    if m.intensity_pct_rmt is not None:
+        what.append(f"{m.intensity_pct_rmt:g} % RMT")
+    if m.trains_per_session is not None:
+        what.append(f"{m.trains_per_session} train(s)")
+    if m.closed_loop is not None:
+        what.append("closed-loop trigger rule")
+    return f"amended dose ({', '.join(what)}; {m.reason}); "
 
 
 def collect_report_data(
