@@ -14,6 +14,7 @@ from ._blinding import (
     blinding_indices,
     james_blinding_index,
 )
+from ._consort import ConsortArm, ConsortFlow, consort_diagram, write_consort
 from ._mmrm import (
     MMRMConvergenceError,
     MMRMEstimate,
@@ -56,6 +57,8 @@ __all__ = [
     "BangBlindingIndex",
     "BlindingAssessment",
     "BlockState",
+    "ConsortArm",
+    "ConsortFlow",
     "GroupSequentialBoundaries",
     "HmacRandom",
     "InterimDecision",
@@ -71,6 +74,7 @@ __all__ = [
     "allocate",
     "bang_blinding_index",
     "blinding_indices",
+    "consort_diagram",
     "correct_guess_probability",
     "crossing_probabilities",
     "evaluate_interim",
@@ -86,4 +90,5 @@ __all__ = [
     "pocock_simon_scores",
     "simulate_allocations",
     "spending_function",
+    "write_consort",
 ]
