@@ -6,6 +6,15 @@ registry or the application layer; the trial engine in :mod:`plptms.workflow`
 stores every allocation, visit and event as an audited registry record.
 """
 
+from ._analysis import (
+    AnalysisSets,
+    ArmResponders,
+    ResponderAnalysis,
+    analysis_sets,
+    durability,
+    moderator_analysis,
+    responder_analysis,
+)
 from ._blinding import (
     BangBlindingIndex,
     BlindingAssessment,
@@ -54,6 +63,8 @@ from ._sequential import (
 __all__ = [
     "Allocation",
     "AllocationRecord",
+    "AnalysisSets",
+    "ArmResponders",
     "BangBlindingIndex",
     "BlindingAssessment",
     "BlockState",
@@ -69,14 +80,17 @@ __all__ = [
     "MMRMSpec",
     "Minimisation",
     "PermutedBlocks",
+    "ResponderAnalysis",
     "SimpleRandomisation",
     "SimulatedAllocations",
     "allocate",
+    "analysis_sets",
     "bang_blinding_index",
     "blinding_indices",
     "consort_diagram",
     "correct_guess_probability",
     "crossing_probabilities",
+    "durability",
     "evaluate_interim",
     "exact_block_correct_guesses",
     "exact_simple_imbalance",
@@ -85,9 +99,11 @@ __all__ = [
     "fit_mmrm",
     "james_blinding_index",
     "lan_demets_boundaries",
+    "moderator_analysis",
     "obrien_fleming_boundaries",
     "pocock_boundaries",
     "pocock_simon_scores",
+    "responder_analysis",
     "simulate_allocations",
     "spending_function",
     "write_consort",
