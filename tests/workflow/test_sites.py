@@ -122,3 +122,32 @@ def test_an_undated_screening_gets_the_sites_date(
     stored = reg.latest_screening("S1", "P001")
     assert stored is not None
     assert stored.screened_on == EXPECTED[zone]
+
+
+@pytest.mark.parametrize("zone", sorted(EXPECTED))
+def test_a_treatment_session_may_be_dated_up_to_the_sites_today(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """At one instant, +14 h has reached 12-04 and -11 h is still on 12-02."""
+    import plptms.registry._clinical as clinical
+    import plptms.utils._clock as clock
+    from plptms.protocol import load_library
+    from plptms.registry import SessionStatus
+    from plptms.safety import check_protocol
+
+    monkeypatch.setattr(clock, "utc_now", lambda: INSTANT)
+    monkeypatch.setattr(clinical, "_now", lambda: INSTANT)
+    monkeypatch.setenv("PLPTMS_TIMEZONE", "UTC")
+    set_site(reg, "S1", name="Clinic", timezone=zone, actor="a")
+    reg.add_patient("S1", "P001", history=None, actor="n")
+    proto = load_library().protocol("wang2022-m1-1hz")
+    aid = reg.assign_protocol(
+        "S1", "P001", proto, check_protocol(proto), actor="d",
+        assigned_on=dt.date(2026, 12, 1),
+    )  # fmt: skip
+    today = EXPECTED[zone]
+    reg.record_session(aid, 1, today, SessionStatus.COMPLETED, actor="t")
+    with pytest.raises(RegistryError, match="'session_date'"):
+        reg.record_session(
+            aid, 2, today + dt.timedelta(days=1), SessionStatus.COMPLETED, actor="t"
+        )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..utils import clinic_today
 from ._models import (
     AssignmentOut,
     DuplicateRecordError,
@@ -201,7 +200,7 @@ class ClinicalStore:
         """
         from sqlalchemy import select
 
-        from .db._schema import ProtocolAssignmentRow, TreatmentSessionRow
+        from .db._schema import PatientRow, ProtocolAssignmentRow, TreatmentSessionRow
 
         actor = _check_actor(actor)
         status = SessionStatus(status)
@@ -210,11 +209,6 @@ class ClinicalStore:
                 f"Invalid value for 'number': got {number!r}; allowed range is "
                 "[1, inf) sessions."
             )
-        if session_date > clinic_today():
-            raise RegistryError(
-                f"Invalid value for 'session_date': got {session_date.isoformat()}; "
-                "allowed: on or before today."
-            )
         at = _now()
         with self._write() as s:
             a = s.get(ProtocolAssignmentRow, assignment_id)
@@ -222,6 +216,15 @@ class ClinicalStore:
                 raise RecordNotFoundError(
                     f"Invalid value for 'assignment_id': got {assignment_id!r}; no "
                     "such protocol assignment."
+                )
+            patient = s.get(PatientRow, a.patient_id)
+            assert patient is not None  # a foreign key
+            site = patient.site
+            if session_date > self._site_today(s, site, at):
+                raise RegistryError(
+                    f"Invalid value for 'session_date': got "
+                    f"{session_date.isoformat()}; allowed: on or before today at "
+                    f"site {site}."
                 )
             if session_date < a.assigned_on:
                 raise RegistryError(
