@@ -31,6 +31,17 @@ from ._mmrm import (
     MMRMSpec,
     fit_mmrm,
 )
+from ._odm import (
+    OdmEvent,
+    OdmForm,
+    OdmItem,
+    OdmRecord,
+    OdmStudy,
+    OdmValidationError,
+    odm_xml,
+    validate_odm,
+    write_odm,
+)
 from ._prng import HmacRandom
 from ._randomisation import (
     Allocation,
@@ -79,6 +90,12 @@ __all__ = [
     "MMRMResult",
     "MMRMSpec",
     "Minimisation",
+    "OdmEvent",
+    "OdmForm",
+    "OdmItem",
+    "OdmRecord",
+    "OdmStudy",
+    "OdmValidationError",
     "PermutedBlocks",
     "ResponderAnalysis",
     "SimpleRandomisation",
@@ -101,10 +118,13 @@ __all__ = [
     "lan_demets_boundaries",
     "moderator_analysis",
     "obrien_fleming_boundaries",
+    "odm_xml",
     "pocock_boundaries",
     "pocock_simon_scores",
     "responder_analysis",
     "simulate_allocations",
     "spending_function",
+    "validate_odm",
     "write_consort",
+    "write_odm",
 ]
