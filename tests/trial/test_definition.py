@@ -409,8 +409,10 @@ def test_refused_protocol_refuses_definition(
 ) -> None:
     """An arm with Malavera et al. (2016) as published is refused, naming the arm.
 
-    Its 6 s trains at 10 Hz exceed the train-duration limit of the safety engine
-    (Wassermann 1998 table), so the library protocol is refused as published.
+    Its 6 s trains at 10 Hz (Malavera et al., 2016, abstract, verified) exceed the
+    5 s train limit the safety engine takes from the Wassermann (1998) table (10 Hz,
+    100 % MT cell, still to verify), so the library protocol is refused as
+    published.
     """
     data = copy.deepcopy(example_data)
     for arm in data["arms"]:
