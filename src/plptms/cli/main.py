@@ -32,6 +32,7 @@ from . import (
     _safety,
     _session,
     _targeting,
+    _trial,
 )
 
 app = typer.Typer(
@@ -64,6 +65,7 @@ app.command("assign")(_clinic.assign_cmd)
 app.command("amend")(_clinic.amend_cmd)
 app.add_typer(_adverse.ae_app, name="ae")
 app.add_typer(_adverse.site_app, name="site")
+app.add_typer(_trial.trial_app, name="trial")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
