@@ -24,6 +24,8 @@ SUBPACKAGES = (
     "delivery.drivers",
     "planner",
     "report",
+    "trial",
+    "utils",
     "registry",
     "workflow",
     "cli.main",
@@ -67,3 +69,14 @@ def test_the_blocking_is_effective() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=False
     )
     assert res.returncode != 0
+
+
+def test_every_subpackage_is_in_the_list() -> None:
+    """A new subpackage cannot be left out of the platform import check."""
+    import pkgutil
+
+    import plptms
+
+    found = {m.name for m in pkgutil.iter_modules(plptms.__path__) if m.ispkg}
+    listed = {s.split(".")[0] for s in SUBPACKAGES}
+    assert found <= listed, found - listed
