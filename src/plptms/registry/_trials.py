@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-    from ..trial import Allocation, AllocationRecord, HmacRandom
+    from ..trial import Allocation, AllocationRecord
     from ..trial._randomisation import AllocationConfig
 
 __all__ = [
@@ -541,9 +541,7 @@ class TrialStore:
             )
         at = utc_now()
         with self._write() as s:
-            if s.execute(
-                select(TrialRow.id).where(TrialRow.slug == trial_id)
-            ).first():
+            if s.execute(select(TrialRow.id).where(TrialRow.slug == trial_id)).first():
                 raise DuplicateRecordError(
                     f"Invalid value for 'trial_id': got {trial_id!r}; a trial with "
                     "this identifier already exists (amend it instead)."

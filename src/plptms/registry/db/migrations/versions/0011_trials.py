@@ -81,7 +81,9 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "trial_id", "patient_id", name="uq_trial_enrolments_trial_patient"
         ),
-        sa.UniqueConstraint("trial_id", "kit_code", name="uq_trial_enrolments_trial_kit"),
+        sa.UniqueConstraint(
+            "trial_id", "kit_code", name="uq_trial_enrolments_trial_kit"
+        ),
     )
     op.create_index(
         op.f("ix_trial_enrolments_trial_id"),
@@ -124,9 +126,7 @@ def downgrade() -> None:
         op.f("ix_trial_unblindings_enrolment_id"), table_name="trial_unblindings"
     )
     op.drop_table("trial_unblindings")
-    op.drop_index(
-        op.f("ix_trial_enrolments_patient_id"), table_name="trial_enrolments"
-    )
+    op.drop_index(op.f("ix_trial_enrolments_patient_id"), table_name="trial_enrolments")
     op.drop_index(op.f("ix_trial_enrolments_trial_id"), table_name="trial_enrolments")
     op.drop_table("trial_enrolments")
     op.drop_index(op.f("ix_trial_versions_trial_id"), table_name="trial_versions")
