@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import multiprocessing as mp
 import os
 import stat
@@ -21,7 +22,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from tests.workflow._trialdef import StandInDefinition, definition, screen
 
 from plptms.registry import (
     DuplicateRecordError,
@@ -41,6 +41,7 @@ from plptms.workflow import (
     replay_allocations,
     unblind,
 )
+from tests.workflow._trialdef import StandInDefinition, definition, screen
 
 TRIAL = "plp-m1"
 LIMBS = ("upper", "lower")
@@ -230,7 +231,7 @@ def test_roles_and_emergency_unblinding(reg: Registry) -> None:
         ("physician", ""),
         ("physician", "seizure"),  # under 10 characters
     ]:
-        with pytest.raises(UnblindingRefusedError, match="role|reason"):
+        with pytest.raises(UnblindingRefusedError, match=r"role|reason"):
             unblind(reg, TRIAL, "S1", "P000", role=role, reason=reason, actor="dr2")
     with pytest.raises(RecordNotFoundError, match="not enrolled"):
         unblind(
@@ -239,7 +240,9 @@ def test_roles_and_emergency_unblinding(reg: Registry) -> None:
     assert reg.list_unblindings(TRIAL) == []
     assert _count(reg, "audit_log") == before
     reason = "Seizure during session 3; emergency care needs the arm."
-    res = unblind(reg, TRIAL, "S1", "P000", role="physician", reason=reason, actor="dr2")
+    res = unblind(
+        reg, TRIAL, "S1", "P000", role="physician", reason=reason, actor="dr2"
+    )
     assert res.arm_id == arm
     (u,) = reg.list_unblindings(TRIAL)
     assert (u.code, u.role, u.actor, u.reason) == ("P000", "physician", "dr2", reason)
@@ -306,9 +309,7 @@ def test_replay_reports_a_tampered_allocation(reg: Registry) -> None:
             {"a": flipped, "i": e.id},
         )
     report = replay_allocations(reg, TRIAL, d)
-    assert [(m.allocation_index, m.field) for m in report.mismatches] == [
-        (5, "arm_id")
-    ]
+    assert [(m.allocation_index, m.field) for m in report.mismatches] == [(5, "arm_id")]
     assert not reg.verify_audit().ok
 
 
@@ -368,7 +369,7 @@ def test_concurrent_enrolments_no_duplicate_no_gap(db_url: str) -> None:
         assert len({e.kit_code for e in stored}) == n
         # the workers' enrolments interleave (they really ran at once)
         actors = [e.actor for e in stored]
-        assert sum(a != b for a, b in zip(actors, actors[1:], strict=False)) >= N_PROC
+        assert sum(a != b for a, b in itertools.pairwise(actors)) >= N_PROC
         report = replay_allocations(reg, TRIAL, d)
         assert report.ok, report.mismatches
         audit = reg.verify_audit()
