@@ -29,7 +29,7 @@ from plptms.registry import (
     Registry,
     RegistryError,
 )
-from plptms.registry._trials import KIT_ALPHABET, trial_key_path
+from plptms.registry._trial_keys import KIT_ALPHABET, trial_key_path
 from plptms.workflow import (
     ARM_VIEW_ROLES,
     EnrolmentRefusedError,

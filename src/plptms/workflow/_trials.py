@@ -41,7 +41,7 @@ from ..registry import RegistryError
 
 if TYPE_CHECKING:
     from ..registry import Registry
-    from ..registry._trials import TrialOut, TrialVersionOut
+    from ..registry._trial_models import TrialOut, TrialVersionOut
 
 __all__ = [
     "ARM_VIEW_ROLES",
@@ -367,7 +367,7 @@ def create_trial(
 
     Returns
     -------
-    trial : plptms.registry._trials.TrialOut
+    trial : plptms.registry._trial_models.TrialOut
         The trial as stored.
 
     Raises
@@ -408,7 +408,7 @@ def amend_trial(
 
     Returns
     -------
-    version : plptms.registry._trials.TrialVersionOut
+    version : plptms.registry._trial_models.TrialVersionOut
         The new version.
 
     Raises
@@ -650,7 +650,8 @@ def replay_allocations(
     plptms.registry.RegistryError
         If the trial's key is missing or wrong.
     """
-    from ..registry._trials import allocation_detail, kit_code
+    from ..registry._trial_keys import kit_code
+    from ..registry._trial_models import allocation_detail
     from ..trial import AllocationRecord, HmacRandom, allocate
 
     mismatches: list[ReplayMismatch] = []
