@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-    from ..trial._randomisation import AllocationConfig
+    from ..trial import Minimisation, PermutedBlocks, SimpleRandomisation
 
 __all__ = ["TrialStore"]
 
@@ -333,7 +333,7 @@ class TrialStore:
         factors: Mapping[str, str],
         *,
         version: int,
-        config: AllocationConfig,
+        config: SimpleRandomisation | PermutedBlocks | Minimisation,
         actor: str,
     ) -> EnrolmentOut:
         """Enrol a patient and allocate them, in one serialised transaction.

@@ -40,8 +40,7 @@ from pydantic import BaseModel, ConfigDict
 from ..registry import RegistryError
 
 if TYPE_CHECKING:
-    from ..registry import Registry
-    from ..registry._trial_models import TrialOut, TrialVersionOut
+    from ..registry import Registry, TrialOut, TrialVersionOut
 
 __all__ = [
     "ARM_VIEW_ROLES",
@@ -367,7 +366,7 @@ def create_trial(
 
     Returns
     -------
-    trial : plptms.registry._trial_models.TrialOut
+    trial : plptms.registry.TrialOut
         The trial as stored.
 
     Raises
@@ -408,7 +407,7 @@ def amend_trial(
 
     Returns
     -------
-    version : plptms.registry._trial_models.TrialVersionOut
+    version : plptms.registry.TrialVersionOut
         The new version.
 
     Raises
@@ -650,8 +649,7 @@ def replay_allocations(
     plptms.registry.RegistryError
         If the trial's key is missing or wrong.
     """
-    from ..registry._trial_keys import kit_code
-    from ..registry._trial_models import allocation_detail
+    from ..registry import kit_code
     from ..trial import AllocationRecord, HmacRandom, allocate
 
     mismatches: list[ReplayMismatch] = []
@@ -702,13 +700,12 @@ def replay_allocations(
         except (KeyError, TypeError, ValueError) as exc:
             bad("allocation", "stored", f"not reproducible: {exc}")
         else:
-            detail = allocation_detail(a)
             if a.arm != e.arm_id:
                 bad("arm_id", e.arm_id, a.arm)
             if a.stratum != e.stratum:
                 bad("stratum", e.stratum, a.stratum)
-            if detail["message"] != e.allocation.get("message"):
-                bad("message", e.allocation.get("message"), detail["message"])
+            if a.message != e.allocation.get("message"):
+                bad("message", e.allocation.get("message"), a.message)
             if _differs(float(e.allocation.get("draw", math.nan)), a.draw):
                 bad("draw", e.allocation.get("draw"), a.draw)
             probs = e.allocation.get("probabilities") or {}
