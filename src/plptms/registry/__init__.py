@@ -38,6 +38,8 @@ from ._models import (
 )
 from ._service import Registry
 from ._sites import SiteOut
+from ._trial_keys import kit_code
+from ._trial_models import EnrolmentOut, TrialOut, TrialVersionOut, UnblindingOut
 
 __all__ = [
     "ActionTaken",
@@ -54,6 +56,7 @@ __all__ = [
     "DeliveryEvent",
     "DeliveryOut",
     "DuplicateRecordError",
+    "EnrolmentOut",
     "LeaseLostError",
     "Outcome",
     "PatientOut",
@@ -68,7 +71,11 @@ __all__ = [
     "Severity",
     "SiteOut",
     "TreatmentSessionOut",
+    "TrialOut",
+    "TrialVersionOut",
+    "UnblindingOut",
     "VisitIn",
     "VisitKind",
     "VisitOut",
+    "kit_code",
 ]

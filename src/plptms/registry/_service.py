@@ -16,6 +16,7 @@ module                        methods
 ``_sites.py``                 sites and their time zones
 ``_adverse.py``               adverse events and their physician reviews
 ``_amendments.py``            dose amendments of an assignment
+``_trials.py``                trials, enrolments (allocations), unblindings
 ``_export.py``                CSV exports
 ``_verify.py``                audit verification, head and checkpoint
 ============================  =================================================
@@ -35,6 +36,7 @@ from ._patients import PatientStore
 from ._site_safety import SiteSafetyStore
 from ._sites import SiteStore
 from ._store import RegistryStore
+from ._trials import TrialStore
 from ._verify import AuditStore
 
 __all__ = ["DELIVERY_STATUSES", "Registry"]
@@ -52,6 +54,7 @@ class Registry(  # the store first: its methods are what the mixins declare
     SiteStore,
     AdverseEventStore,
     AmendmentStore,
+    TrialStore,
     ExportStore,
     AuditStore,
 ):

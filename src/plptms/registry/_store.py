@@ -84,6 +84,10 @@ def _tables() -> dict[str, Any]:
         SiteRow,
         SiteSafetyPolicyRow,
         TreatmentSessionRow,
+        TrialEnrolmentRow,
+        TrialRow,
+        TrialUnblindingRow,
+        TrialVersionRow,
         VisitRow,
     )
 
@@ -103,6 +107,10 @@ def _tables() -> dict[str, Any]:
         "adverse_event_reviews": AdverseEventReviewRow,
         "sites": SiteRow,
         "dose_amendments": DoseAmendmentRow,
+        "trials": TrialRow,
+        "trial_versions": TrialVersionRow,
+        "trial_enrolments": TrialEnrolmentRow,
+        "trial_unblindings": TrialUnblindingRow,
     }
 
 

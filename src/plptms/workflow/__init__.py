@@ -26,6 +26,10 @@ whether a session may start or resume, and runs it on the registry.
 - :func:`record_adverse_event`, :func:`review_adverse_event`,
   :func:`adverse_event_check`: adverse events, physicians' reviews, and the
   pre-session check they feed.
+- :func:`create_trial`, :func:`amend_trial`, :func:`enrol_patient`,
+  :func:`allocation_for`, :func:`unblind`, :func:`replay_allocations`: the trial
+  engine (versioned definitions, concealed allocation at enrolment, kit codes,
+  role-checked views, audited emergency unblinding, the statistician's replay).
 - :func:`site_today`: the site's calendar date (its time zone, a site setting
   recorded with :func:`set_site`), the one "today" of every use case.
 """
@@ -85,6 +89,25 @@ from ._safety import (
 )
 from ._sites import get_site, set_site, site_today
 from ._threshold import RMTInput, RMTRecorded, record_rmt
+from ._trials import (
+    ARM_VIEW_ROLES,
+    UNBLIND_REASON_MIN_CHARS,
+    UNBLIND_ROLES,
+    AllocationView,
+    Enrolment,
+    EnrolmentRefusedError,
+    ReplayMismatch,
+    ReplayReport,
+    TrialDefinitionLike,
+    UnblindingRefusedError,
+    UnblindingResult,
+    allocation_for,
+    amend_trial,
+    create_trial,
+    enrol_patient,
+    replay_allocations,
+    unblind,
+)
 
 if TYPE_CHECKING:
     from ._planning import (
@@ -116,16 +139,22 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ARM_VIEW_ROLES",
     "CLOSEDLOOP_STATUS",
     "PAIN_SCALE_PREFERENCE",
     "RESUMABLE_STATUSES",
+    "UNBLIND_REASON_MIN_CHARS",
+    "UNBLIND_ROLES",
     "AdverseEventInput",
     "AdverseEventRecorded",
     "AdverseEventReviewInput",
+    "AllocationView",
     "AmendmentResult",
     "AssessmentInput",
     "AssignmentRefusedError",
     "AssignmentResult",
+    "Enrolment",
+    "EnrolmentRefusedError",
     "LatestScore",
     "PatientInput",
     "PreparedClosedLoop",
@@ -133,12 +162,19 @@ __all__ = [
     "RMTInput",
     "RMTRecorded",
     "RegistryContext",
+    "ReplayMismatch",
+    "ReplayReport",
     "SessionRefusedError",
+    "TrialDefinitionLike",
+    "UnblindingRefusedError",
+    "UnblindingResult",
     "VisitInput",
     "abort_session",
     "add_visit",
     "adverse_event_check",
+    "allocation_for",
     "amend_dose",
+    "amend_trial",
     "amended_protocol",
     "assign_protocol",
     "authorise_restart",
@@ -147,6 +183,8 @@ __all__ = [
     "context_from_records",
     "context_from_registry",
     "correct_assessment",
+    "create_trial",
+    "enrol_patient",
     "get_site",
     "lease_ttl_s",
     "list_adverse_events",
@@ -160,6 +198,7 @@ __all__ = [
     "record_screening",
     "record_table_readings",
     "register_patient",
+    "replay_allocations",
     "review_adverse_event",
     "review_keys",
     "run_closedloop",
@@ -168,5 +207,6 @@ __all__ = [
     "set_site_policy",
     "site_table",
     "site_today",
+    "unblind",
     "verdict_for_assignment",
 ]

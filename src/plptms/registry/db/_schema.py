@@ -43,6 +43,10 @@ __all__ = [
     "SiteRow",
     "SiteSafetyPolicyRow",
     "TreatmentSessionRow",
+    "TrialEnrolmentRow",
+    "TrialRow",
+    "TrialUnblindingRow",
+    "TrialVersionRow",
     "VisitRow",
 ]
 
@@ -435,3 +439,89 @@ class SiteRow(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     actor: Mapped[str] = mapped_column(String(64))
+
+
+class TrialRow(Base):
+    """A randomised trial: its identifier and title (definitions are versioned).
+
+    ``key_check`` is a fingerprint of the trial's secret (an HMAC of a fixed text
+    under it), never the secret: it tells a wrong or replaced key file apart from
+    the one the trial was created with. The secret lives outside the database.
+    """
+
+    __tablename__ = "trials"
+    __table_args__ = (UniqueConstraint("slug", name="uq_trials_slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    key_check: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class TrialVersionRow(Base):
+    """One version of a trial's definition (1 at creation; each amendment +1)."""
+
+    __tablename__ = "trial_versions"
+    __table_args__ = (
+        UniqueConstraint("trial_id", "version", name="uq_trial_versions_trial_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrialEnrolmentRow(Base):
+    """A patient enrolled in a trial and allocated (never reassigned or deleted).
+
+    The unique constraints make a duplicate impossible: one allocation index, one
+    patient and one kit code per trial. ``allocation`` holds what an auditor
+    needs (method, draw, probabilities, the authenticated message, the block or
+    the minimisation scores); ``version`` is the definition version in force.
+    """
+
+    __tablename__ = "trial_enrolments"
+    __table_args__ = (
+        UniqueConstraint(
+            "trial_id", "allocation_index", name="uq_trial_enrolments_trial_index"
+        ),
+        UniqueConstraint(
+            "trial_id", "patient_id", name="uq_trial_enrolments_trial_patient"
+        ),
+        UniqueConstraint("trial_id", "kit_code", name="uq_trial_enrolments_trial_kit"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    site: Mapped[str] = mapped_column(String(32))
+    allocation_index: Mapped[int] = mapped_column(Integer)
+    arm_id: Mapped[str] = mapped_column(String(64))
+    kit_code: Mapped[str] = mapped_column(String(16))
+    factors: Mapped[dict[str, Any]] = mapped_column(JSON)
+    stratum: Mapped[str | None] = mapped_column(String(255))
+    allocation: Mapped[dict[str, Any]] = mapped_column(JSON)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class TrialUnblindingRow(Base):
+    """An emergency unblinding of one enrolment: who, in which role, why, when."""
+
+    __tablename__ = "trial_unblindings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("trial_enrolments.id"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
