@@ -59,3 +59,48 @@ def test_calendar_dates_and_states() -> None:
     )
     assert bad.exit_code == 2
     assert "--randomised-on" in bad.output
+
+
+def test_create_enrol_allocation_unblind_replay(tmp_path: Path) -> None:
+    """From a definition to an enrolled, blinded patient and an emergency unblind."""
+    import json
+
+    from plptms.safety import load_screening_items
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+
+    def run(*args: str) -> object:
+        return runner.invoke(app, [*args, "--db", db])
+
+    answers = tmp_path / "answers.json"
+    answers.write_text(
+        json.dumps({"answers": {i.id: "no" for i in load_screening_items()}})
+    )
+    for args in (
+        ("trial", "create", str(EXAMPLE), "--actor", "stat1"),
+        ("patient", "add", "--site", "S01", "--code", "P001", "--actor", "n1"),
+        ("screen", str(answers), "--patient", "S01/P001", "--actor", "dr1"),
+    ):
+        res = run(*args)
+        assert res.exit_code == 0, (args, res.output)  # type: ignore[attr-defined]
+    trial = ("--trial", "plp-rtms-mirror-2x2")
+    enrol = ("trial", "enrol", "S01/P001", *trial, "--actor", "coord1")
+    res = run(*enrol, "--factor", "limb=upper", "--factor", "pain_band=nrs_7_10")
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    assert "kit" in res.output  # type: ignore[attr-defined]
+    assert "active" not in res.output  # type: ignore[attr-defined]
+    # enrolled twice: refused
+    res = run(*enrol, "--factor", "limb=upper", "--factor", "pain_band=nrs_7_10")
+    assert res.exit_code == 1  # type: ignore[attr-defined]
+    res = run("trial", "allocation", "S01/P001", *trial, "--role", "operator")
+    assert res.exit_code == 0  # type: ignore[attr-defined]
+    assert "hidden (blinded)" in res.output  # type: ignore[attr-defined]
+    base = ("trial", "unblind", "S01/P001", *trial, "--actor", "dr1")
+    res = run(*base, "--role", "operator", "--reason", "suspected seizure, ER")
+    assert res.exit_code == 1  # type: ignore[attr-defined]
+    res = run(*base, "--role", "physician", "--reason", "suspected seizure, ER")
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    assert "is in arm" in res.output  # type: ignore[attr-defined]
+    res = run("trial", "replay", str(EXAMPLE))
+    assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
+    assert "replays" in res.output  # type: ignore[attr-defined]

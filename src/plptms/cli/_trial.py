@@ -13,7 +13,7 @@ from rich.table import Table
 from ._registry import _console, _fail
 
 trial_app = typer.Typer(
-    help="Multicentre randomised trials (definition, calendar).",
+    help="Multicentre randomised trials: definition, enrolment, blinding.",
     no_args_is_help=True,
 )
 
@@ -127,3 +127,174 @@ def calendar_cmd(
             row.append(str(getattr(states[v.visit_id], "value", states[v.visit_id])))
         t.add_row(*row)
     _console().print(t)
+
+
+DbOpt = Annotated[
+    str | None, typer.Option("--db", envvar="PLPTMS_DB_URL", help="Database URL.")
+]
+TrialOpt = Annotated[str, typer.Option("--trial", help="The trial's id.")]
+
+
+def _factors(values: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for v in values or []:
+        key, sep, level = v.partition("=")
+        if not sep or not key or not level:
+            raise _fail(
+                f"Invalid value for '--factor': got {v!r}; allowed: FACTOR=LEVEL "
+                "(e.g. limb=upper)."
+            )
+        out[key.strip()] = level.strip()
+    return out
+
+
+@trial_app.command("create")
+def create_cmd(
+    definition: DefinitionArg,
+    actor: Annotated[str, typer.Option("--actor", help="Who creates it.")],
+    db: DbOpt = None,
+) -> None:
+    """Create a trial from its definition (version 1).
+
+    Its secret seed is kept outside the database (the trials folder of the
+    configuration directory, mode 0600).
+    """
+    from ..registry import RegistryError
+    from ..trial import TrialDefinition
+    from ..workflow import create_trial
+    from ._registry import open_registry
+
+    defn = _read(definition)
+    assert isinstance(defn, TrialDefinition)
+    try:
+        with open_registry(db) as reg:
+            out = create_trial(reg, defn, actor=actor)
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _console().print(f"Trial {escape(out.trial_id)} created (version 1).")
+
+
+@trial_app.command("enrol")
+def enrol_cmd(
+    patient: Annotated[str, typer.Argument(help="The patient, SITE/CODE.")],
+    trial: TrialOpt,
+    actor: Annotated[str, typer.Option("--actor", help="Who enrols.")],
+    factor: Annotated[
+        list[str] | None,
+        typer.Option("--factor", help="FACTOR=LEVEL for each stratification factor."),
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Enrol an eligible patient: the allocation is made now, concealed.
+
+    Prints the kit code only. Exit 0 enrolled, 1 refused (nothing stored), 2 bad
+    input.
+    """
+    from ..registry import DuplicateRecordError, RegistryError
+    from ..workflow import EnrolmentRefusedError, enrol_patient
+    from ._plan import parse_patient
+    from ._registry import open_registry
+
+    site, code = parse_patient(patient)
+    factors = _factors(factor)
+    try:
+        with open_registry(db, create=False) as reg:
+            e = enrol_patient(reg, trial, site, code, factors, actor=actor)
+    except (EnrolmentRefusedError, DuplicateRecordError) as exc:
+        raise _fail(str(exc), 1) from None
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _console().print(
+        f"{escape(site)}/{escape(code)} enrolled in {escape(trial)}: allocation "
+        f"{e.allocation_index}, kit [bold]{e.kit_code}[/bold]."
+    )
+
+
+@trial_app.command("allocation")
+def allocation_cmd(
+    patient: Annotated[str, typer.Argument(help="The patient, SITE/CODE.")],
+    trial: TrialOpt,
+    role: Annotated[str, typer.Option("--role", help="Your role in the trial.")],
+    db: DbOpt = None,
+) -> None:
+    """Show a patient's kit code (and the arm, to the roles allowed to see it)."""
+    from ..registry import RegistryError
+    from ..workflow import allocation_for
+    from ._plan import parse_patient
+    from ._registry import open_registry
+
+    site, code = parse_patient(patient)
+    try:
+        with open_registry(db, create=False) as reg:
+            v = allocation_for(reg, trial, site, code, role=role)
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    arm = "hidden (blinded)" if v.arm_id is None else v.arm_id
+    _console().print(
+        f"{escape(site)}/{escape(code)}: kit {v.kit_code}, arm {escape(arm)}."
+    )
+
+
+@trial_app.command("unblind")
+def unblind_cmd(
+    patient: Annotated[str, typer.Argument(help="The patient, SITE/CODE.")],
+    trial: TrialOpt,
+    role: Annotated[str, typer.Option("--role", help="physician or statistician.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (audited).")],
+    actor: Annotated[str, typer.Option("--actor", help="Who unblinds.")],
+    db: DbOpt = None,
+) -> None:
+    """Emergency unblinding of one patient (a permitted role and a reason).
+
+    Exit 0 unblinded (audited), 1 refused, 2 bad input.
+    """
+    from ..registry import RegistryError
+    from ..workflow import UnblindingRefusedError, unblind
+    from ._plan import parse_patient
+    from ._registry import open_registry
+
+    site, code = parse_patient(patient)
+    try:
+        with open_registry(db, create=False) as reg:
+            r = unblind(reg, trial, site, code, role=role, reason=reason, actor=actor)
+    except UnblindingRefusedError as exc:
+        raise _fail(str(exc), 1) from None
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _console().print(
+        f"{escape(site)}/{escape(code)} (kit {r.kit_code}) is in arm "
+        f"[bold]{escape(r.arm_id)}[/bold]; unblinding {r.unblinding_id} recorded."
+    )
+
+
+@trial_app.command("replay")
+def replay_cmd(
+    definition: DefinitionArg,
+    db: DbOpt = None,
+) -> None:
+    """Recompute every allocation from the stored history and the secret.
+
+    Exit 0 all match, 1 a mismatch (listed).
+    """
+    from ..registry import RegistryError
+    from ..trial import TrialDefinition
+    from ..workflow import replay_allocations
+    from ._registry import open_registry
+
+    defn = _read(definition)
+    assert isinstance(defn, TrialDefinition)
+    try:
+        with open_registry(db, create=False) as reg:
+            rep = replay_allocations(reg, defn.id, defn)
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    con = _console()
+    if rep.ok:
+        con.print(f"{escape(defn.id)}: every allocation replays from the history.")
+        return
+    for m in rep.mismatches:
+        con.print(
+            f"[bold red]allocation {m.allocation_index}[/bold red] {m.field}: "
+            f"stored {escape(m.stored)}, replayed {escape(m.replayed)}"
+        )
+    raise typer.Exit(1)
