@@ -277,8 +277,10 @@ def main() -> None:
         lines += bench_crash(args)
     if not args.skip_registry:
         import bench_registry
+        import bench_trials
 
         lines += bench_registry.run()
+        lines += bench_trials.run()
     text = "\n".join(lines)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
