@@ -80,3 +80,52 @@ def test_the_example_refuses_a_level_it_does_not_list(db_url: str) -> None:
                 {"limb": "upper", "pain_band": "nrs_0_3"}, actor="c",
             )  # fmt: skip
         assert reg.list_enrolments(defn.id) == []
+
+
+def test_a_seizure_pauses_enrolment_until_it_is_reviewed(db_url: str) -> None:
+    """The example's rule: any seizure pauses enrolment until reviewed."""
+    from plptms.workflow import (
+        AdverseEventInput,
+        AdverseEventReviewInput,
+        EnrolmentRefusedError,
+        record_adverse_event,
+        review_adverse_event,
+    )
+
+    defn = read_trial_definition(EXAMPLE)
+    factors = {"limb": "upper", "pain_band": "nrs_7_10"}
+    with Registry(db_url) as reg:
+        create_trial(reg, defn, actor="statistician")
+        for code in ("P001", "P002"):
+            reg.add_patient("S01", code, history=None, actor="n")
+            screen(reg, "S01", code)
+        enrol_patient(reg, defn.id, "S01", "P001", factors, actor="c")
+        # a headache matches no rule: enrolment goes on
+        record_adverse_event(
+            reg,
+            AdverseEventInput(
+                site="S01", code="P001", actor="n", term="headache",
+                severity="mild", relatedness="possible",
+            ),
+        )  # fmt: skip
+        seizure = record_adverse_event(
+            reg,
+            AdverseEventInput(
+                site="S01", code="P001", actor="n", term="seizure",
+                severity="severe", serious=True,
+                serious_criterion="medically_important", relatedness="possible",
+            ),
+        )  # fmt: skip
+        with pytest.raises(EnrolmentRefusedError, match="any_seizure"):
+            enrol_patient(reg, defn.id, "S01", "P002", factors, actor="c")
+        assert len(reg.list_enrolments(defn.id)) == 1
+        review_adverse_event(
+            reg,
+            AdverseEventReviewInput(
+                event_id=seizure.event.id, physician="Dr DMC",
+                note="Reviewed by the safety committee; trial may continue.",
+                continue_treatment=True,
+            ),
+        )  # fmt: skip
+        e = enrol_patient(reg, defn.id, "S01", "P002", factors, actor="c")
+        assert e.allocation_index == 1

@@ -428,6 +428,51 @@ def amend_trial(
     )
 
 
+def _check_stopping_rules(reg: Registry, trial_id: str, definition: Any) -> None:
+    """Refuse enrolment while a safety stopping rule of the trial is triggered.
+
+    A rule counts the adverse events of the trial's enrolled patients that match
+    it (term, seriousness, relatedness). ``pause_enrolment`` and
+    ``pause_stimulation`` hold while at least ``count`` matching events await a
+    physician's review (reviewing them lifts the pause, as the data monitoring
+    committee's decision would be recorded); ``stop_trial`` holds once ``count``
+    matching events were recorded at all.
+    """
+    # pausing stimulation pauses enrolment too: nobody new starts meanwhile
+    rules = list(getattr(definition, "stopping_rules", ()))
+    if not rules:
+        return
+    events = [
+        e
+        for en in reg.list_enrolments(trial_id)
+        for e in reg.list_adverse_events(en.site, en.code)
+    ]
+    for rule in rules:
+        hits = [
+            e
+            for e in events
+            if rule.matches(
+                event=e.term.value,
+                serious=e.serious,
+                relatedness=e.relatedness.value,
+            )
+        ]
+        counted = hits if rule.action == "stop_trial" else [
+            e for e in hits if not e.reviews
+        ]  # fmt: skip
+        if len(counted) >= rule.count:
+            ids = ", ".join(str(e.id) for e in counted[: rule.count])
+            what = (
+                "stopped"
+                if rule.action == "stop_trial"
+                else "paused until the events are reviewed"
+            )
+            raise EnrolmentRefusedError(
+                f"Enrolment in {trial_id!r} is {what}: stopping rule {rule.id!r} "
+                f"({rule.description}) is met by adverse event(s) {ids}."
+            )
+
+
 def enrol_patient(
     reg: Registry,
     trial_id: str,
@@ -468,7 +513,8 @@ def enrol_patient(
         If the trial or the patient does not exist.
     EnrolmentRefusedError
         If the patient's latest screening is missing or not ``eligible``, the
-        site is not a trial site, or a factor or level is not the definition's.
+        site is not a trial site, a factor or level is not the definition's, or
+        a safety stopping rule of the trial is met (enrolment paused).
     plptms.registry.DuplicateRecordError
         If the patient is already enrolled.
     """
@@ -481,6 +527,7 @@ def enrol_patient(
             f"{trial_id!r} {sites!r}."
         )
     reg.get_patient(site, code)  # RecordNotFoundError for an unknown patient
+    _check_stopping_rules(reg, trial_id, definition)
     levels = _check_factors(definition, site, factors)
     screening = reg.latest_screening(site, code)
     if screening is None or screening.status.value != "eligible":
