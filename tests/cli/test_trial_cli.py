@@ -104,3 +104,45 @@ def test_create_enrol_allocation_unblind_replay(tmp_path: Path) -> None:
     res = run("trial", "replay", str(EXAMPLE))
     assert res.exit_code == 0, res.output  # type: ignore[attr-defined]
     assert "replays" in res.output  # type: ignore[attr-defined]
+
+
+def test_trial_session_needs_the_trial_physicians_review(tmp_path: Path) -> None:
+    """The arm's verdict asks for review: without it nothing is assigned or run."""
+    import json
+
+    from plptms.registry import Registry
+    from plptms.safety import load_screening_items
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    answers = tmp_path / "answers.json"
+    answers.write_text(
+        json.dumps({"answers": {i.id: "no" for i in load_screening_items()}})
+    )
+    for args in (
+        ("trial", "create", str(EXAMPLE), "--actor", "stat1"),
+        ("patient", "add", "--site", "S01", "--code", "P001", "--actor", "n1"),
+        ("screen", str(answers), "--patient", "S01/P001", "--actor", "dr1"),
+        (
+            "threshold", "hunt", "--method", "ml_pest", "--start", "70", "--seed",
+            "4", "--site", "S01", "--code", "P001", "--actor", "tech1",
+        ),
+        (
+            "trial", "enrol", "S01/P001", "--trial", "plp-rtms-mirror-2x2",
+            "--factor", "limb=upper", "--factor", "pain_band=nrs_7_10",
+            "--actor", "c1",
+        ),
+    ):  # fmt: skip
+        res = runner.invoke(app, [*args, "--db", db])
+        assert res.exit_code == 0, (args, res.output)
+    session = (
+        "trial", "session", "S01/P001", "--trial", "plp-rtms-mirror-2x2",
+        "--number", "1", "--actor", "tech1", "--ae-reviewed", "--db", db,
+    )  # fmt: skip
+    res = runner.invoke(app, list(session))
+    assert res.exit_code == 1, res.output
+    assert "review" in res.output
+    with Registry(db) as reg:
+        assert reg.list_assignments("S01", "P001") == []
+    # a patient who is not enrolled has no trial session
+    res = runner.invoke(app, [*session[:2], "S01/P999", *session[3:]])
+    assert res.exit_code == 2

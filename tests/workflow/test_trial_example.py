@@ -129,3 +129,53 @@ def test_a_seizure_pauses_enrolment_until_it_is_reviewed(db_url: str) -> None:
         )  # fmt: skip
         e = enrol_patient(reg, defn.id, "S01", "P002", factors, actor="c")
         assert e.allocation_index == 1
+
+
+def test_sessions_of_both_arms_go_through_the_same_blinded_path(
+    db_url: str,
+) -> None:
+    """Active and sham are delivered alike; only the plan's condition differs."""
+    from plptms.delivery import SimulatedStimulator, VirtualClock
+    from plptms.motor import SimulatedSubject, SubjectParameters, hunt_ml_pest
+    from plptms.workflow import prepare_trial_session, run_delivery
+    from tests._review import REVIEW
+
+    defn = read_trial_definition(EXAMPLE)
+    with Registry(db_url) as reg:
+        create_trial(reg, defn, actor="statistician")
+        conditions = set()
+        for k in range(8):
+            code = f"P{k:03d}"
+            reg.add_patient("S01", code, history=None, actor="n")
+            screen(reg, "S01", code)
+            hunt = hunt_ml_pest(
+                SimulatedSubject(SubjectParameters(threshold_pct_mso=50.0), seed=k),
+                start_intensity_pct_mso=60.0,
+            )
+            reg.record_rmt(
+                "S01", code, hunt, hemisphere="left", muscle="FDI", stimulator="sim",
+                actor="t",
+            )  # fmt: skip
+            enrol_patient(
+                reg, defn.id, "S01", code, {"limb": "upper", "pain_band": "nrs_7_10"},
+                actor="c",
+            )  # fmt: skip
+            start = prepare_trial_session(
+                reg, defn.id, "S01", code, 1, device="sim", actor="tech",
+                ae_reviewed=True, review=REVIEW,
+            )  # fmt: skip
+            prepared = start.prepared
+            assert prepared.blinded
+            arm = allocation_for(reg, defn.id, "S01", code, role="statistician")
+            expected = defn.arm(str(arm.arm_id)).condition
+            assert prepared.plan.condition.value == expected
+            conditions.add(expected)
+            clock = VirtualClock()
+            stim = SimulatedStimulator(clock=clock.now, sleep=clock.sleep)
+            out = run_delivery(
+                reg, prepared, stim, actor="tech", clock=clock.now, sleep=clock.sleep
+            )
+            assert out.status == "completed"
+            d = reg.get_delivery(prepared.session_id)
+            assert d.blinded
+        assert conditions == {"active", "sham"}

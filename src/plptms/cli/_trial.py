@@ -298,3 +298,79 @@ def replay_cmd(
             f"stored {escape(m.stored)}, replayed {escape(m.replayed)}"
         )
     raise typer.Exit(1)
+
+
+@trial_app.command("session")
+def session_cmd(
+    patient: Annotated[str, typer.Argument(help="The enrolled patient, SITE/CODE.")],
+    trial: TrialOpt,
+    number: Annotated[
+        int, typer.Option("--number", help="Session number (1...).", min=1, max=10_000)
+    ],
+    actor: Annotated[str, typer.Option("--actor", help="Operator.")],
+    device: Annotated[
+        str, typer.Option("--device", help="sim, magstim, magventure.")
+    ] = "sim",
+    port: Annotated[str | None, typer.Option("--port", help="Serial port.")] = None,
+    ae_reviewed: Annotated[
+        bool,
+        typer.Option(
+            "--ae-reviewed", help="Adverse events since the last session were reviewed."
+        ),
+    ] = False,
+    review_physician: Annotated[
+        str | None,
+        typer.Option(
+            "--review-physician",
+            help="Trial physician who reviewed what the arm's verdict asks to review.",
+        ),
+    ] = None,
+    review_reason: Annotated[
+        str | None, typer.Option("--review-reason", help="Why it may proceed.")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Deliver a blinded session of the patient's allocated arm (kit code shown).
+
+    The same checks, plan and runner as `plptms session run`; the condition is
+    hidden. Exit 0 completed, 1 blocked or not completed, 2 bad input.
+    """
+    from rich.console import Console
+
+    from ..registry import RegistryError, SessionLeasedError
+    from ..workflow import (
+        AssignmentRefusedError,
+        EnrolmentRefusedError,
+        SessionRefusedError,
+        prepare_trial_session,
+    )
+    from ._options import parse_review
+    from ._plan import parse_patient
+    from ._registry import open_registry
+    from ._session import _deliver, _print_checks, _refused
+
+    site, code = parse_patient(patient)
+    review = parse_review(review_physician, review_reason)
+    console = Console(width=140)
+    try:
+        with open_registry(db, create=False) as reg:
+            try:
+                start = prepare_trial_session(
+                    reg, trial, site, code, number, device=device, actor=actor,
+                    ae_reviewed=ae_reviewed, review=review,
+                )  # fmt: skip
+            except (SessionRefusedError, AssignmentRefusedError) as exc:
+                raise _refused(console, exc) from None
+            prepared = start.prepared
+            _print_checks(console, prepared.checks)
+            console.print(
+                f"Kit {start.kit_code}, delivery session {prepared.session_id}: "
+                f"{prepared.plan.total_pulses} pulses in {len(prepared.plan.trains)} "
+                "trains (condition blinded)."
+            )
+            code_ = _deliver(reg, prepared, port, actor, False)
+    except (SessionLeasedError, EnrolmentRefusedError) as exc:
+        raise _fail(str(exc), 1) from None
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code_)

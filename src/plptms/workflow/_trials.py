@@ -52,12 +52,14 @@ __all__ = [
     "ReplayMismatch",
     "ReplayReport",
     "TrialDefinitionLike",
+    "TrialSessionStart",
     "UnblindingRefusedError",
     "UnblindingResult",
     "allocation_for",
     "amend_trial",
     "create_trial",
     "enrol_patient",
+    "prepare_trial_session",
     "replay_allocations",
     "unblind",
 ]
@@ -770,3 +772,113 @@ def replay_allocations(
     return ReplayReport(
         trial_id=trial_id, n_allocations=len(stored), mismatches=tuple(mismatches)
     )
+
+
+class TrialSessionStart(BaseModel):
+    """A trial session cleared to run, as the blinded operator sees it.
+
+    Attributes
+    ----------
+    kit_code : str
+        The patient's kit code (the same for active and sham arms).
+    prepared : PreparedSession
+        The session, opened blinded through the ordinary session path; run it
+        with :func:`plptms.workflow.run_delivery`.
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    kit_code: str
+    prepared: Any
+
+
+def prepare_trial_session(
+    reg: Registry,
+    trial_id: str,
+    site: str,
+    code: str,
+    number: int,
+    *,
+    device: str,
+    actor: str,
+    ae_reviewed: bool,
+    review: Any | None = None,
+    definition_type: Any | None = None,
+) -> TrialSessionStart:
+    """Open a blinded session of an enrolled patient's allocated arm.
+
+    The arm's protocol (the library protocol with the arm's condition, active
+    or sham) is assigned to the patient on the first session, through the
+    ordinary assignment (its verdict under the site's policy; a verdict needing
+    review needs the trial physician's ``review``), and every session then goes
+    through :func:`plptms.workflow.prepare_start`: the same checks, plan and
+    runner as any session, displayed blinded. The operator gets the kit code;
+    the arm is never returned.
+
+    Parameters
+    ----------
+    reg : Registry
+        The registry.
+    trial_id : str
+        The trial.
+    site, code : str
+        The enrolled patient.
+    number : int
+        Session number, from 1.
+    device : str
+        Stimulator kind (sham sessions run on the simulator until a sham coil
+        can be confirmed).
+    actor : str
+        The operator.
+    ae_reviewed : bool
+        The operator confirms adverse events since the last session were
+        reviewed.
+    review : plptms.safety.PhysicianReview | None
+        The trial physician's review, when the arm's verdict asks for one.
+    definition_type : type | None
+        The definition class (:class:`plptms.trial.TrialDefinition` by default).
+
+    Returns
+    -------
+    start : TrialSessionStart
+        The kit code and the prepared session.
+
+    Raises
+    ------
+    plptms.workflow.AssignmentRefusedError
+        If the arm's protocol cannot be assigned (a review is missing).
+    plptms.workflow.SessionRefusedError
+        If a pre-session check fails.
+    """
+    from ._clinic import assign_protocol
+    from ._delivery import prepare_start
+
+    enrolment = reg.get_enrolment(trial_id, site, code)
+    version = next(
+        v for v in reg.trial_versions(trial_id) if v.version == enrolment.version
+    )
+    definition = _definition_of(version, definition_type)
+    protocol = definition.arm_protocol(enrolment.arm_id)
+    assigned = [
+        a for a in reg.list_assignments(site, code) if a.protocol_id == protocol.id
+    ]
+    if assigned and assigned[-1].protocol.get("condition") != protocol.condition.value:
+        raise EnrolmentRefusedError(
+            f"Invalid value for 'code': {site}/{code} has {protocol.id!r} assigned "
+            "outside the trial with another condition; the trial's sessions need "
+            "the allocated arm's: resolve the earlier assignment first."
+        )
+    if not assigned:
+        assign_protocol(reg, site, code, protocol, actor=actor, review=review)
+    prepared = prepare_start(
+        reg,
+        site,
+        code,
+        protocol.id,
+        number,
+        device=device,
+        actor=actor,
+        ae_reviewed=ae_reviewed,
+        blinded=True,
+    )
+    return TrialSessionStart(kit_code=enrolment.kit_code, prepared=prepared)
