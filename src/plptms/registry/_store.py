@@ -334,9 +334,19 @@ class RegistryStore:
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
-        """One read-only transaction."""
+        """One read-only transaction, reading one snapshot.
+
+        SQLite's read transaction is a snapshot already; PostgreSQL's default
+        (READ COMMITTED) lets each statement see newer commits, so a read of
+        several tables could mix states (e.g. enrolments committed between two
+        queries): reads run REPEATABLE READ there (a read-only transaction never
+        fails for it).
+        """
         from sqlalchemy.orm import Session
 
-        bind = self.engine.execution_options(plptms_readonly=True)
+        options: dict[str, object] = {"plptms_readonly": True}
+        if self.engine.dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        bind = self.engine.execution_options(**options)
         with Session(bind) as s, s.begin():
             yield s
