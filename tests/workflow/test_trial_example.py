@@ -83,7 +83,7 @@ def test_the_example_refuses_a_level_it_does_not_list(db_url: str) -> None:
 
 
 def test_a_seizure_pauses_enrolment_until_it_is_reviewed(db_url: str) -> None:
-    """The example's rule: any seizure pauses enrolment until reviewed."""
+    """The example's rule: any seizure pauses enrolment and stimulation."""
     from plptms.workflow import (
         AdverseEventInput,
         AdverseEventReviewInput,
@@ -119,6 +119,15 @@ def test_a_seizure_pauses_enrolment_until_it_is_reviewed(db_url: str) -> None:
         with pytest.raises(EnrolmentRefusedError, match="any_seizure"):
             enrol_patient(reg, defn.id, "S01", "P002", factors, actor="c")
         assert len(reg.list_enrolments(defn.id)) == 1
+        # the rule's action is pause_stimulation: no trial session starts either
+        from plptms.workflow import prepare_trial_session
+
+        with pytest.raises(EnrolmentRefusedError, match=r"Stimulation .* paused"):
+            prepare_trial_session(
+                reg, defn.id, "S01", "P001", 1, device="sim", actor="t",
+                ae_reviewed=True,
+            )  # fmt: skip
+        assert reg.list_assignments("S01", "P001") == []
         review_adverse_event(
             reg,
             AdverseEventReviewInput(

@@ -430,7 +430,14 @@ def amend_trial(
     )
 
 
-def _check_stopping_rules(reg: Registry, trial_id: str, definition: Any) -> None:
+def _check_stopping_rules(
+    reg: Registry,
+    trial_id: str,
+    definition: Any,
+    *,
+    actions: tuple[str, ...] = ("pause_enrolment", "pause_stimulation", "stop_trial"),
+    what: str = "Enrolment",
+) -> None:
     """Refuse enrolment while a safety stopping rule of the trial is triggered.
 
     A rule counts the adverse events of the trial's enrolled patients that match
@@ -441,7 +448,9 @@ def _check_stopping_rules(reg: Registry, trial_id: str, definition: Any) -> None
     matching events were recorded at all.
     """
     # pausing stimulation pauses enrolment too: nobody new starts meanwhile
-    rules = list(getattr(definition, "stopping_rules", ()))
+    rules = [
+        r for r in getattr(definition, "stopping_rules", ()) if r.action in actions
+    ]
     if not rules:
         return
     events = [
@@ -464,13 +473,13 @@ def _check_stopping_rules(reg: Registry, trial_id: str, definition: Any) -> None
         ]  # fmt: skip
         if len(counted) >= rule.count:
             ids = ", ".join(str(e.id) for e in counted[: rule.count])
-            what = (
+            state = (
                 "stopped"
                 if rule.action == "stop_trial"
                 else "paused until the events are reviewed"
             )
             raise EnrolmentRefusedError(
-                f"Enrolment in {trial_id!r} is {what}: stopping rule {rule.id!r} "
+                f"{what} in {trial_id!r} is {state}: stopping rule {rule.id!r} "
                 f"({rule.description}) is met by adverse event(s) {ids}."
             )
 
@@ -849,11 +858,22 @@ def prepare_trial_session(
         If the arm's protocol cannot be assigned (a review is missing).
     plptms.workflow.SessionRefusedError
         If a pre-session check fails.
+    EnrolmentRefusedError
+        If a ``pause_stimulation`` or ``stop_trial`` stopping rule of the trial
+        is met (e.g. a seizure not yet reviewed).
     """
     from ._clinic import assign_protocol
     from ._delivery import prepare_start
 
     enrolment = reg.get_enrolment(trial_id, site, code)
+    current = _definition_of(reg.get_trial(trial_id), definition_type)
+    _check_stopping_rules(
+        reg,
+        trial_id,
+        current,
+        actions=("pause_stimulation", "stop_trial"),
+        what="Stimulation",
+    )
     version = next(
         v for v in reg.trial_versions(trial_id) if v.version == enrolment.version
     )
