@@ -240,11 +240,8 @@ def prepare_closedloop(
             f"The gate's dose ({gate.intensity_pct_mso} % MSO) differs from the "
             f"plan's ({sorted(planned)}): nothing was started."
         )
-    amendment = (
-        None
-        if plan.amendment_id is None
-        else reg.amendment_for_session(checked.assignment_id, number)
-    )
+    # the amendment the checks applied, not a second read that could differ
+    amendment = checked.amendment
     rule = None if amendment is None else amendment.amendment.closed_loop
     policy = _trigger_policy(dose, cal, rule)
     sfreq = float(source.sfreq_hz)

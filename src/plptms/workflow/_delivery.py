@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from ..delivery import Progress, Stimulator
     from ..protocol import Protocol
-    from ..registry import Registry
+    from ..registry import AmendmentOut, Registry
     from ..safety import Verdict
 
 __all__ = [
@@ -150,6 +150,7 @@ class _Checked(NamedTuple):
     checks: list[CheckResult]
     protocol: Protocol  # as assigned, with the amendment in force applied
     verdict: Verdict
+    amendment: AmendmentOut | None  # the amendment applied, the one the plan names
 
 
 def _checked_plan(
@@ -211,7 +212,7 @@ def _checked_plan(
     plan = build_session_plan(proto, verdict, rmt[0], block=block, policy=policy)
     if amendment is not None:
         plan = plan.model_copy(update={"amendment_id": amendment.id})
-    return _Checked(aid, plan, checks, proto, verdict)
+    return _Checked(aid, plan, checks, proto, verdict, amendment)
 
 
 def _audit_check(reg: Registry, refs: list[tuple[str, int]]) -> CheckResult:
@@ -287,7 +288,7 @@ def prepare_start(
     from ..utils import check_option
 
     check_option(device, "device", STIMULATOR_KINDS)
-    aid, plan, checks, _, _ = _checked_plan(
+    aid, plan, checks, _, _, _ = _checked_plan(
         reg,
         site,
         code,
@@ -373,7 +374,7 @@ def prepare_resume(
         )
     site, code, protocol_id = reg.delivery_patient(session_id)
     block = d.plan.get("block") if isinstance(d.plan, dict) else None
-    aid, plan, checks, _, _ = _checked_plan(
+    aid, plan, checks, _, _, _ = _checked_plan(
         reg,
         site,
         code,
