@@ -49,52 +49,88 @@ def _event_line(e: Any) -> str:
     return f"{e.label()}: {state}"
 
 
+TermOpt = Annotated[
+    str, typer.Option("--term", help="Controlled term, e.g. headache, seizure.")
+]
+SeverityOpt = Annotated[
+    str, typer.Option("--severity", help="mild, moderate or severe (intensity).")
+]
+RelatednessOpt = Annotated[
+    str,
+    typer.Option(
+        "--relatedness", help="unrelated, unlikely, possible, probable or definite."
+    ),
+]
+SeriousOpt = Annotated[
+    bool,
+    typer.Option("--serious", help="Serious (ICH E2A); needs --serious-criterion."),
+]
+SeriousCriterionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--serious-criterion",
+        help="death, life_threatening, hospitalisation, disability, "
+        "congenital_anomaly or medically_important.",
+    ),
+]
+OnsetOpt = Annotated[
+    str | None,
+    typer.Option("--onset", help="Onset date YYYY-MM-DD (the site's today)."),
+]
+DescriptionOpt = Annotated[
+    str, typer.Option("--description", help="Free text (required for 'other').")
+]
+ActionOpt = Annotated[
+    str, typer.Option("--action", help="Action taken, e.g. none, session_stopped.")
+]
+OutcomeOpt = Annotated[
+    str, typer.Option("--outcome", help="e.g. recovered, recovering, unknown.")
+]
+SessionOpt = Annotated[
+    int | None,
+    typer.Option("--session", min=1, max=ID_MAX, help="Delivery session id."),
+]
+
+
+def event_input(patient: str, **fields: Any) -> Any:
+    """Parse the options of an adverse event into the workflow's input (exit 2)."""
+    from ..utils import check_strict_date
+    from ..workflow import AdverseEventInput
+    from ._plan import parse_patient
+
+    site, code = parse_patient(patient)
+    onset = fields.pop("onset")
+    try:
+        onset_on = None if onset is None else check_strict_date(onset, "onset_on")
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    return _validated(
+        AdverseEventInput,
+        {
+            "site": site,
+            "code": code,
+            "onset_on": onset_on,
+            "action_taken": fields.pop("action"),
+            "delivery_session_id": fields.pop("session"),
+            **fields,
+        },
+    )
+
+
 @ae_app.command("record")
 def record_cmd(
     patient: PatientArg,
-    term: Annotated[
-        str, typer.Option("--term", help="Controlled term, e.g. headache, seizure.")
-    ],
-    severity: Annotated[
-        str, typer.Option("--severity", help="mild, moderate or severe (intensity).")
-    ],
-    relatedness: Annotated[
-        str,
-        typer.Option(
-            "--relatedness",
-            help="unrelated, unlikely, possible, probable or definite.",
-        ),
-    ],
+    term: TermOpt,
+    severity: SeverityOpt,
+    relatedness: RelatednessOpt,
     actor: Annotated[str, typer.Option("--actor", help="Who records it.")],
-    serious: Annotated[
-        bool,
-        typer.Option("--serious", help="Serious (ICH E2A); needs --serious-criterion."),
-    ] = False,
-    serious_criterion: Annotated[
-        str | None,
-        typer.Option(
-            "--serious-criterion",
-            help="death, life_threatening, hospitalisation, disability, "
-            "congenital_anomaly or medically_important.",
-        ),
-    ] = None,
-    onset: Annotated[
-        str | None,
-        typer.Option("--onset", help="Onset date YYYY-MM-DD (the site's today)."),
-    ] = None,
-    description: Annotated[
-        str, typer.Option("--description", help="Free text (required for 'other').")
-    ] = "",
-    action: Annotated[
-        str, typer.Option("--action", help="Action taken, e.g. none, session_stopped.")
-    ] = "none",
-    outcome: Annotated[
-        str, typer.Option("--outcome", help="e.g. recovered, recovering, unknown.")
-    ] = "unknown",
-    session: Annotated[
-        int | None,
-        typer.Option("--session", min=1, max=ID_MAX, help="Delivery session id."),
-    ] = None,
+    serious: SeriousOpt = False,
+    serious_criterion: SeriousCriterionOpt = None,
+    onset: OnsetOpt = None,
+    description: DescriptionOpt = "",
+    action: ActionOpt = "none",
+    outcome: OutcomeOpt = "unknown",
+    session: SessionOpt = None,
     db: DbOpt = None,
 ) -> None:
     """Record an adverse event of a patient (audited).
@@ -103,32 +139,21 @@ def record_cmd(
     (plptms ae review ID). Exit 0 recorded, 2 bad input (nothing stored).
     """
     from ..registry import RegistryError
-    from ..utils import check_strict_date
-    from ..workflow import AdverseEventInput, record_adverse_event
-    from ._plan import parse_patient
+    from ..workflow import record_adverse_event
 
-    site, code = parse_patient(patient)
-    try:
-        onset_on = None if onset is None else check_strict_date(onset, "onset_on")
-    except ValueError as exc:
-        raise _fail(str(exc)) from None
-    event = _validated(
-        AdverseEventInput,
-        {
-            "site": site,
-            "code": code,
-            "actor": actor,
-            "term": term,
-            "onset_on": onset_on,
-            "description": description,
-            "severity": severity,
-            "serious": serious,
-            "serious_criterion": serious_criterion,
-            "relatedness": relatedness,
-            "action_taken": action,
-            "outcome": outcome,
-            "delivery_session_id": session,
-        },
+    event = event_input(
+        patient,
+        actor=actor,
+        term=term,
+        onset=onset,
+        description=description,
+        severity=severity,
+        serious=serious,
+        serious_criterion=serious_criterion,
+        relatedness=relatedness,
+        action=action,
+        outcome=outcome,
+        session=session,
     )
     reg = open_registry(db)
     try:

@@ -10,6 +10,19 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ._adverse import (
+    ActionOpt,
+    DescriptionOpt,
+    OnsetOpt,
+    OutcomeOpt,
+    RelatednessOpt,
+    SeriousCriterionOpt,
+    SeriousOpt,
+    SessionOpt,
+    SeverityOpt,
+    TermOpt,
+    event_input,
+)
 from ._registry import _console, _fail
 
 trial_app = typer.Typer(
@@ -374,3 +387,141 @@ def session_cmd(
     except (RegistryError, ValueError) as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code_)
+
+
+@trial_app.command("amend")
+def amend_cmd(
+    definition: DefinitionArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why it changes (audited).")],
+    actor: Annotated[str, typer.Option("--actor", help="Who amends it.")],
+    db: DbOpt = None,
+) -> None:
+    """Store an amended definition as the trial's next version.
+
+    The file keeps the trial id and carries the next version number. The
+    amendment is refused, and nothing stored, if its reason is too short, if
+    an arm's protocol fails a trial site's safety policy, or (once patients are
+    enrolled) if it changes what the stored allocations depend on (arms,
+    ratios, randomisation, stratification). Exit 0 stored, 1 refused, 2 bad
+    input.
+    """
+    from ..registry import RegistryError
+    from ..trial import TrialDefinition, TrialDefinitionError
+    from ..workflow import amend_trial
+    from ._registry import open_registry
+
+    defn = _read(definition)
+    assert isinstance(defn, TrialDefinition)
+    try:
+        with open_registry(db, create=False) as reg:
+            v = amend_trial(reg, defn, reason=reason, actor=actor)
+    except TrialDefinitionError as exc:  # the amendment and safety refusals
+        raise _fail(str(exc), 1) from None
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _console().print(
+        f"Trial {escape(v.trial_id)} amended: version {v.version} "
+        f"({escape(v.reason or '')})."
+    )
+
+
+def _rule_table(status: object) -> Table:
+    from ..workflow import TrialSafetyStatus
+
+    assert isinstance(status, TrialSafetyStatus)
+    table = Table(
+        title=f"Stopping rules of {status.trial_id} (version {status.version})"
+    )
+    for col in ("rule", "action", "counted / needed", "events", "state"):
+        table.add_column(col)
+    for r in status.rules:
+        table.add_row(
+            escape(r.rule_id),
+            r.action,
+            f"{len(r.counted)} / {r.count}",
+            ", ".join(map(str, r.matching)) or "-",
+            "[bold red]MET[/bold red]" if r.met else "not met",
+        )
+    return table
+
+
+@trial_app.command("ae")
+def ae_cmd(
+    patient: Annotated[str, typer.Argument(help="The patient, SITE/CODE.")],
+    trial: TrialOpt,
+    term: TermOpt,
+    severity: SeverityOpt,
+    relatedness: RelatednessOpt,
+    actor: Annotated[str, typer.Option("--actor", help="Who records it.")],
+    serious: SeriousOpt = False,
+    serious_criterion: SeriousCriterionOpt = None,
+    onset: OnsetOpt = None,
+    description: DescriptionOpt = "",
+    action: ActionOpt = "none",
+    outcome: OutcomeOpt = "unknown",
+    session: SessionOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Record an adverse event of an enrolled patient; apply the stopping rules.
+
+    A serious adverse event is flagged at once; a rule it meets pauses
+    enrolment (or stimulation, or stops the trial) until reviewed. Exit 0
+    recorded, 2 bad input or not enrolled (nothing stored).
+    """
+    from ..registry import RegistryError
+    from ..workflow import record_trial_adverse_event
+    from ._registry import open_registry
+
+    event = event_input(
+        patient,
+        actor=actor,
+        term=term,
+        onset=onset,
+        description=description,
+        severity=severity,
+        serious=serious,
+        serious_criterion=serious_criterion,
+        relatedness=relatedness,
+        action=action,
+        outcome=outcome,
+        session=session,
+    )
+    try:
+        with open_registry(db, create=False) as reg:
+            result = record_trial_adverse_event(reg, trial, event)
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    con = _console()
+    style = "bold red" if result.serious or result.triggered else ""
+    con.print(escape(result.message), style=style, highlight=False)
+    if result.status.rules:
+        con.print(_rule_table(result.status))
+
+
+@trial_app.command("safety")
+def safety_cmd(trial: TrialOpt, db: DbOpt = None) -> None:
+    """Show the trial's stopping rules and whether enrolment or stimulation is held.
+
+    Exit 0 nothing held, 1 a rule is met.
+    """
+    from ..registry import RegistryError
+    from ..workflow import stopping_rule_states
+    from ._registry import open_registry
+
+    try:
+        with open_registry(db, create=False) as reg:
+            status = stopping_rule_states(reg, trial)
+    except (RegistryError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    con = _console()
+    con.print(_rule_table(status))
+    if status.stopped:
+        con.print("[bold red]The trial is stopped.[/bold red]")
+    elif status.stimulation_paused:
+        con.print("[bold red]Enrolment and every trial session are paused.[/bold red]")
+    elif status.enrolment_paused:
+        con.print("[bold red]Enrolment is paused.[/bold red]")
+    else:
+        con.print("No stopping rule is met.")
+    if status.enrolment_paused:
+        raise typer.Exit(1)

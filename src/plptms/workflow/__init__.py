@@ -89,6 +89,13 @@ from ._safety import (
 )
 from ._sites import get_site, set_site, site_today
 from ._threshold import RMTInput, RMTRecorded, record_rmt
+from ._trial_safety import (
+    StoppingRuleState,
+    TrialAdverseEvent,
+    TrialSafetyStatus,
+    record_trial_adverse_event,
+    stopping_rule_states,
+)
 from ._trials import (
     ARM_VIEW_ROLES,
     UNBLIND_REASON_MIN_CHARS,
@@ -167,7 +174,10 @@ __all__ = [
     "ReplayMismatch",
     "ReplayReport",
     "SessionRefusedError",
+    "StoppingRuleState",
+    "TrialAdverseEvent",
     "TrialDefinitionLike",
+    "TrialSafetyStatus",
     "TrialSessionStart",
     "UnblindingRefusedError",
     "UnblindingResult",
@@ -201,6 +211,7 @@ __all__ = [
     "record_rmt",
     "record_screening",
     "record_table_readings",
+    "record_trial_adverse_event",
     "register_patient",
     "replay_allocations",
     "review_adverse_event",
@@ -211,6 +222,7 @@ __all__ = [
     "set_site_policy",
     "site_table",
     "site_today",
+    "stopping_rule_states",
     "unblind",
     "verdict_for_assignment",
 ]

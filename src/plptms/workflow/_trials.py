@@ -386,6 +386,7 @@ def create_trial(
             f"Invalid value for 'definition.version': got {definition.version!r}; "
             "allowed: 1 for a new trial (later versions are amendments)."
         )
+    _check_safety_at_sites(reg, definition)
     return reg.create_trial(
         definition.id, data, title=_title(definition), actor=actor, version=1
     )
@@ -420,6 +421,15 @@ def amend_trial(
         On a wrong version number, a missing reason, or an allocated arm dropped.
     """
     data, config = _check_definition(new_definition)
+    from ..trial import TrialDefinition, amend_definition
+
+    if isinstance(new_definition, TrialDefinition):
+        current = _definition_of(reg.get_trial(new_definition.id), None)
+        enrolled = bool(reg.list_enrolments(new_definition.id))
+        # the id, the version, the reason and (once patients are enrolled) what
+        # the stored allocations depend on; then the arms at each site's policy
+        amend_definition(current, new_definition, reason, enrolled=enrolled)
+        _check_safety_at_sites(reg, new_definition)
     return reg.amend_trial(
         new_definition.id,
         data,
@@ -430,6 +440,23 @@ def amend_trial(
     )
 
 
+def _check_safety_at_sites(reg: Registry, definition: Any) -> None:
+    """Refuse a definition whose arm protocol a trial site's safety policy refuses.
+
+    Each site's stored policy (the default where none is stored) checks every
+    arm, as it will when the arm is assigned to a patient of that site.
+    """
+    from ..trial import TrialDefinition, check_definition_safety
+
+    if not isinstance(definition, TrialDefinition):
+        return  # a stand-in (tests): its arms are checked when assigned
+    for site in definition.sites:
+        try:
+            check_definition_safety(definition, reg.site_policy(site.code))
+        except ValueError as exc:
+            raise type(exc)(f"At site {site.code!r}: {exc}") from None
+
+
 def _check_stopping_rules(
     reg: Registry,
     trial_id: str,
@@ -438,50 +465,25 @@ def _check_stopping_rules(
     actions: tuple[str, ...] = ("pause_enrolment", "pause_stimulation", "stop_trial"),
     what: str = "Enrolment",
 ) -> None:
-    """Refuse enrolment while a safety stopping rule of the trial is triggered.
+    """Refuse while a stopping rule of the trial with one of ``actions`` is met.
 
-    A rule counts the adverse events of the trial's enrolled patients that match
-    it (term, seriousness, relatedness). ``pause_enrolment`` and
-    ``pause_stimulation`` hold while at least ``count`` matching events await a
-    physician's review (reviewing them lifts the pause, as the data monitoring
-    committee's decision would be recorded); ``stop_trial`` holds once ``count``
-    matching events were recorded at all.
+    :func:`plptms.workflow._trial_safety.stopping_rule_states` counts the events
+    against the newest stored definition's rules.
     """
-    # pausing stimulation pauses enrolment too: nobody new starts meanwhile
-    rules = [
-        r for r in getattr(definition, "stopping_rules", ()) if r.action in actions
-    ]
-    if not rules:
-        return
-    events = [
-        e
-        for en in reg.list_enrolments(trial_id)
-        for e in reg.list_adverse_events(en.site, en.code)
-    ]
-    for rule in rules:
-        hits = [
-            e
-            for e in events
-            if rule.matches(
-                event=e.term.value,
-                serious=e.serious,
-                relatedness=e.relatedness.value,
-            )
-        ]
-        counted = hits if rule.action == "stop_trial" else [
-            e for e in hits if not e.reviews
-        ]  # fmt: skip
-        if len(counted) >= rule.count:
-            ids = ", ".join(str(e.id) for e in counted[: rule.count])
-            state = (
-                "stopped"
-                if rule.action == "stop_trial"
-                else "paused until the events are reviewed"
-            )
-            raise EnrolmentRefusedError(
-                f"{what} in {trial_id!r} is {state}: stopping rule {rule.id!r} "
-                f"({rule.description}) is met by adverse event(s) {ids}."
-            )
+    del definition  # the rules are read from the stored definition
+    from ._trial_safety import stopping_rule_states
+
+    for rule in stopping_rule_states(reg, trial_id).held(actions):
+        ids = ", ".join(str(i) for i in rule.counted[: rule.count])
+        state = (
+            "stopped"
+            if rule.action == "stop_trial"
+            else "paused until the events are reviewed"
+        )
+        raise EnrolmentRefusedError(
+            f"{what} in {trial_id!r} is {state}: stopping rule {rule.rule_id!r} "
+            f"({rule.description}) is met by adverse event(s) {ids}."
+        )
 
 
 def enrol_patient(
