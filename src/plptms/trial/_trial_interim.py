@@ -34,9 +34,8 @@ from ..utils import check_type
 from ._definition import TrialDefinition, _pain_intensity_ids
 from ._mmrm import MMRMEstimate
 from ._sequential import GroupSequentialBoundaries, lan_demets_boundaries
-from ._trial_analysis import (
-    TrialAnalysisError,
-    _check_inputs,
+from ._trial_analysis import TrialAnalysisError, _check_inputs
+from ._trial_models import (
     _contrasts,
     _fit,
     _model_data,
