@@ -414,3 +414,35 @@ def test_sample_size_in_the_definition() -> None:
     reason = "Recruitment slower than planned; DMC advice"
     assert amend_definition(old, new, reason, enrolled=True) is new
     assert plan_amendment(old, new, reason).refused_after_enrolment == ()
+
+
+# -- the shipped example -------------------------------------------------------------
+
+
+def test_the_example_trial_end_to_end() -> None:
+    """The 2x2 example: 14 NRS visits, 80 patients; EQ-5D and HAM-D not collected."""
+    defn = TrialDefinition.model_validate(example_data())
+    ds = _dataset(defn, 80, seed=12, missing=0.1)
+    res = analyse_trial(defn, ds)
+    status = {e.endpoint_id: e.status for e in res.endpoints}
+    assert [k for k, v in status.items() if v == "estimated"] == [
+        "nrs_change_eoc", "nrs_responder30_eoc", "pgic_eoc", "bpi_interference_eoc",
+        "nrs_change_6m",
+    ]  # fmt: skip
+    assert status["hamd_eoc"].startswith("not estimable: no observed change")
+    primary = res.endpoint("nrs_change_eoc")
+    assert len(primary.visits) == 14
+    stim = primary.contrasts[0]
+    assert abs(stim.estimate - STIM) < 3.5 * stim.se  # 1 in 2,000 to fail by chance
+    assert [d.visit for d in res.durability] == [
+        "followup_1m", "followup_3m", "followup_6m",
+    ]  # fmt: skip
+    assert [m.covariate for m in res.moderators] == ["months_since_amputation"]
+    rep = interim_analysis(defn, ds, look=1)
+    assert rep.n_observed == sum(
+        v is not None
+        for v, s, vis in zip(ds.columns()["change"], ds.columns()["scale_id"],
+                             ds.columns()["visit"], strict=True)
+        if s == NRS and vis == "end_of_course"
+    )  # fmt: skip
+    assert rep.information_fraction == pytest.approx(rep.n_observed / 160)
