@@ -780,6 +780,10 @@ class TrialDefinition(BaseModel):
         One- or two-sided test.
     stopping_rules : tuple of StoppingRule
         Safety stopping rules.
+    sample_size : int | None
+        Planned number of patients randomised, at least 2 per arm; ``None`` when
+        not stated. The information fraction of an interim analysis is the share
+        of it with the primary endpoint observed.
     """
 
     model_config = _FROZEN
@@ -799,6 +803,7 @@ class TrialDefinition(BaseModel):
     alpha: float = 0.05
     sided: Literal[1, 2] = 2
     stopping_rules: tuple[StoppingRule, ...] = ()
+    sample_size: int | None = None
 
     @field_validator("id")
     @classmethod
@@ -833,6 +838,12 @@ class TrialDefinition(BaseModel):
         self._check_endpoints()
         self._check_interim()
         _check_unique([r.id for r in self.stopping_rules], "stopping_rules")
+        if self.sample_size is not None and self.sample_size < 2 * len(self.arms):
+            raise ValueError(
+                f"Invalid value for 'sample_size': got {self.sample_size!r}; allowed "
+                f"range is [{2 * len(self.arms)}, inf) patients (at least 2 per arm, "
+                f"{len(self.arms)} arms)."
+            )
         return self
 
     def _check_arms(self) -> None:
@@ -1461,7 +1472,9 @@ def diff_definitions(
     changed arm protocol needs the safety check; a changed endpoint needs the
     trial registration updated. Other changes (title, labels, doses of
     co-interventions, eligibility, visits, interim looks, stopping rules) are
-    amendments.
+    amendments; a changed sample size, like a changed endpoint, alpha or
+    sidedness, also needs the trial registration updated (the target sample size
+    is a registered item).
 
     Parameters
     ----------
@@ -1592,6 +1605,7 @@ def diff_definitions(
         ("alpha", "amendment; update the trial registration"),
         ("sided", "amendment; update the trial registration"),
         ("stopping_rules", _AMEND),
+        ("sample_size", "amendment; update the trial registration"),
     ):
         if getattr(old, name) != getattr(new, name):
             out.append(
