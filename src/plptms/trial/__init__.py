@@ -33,6 +33,8 @@ from ._calendar import (
     visit_status,
 )
 from ._consort import ConsortArm, ConsortFlow, consort_diagram, write_consort
+from ._dataset import AnalysisDataset, DatasetRow, PatientRow, build_dataset
+from ._dataset_inputs import AnalysisPatient, AnalysisScore
 from ._definition import (
     ADVERSE_EVENT_TERMS,
     RELATEDNESS_LEVELS,
@@ -105,6 +107,15 @@ from ._sequential import (
     pocock_boundaries,
     spending_function,
 )
+from ._trial_analysis import (
+    EndpointAnalysis,
+    ModeratorResult,
+    TrialAnalysis,
+    TrialAnalysisError,
+    analyse_trial,
+)
+from ._trial_interim import InterimReport, interim_analysis, t_to_z
+from ._trial_models import contrast_weights
 
 __all__ = [
     "ADVERSE_EVENT_TERMS",
@@ -112,6 +123,9 @@ __all__ = [
     "RELATEDNESS_LEVELS",
     "Allocation",
     "AllocationRecord",
+    "AnalysisDataset",
+    "AnalysisPatient",
+    "AnalysisScore",
     "AnalysisSets",
     "ArmResponders",
     "BangBlindingIndex",
@@ -120,12 +134,15 @@ __all__ = [
     "CoIntervention",
     "ConsortArm",
     "ConsortFlow",
+    "DatasetRow",
     "DefinitionChange",
     "Eligibility",
     "Endpoint",
+    "EndpointAnalysis",
     "GroupSequentialBoundaries",
     "HmacRandom",
     "InterimDecision",
+    "InterimReport",
     "InterimSpec",
     "JamesBlindingIndex",
     "MMRMConvergenceError",
@@ -133,12 +150,14 @@ __all__ = [
     "MMRMResult",
     "MMRMSpec",
     "Minimisation",
+    "ModeratorResult",
     "OdmEvent",
     "OdmForm",
     "OdmItem",
     "OdmRecord",
     "OdmStudy",
     "OdmValidationError",
+    "PatientRow",
     "PermutedBlocks",
     "PlannedVisit",
     "RandomisationSpec",
@@ -149,6 +168,8 @@ __all__ = [
     "StratificationFactor",
     "TrialAmendment",
     "TrialAmendmentError",
+    "TrialAnalysis",
+    "TrialAnalysisError",
     "TrialArm",
     "TrialDefinition",
     "TrialDefinitionError",
@@ -158,11 +179,14 @@ __all__ = [
     "VisitStatus",
     "allocate",
     "amend_definition",
+    "analyse_trial",
     "analysis_sets",
     "bang_blinding_index",
     "blinding_indices",
+    "build_dataset",
     "check_definition_safety",
     "consort_diagram",
+    "contrast_weights",
     "correct_guess_probability",
     "crossing_probabilities",
     "definition_verdicts",
@@ -174,6 +198,7 @@ __all__ = [
     "factor_imbalance",
     "final_imbalance",
     "fit_mmrm",
+    "interim_analysis",
     "james_blinding_index",
     "lan_demets_boundaries",
     "moderator_analysis",
@@ -188,6 +213,7 @@ __all__ = [
     "responder_analysis",
     "simulate_allocations",
     "spending_function",
+    "t_to_z",
     "validate_odm",
     "visit_calendar",
     "visit_status",
