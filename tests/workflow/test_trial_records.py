@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from plptms.registry import (
@@ -284,3 +286,28 @@ def test_screening_log(reg: Registry) -> None:
         ("S100", "not_eligible"), ("S101", "declined"),
     ]  # fmt: skip
     assert reg.verify_audit().ok
+
+
+_GUESS = {
+    "trial_id": TRIAL, "site": "S01", "code": "P001", "visit_id": VISIT,
+    "respondent": "patient",
+}  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(guess=st.text(max_size=20), answers=st.sampled_from([3, 5]))
+def test_blinding_guess_validator(guess: str, answers: int) -> None:
+    """In the form's answers: accepted (and idempotent); else refused naming it."""
+    allowed = {
+        3: ("active", "sham", "dont_know"),
+        5: ("strongly_active", "somewhat_active", "somewhat_sham", "strongly_sham",
+            "dont_know"),
+    }[answers]  # fmt: skip
+    for g in (guess, *allowed):
+        data = {**_GUESS, "guess": g, "answers": answers}
+        if g in allowed:
+            m = BlindingGuessInput.model_validate(data)
+            assert BlindingGuessInput.model_validate(m.model_dump()) == m
+        else:
+            with pytest.raises(ValidationError, match="guess"):
+                BlindingGuessInput.model_validate(data)

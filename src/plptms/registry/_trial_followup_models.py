@@ -50,8 +50,9 @@ MedicationChange = Literal["started", "stopped", "dose_increased", "dose_decreas
 Respondent = Literal["patient", "rater", "operator"]
 ScreeningOutcome = Literal["declined", "not_eligible", "other"]
 
-#: Why a patient left a trial (CONSORT 2010 item 13b: losses and exclusions with
-#: reasons; the list is a plptms choice).
+#: Why a patient left a trial: CONSORT 2010 asks for losses after randomisation
+#: with reasons (Schulz et al., 2010, item 13b) [schulz2010consort]; the list
+#: itself is a plptms choice.
 WITHDRAWAL_REASONS: Final[tuple[str, ...]] = (
     "withdrew_consent",
     "lost_to_follow_up",
@@ -69,11 +70,12 @@ MEDICATION_CHANGES: Final[tuple[str, ...]] = (
 )
 #: Who answers a blinding questionnaire.
 BLINDING_RESPONDENTS: Final[tuple[str, ...]] = ("patient", "rater", "operator")
-#: The 3-answer blinding questionnaire (James et al. 1996; Bang et al. 2004), in
-#: the column order of :func:`plptms.trial.blinding_indices`.
+#: The 3-answer blinding questionnaire (James et al., 1996; Bang et al., 2004)
+#: [james1996, bang2004], in the column order of
+#: :func:`plptms.trial.blinding_indices` (neither paper read: not verified).
 BLINDING_ANSWERS_3: Final[tuple[str, ...]] = ("active", "sham", "dont_know")
-#: The 5-answer questionnaire (Bang et al. 2004), in the column order of
-#: :func:`plptms.trial.blinding_indices`.
+#: The 5-answer questionnaire (Bang et al., 2004) [bang2004], in the column order
+#: of :func:`plptms.trial.blinding_indices` (not verified).
 BLINDING_ANSWERS_5: Final[tuple[str, ...]] = (
     "strongly_active",
     "somewhat_active",
@@ -81,8 +83,9 @@ BLINDING_ANSWERS_5: Final[tuple[str, ...]] = (
     "strongly_sham",
     "dont_know",
 )
-#: Why a screened patient was not enrolled (CONSORT 2010 flow diagram:
-#: excluded, not meeting inclusion criteria, declined, other reasons).
+#: Why a screened patient was not enrolled: the exclusions of the CONSORT 2010
+#: flow diagram (not meeting inclusion criteria, declined to participate, other
+#: reasons; Schulz et al., 2010) [schulz2010consort].
 SCREENING_OUTCOMES: Final[tuple[str, ...]] = ("declined", "not_eligible", "other")
 
 
