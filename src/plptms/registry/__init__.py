@@ -38,10 +38,30 @@ from ._models import (
 )
 from ._service import Registry
 from ._sites import SiteOut
+from ._trial_followup_models import (
+    BLINDING_ANSWERS_3,
+    BLINDING_ANSWERS_5,
+    BLINDING_RESPONDENTS,
+    MEDICATION_CHANGES,
+    SCREENING_OUTCOMES,
+    WITHDRAWAL_REASONS,
+    BlindingGuessOut,
+    CoInterventionOut,
+    MedicationChangeOut,
+    ScreeningOutcomeOut,
+    TrialVisitOut,
+    WithdrawalOut,
+)
 from ._trial_keys import kit_code
 from ._trial_models import EnrolmentOut, TrialOut, TrialVersionOut, UnblindingOut
 
 __all__ = [
+    "BLINDING_ANSWERS_3",
+    "BLINDING_ANSWERS_5",
+    "BLINDING_RESPONDENTS",
+    "MEDICATION_CHANGES",
+    "SCREENING_OUTCOMES",
+    "WITHDRAWAL_REASONS",
     "ActionTaken",
     "AdverseEventIn",
     "AdverseEventOut",
@@ -53,11 +73,14 @@ __all__ = [
     "AuditHead",
     "AuditReport",
     "BiomarkerOut",
+    "BlindingGuessOut",
+    "CoInterventionOut",
     "DeliveryEvent",
     "DeliveryOut",
     "DuplicateRecordError",
     "EnrolmentOut",
     "LeaseLostError",
+    "MedicationChangeOut",
     "Outcome",
     "PatientOut",
     "RecordNotFoundError",
@@ -65,6 +88,7 @@ __all__ = [
     "RegistryDeliveryLog",
     "RegistryError",
     "Relatedness",
+    "ScreeningOutcomeOut",
     "SeriousCriterion",
     "SessionLeasedError",
     "SessionStatus",
@@ -73,9 +97,11 @@ __all__ = [
     "TreatmentSessionOut",
     "TrialOut",
     "TrialVersionOut",
+    "TrialVisitOut",
     "UnblindingOut",
     "VisitIn",
     "VisitKind",
     "VisitOut",
+    "WithdrawalOut",
     "kit_code",
 ]

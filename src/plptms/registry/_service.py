@@ -17,6 +17,8 @@ module                        methods
 ``_adverse.py``               adverse events and their physician reviews
 ``_amendments.py``            dose amendments of an assignment
 ``_trials.py``                trials, enrolments (allocations), unblindings
+``_trial_followup.py``        trial visits (windows, deviations), withdrawals
+``_trial_records.py``         co-interventions, medication, blinding, screening
 ``_export.py``                CSV exports
 ``_verify.py``                audit verification, head and checkpoint
 ============================  =================================================
@@ -36,6 +38,8 @@ from ._patients import PatientStore
 from ._site_safety import SiteSafetyStore
 from ._sites import SiteStore
 from ._store import RegistryStore
+from ._trial_followup import TrialFollowUpStore
+from ._trial_records import TrialRecordStore
 from ._trials import TrialStore
 from ._verify import AuditStore
 
@@ -55,6 +59,8 @@ class Registry(  # the store first: its methods are what the mixins declare
     AdverseEventStore,
     AmendmentStore,
     TrialStore,
+    TrialFollowUpStore,
+    TrialRecordStore,
     ExportStore,
     AuditStore,
 ):

@@ -84,10 +84,16 @@ def _tables() -> dict[str, Any]:
         SiteRow,
         SiteSafetyPolicyRow,
         TreatmentSessionRow,
+        TrialBlindingGuessRow,
+        TrialCoInterventionRow,
         TrialEnrolmentRow,
+        TrialMedicationChangeRow,
         TrialRow,
+        TrialScreeningOutcomeRow,
         TrialUnblindingRow,
         TrialVersionRow,
+        TrialVisitRow,
+        TrialWithdrawalRow,
         VisitRow,
     )
 
@@ -111,6 +117,12 @@ def _tables() -> dict[str, Any]:
         "trial_versions": TrialVersionRow,
         "trial_enrolments": TrialEnrolmentRow,
         "trial_unblindings": TrialUnblindingRow,
+        "trial_visits": TrialVisitRow,
+        "trial_withdrawals": TrialWithdrawalRow,
+        "trial_cointerventions": TrialCoInterventionRow,
+        "trial_medication_changes": TrialMedicationChangeRow,
+        "trial_blinding_guesses": TrialBlindingGuessRow,
+        "trial_screening_outcomes": TrialScreeningOutcomeRow,
     }
 
 

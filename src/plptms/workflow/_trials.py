@@ -861,13 +861,22 @@ def prepare_trial_session(
     plptms.workflow.SessionRefusedError
         If a pre-session check fails.
     EnrolmentRefusedError
-        If a ``pause_stimulation`` or ``stop_trial`` stopping rule of the trial
-        is met (e.g. a seizure not yet reviewed).
+        If the patient withdrew from the trial, or a ``pause_stimulation`` or
+        ``stop_trial`` stopping rule of the trial is met (e.g. a seizure not yet
+        reviewed).
     """
     from ._clinic import assign_protocol
     from ._delivery import prepare_start
 
     enrolment = reg.get_enrolment(trial_id, site, code)
+    withdrawn = reg.get_withdrawal(trial_id, site, code)
+    if withdrawn is not None:
+        raise EnrolmentRefusedError(
+            f"Invalid value for 'code': got {site}/{code}; this patient withdrew "
+            f"from {trial_id!r} on {withdrawn.withdrawn_on.isoformat()} "
+            f"({withdrawn.reason}); allowed: a patient still in the trial (no "
+            "session is given after a withdrawal)."
+        )
     current = _definition_of(reg.get_trial(trial_id), definition_type)
     _check_stopping_rules(
         reg,

@@ -43,10 +43,16 @@ __all__ = [
     "SiteRow",
     "SiteSafetyPolicyRow",
     "TreatmentSessionRow",
+    "TrialBlindingGuessRow",
+    "TrialCoInterventionRow",
     "TrialEnrolmentRow",
+    "TrialMedicationChangeRow",
     "TrialRow",
+    "TrialScreeningOutcomeRow",
     "TrialUnblindingRow",
     "TrialVersionRow",
+    "TrialVisitRow",
+    "TrialWithdrawalRow",
     "VisitRow",
 ]
 
@@ -522,6 +528,143 @@ class TrialUnblindingRow(Base):
         ForeignKey("trial_enrolments.id"), index=True
     )
     role: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrialVisitRow(Base):
+    """A scheduled trial visit as done: one per enrolment and schedule visit.
+
+    ``visit_key`` is the schedule's visit id (e.g. ``followup_1m``); ``visit_id``
+    the registry visit of that date whose assessments belong to it; ``version``
+    the definition version it was collected under. A visit outside its window is
+    stored only as a protocol deviation (``out_of_window``, ``days_outside``:
+    negative before the window, positive after it, and ``deviation_reason``).
+    """
+
+    __tablename__ = "trial_visits"
+    __table_args__ = (
+        UniqueConstraint(
+            "enrolment_id", "visit_key", name="uq_trial_visits_enrolment_visit"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(
+        ForeignKey("trial_enrolments.id"), index=True
+    )
+    visit_key: Mapped[str] = mapped_column(String(64))
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    done_on: Mapped[dt.date] = mapped_column(Date)
+    out_of_window: Mapped[bool] = mapped_column(Boolean)
+    days_outside: Mapped[int] = mapped_column(Integer)
+    deviation_reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrialWithdrawalRow(Base):
+    """A patient's withdrawal from a trial (once per enrolment; nothing deleted)."""
+
+    __tablename__ = "trial_withdrawals"
+    __table_args__ = (
+        UniqueConstraint("enrolment_id", name="uq_trial_withdrawals_enrolment"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("trial_enrolments.id"))
+    withdrawn_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrialCoInterventionRow(Base):
+    """A co-intervention at a trial visit.
+
+    The trial's own (``kind`` ``trial``, ``co_intervention`` its id) or another
+    one (``kind`` ``other``, e.g. physiotherapy).
+    """
+
+    __tablename__ = "trial_cointerventions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_visit_id: Mapped[int] = mapped_column(
+        ForeignKey("trial_visits.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    co_intervention: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    delivered: Mapped[bool] = mapped_column(Boolean)
+    minutes: Mapped[int | None] = mapped_column(Integer)
+    sessions: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrialMedicationChangeRow(Base):
+    """A change of concomitant medication reported at a trial visit."""
+
+    __tablename__ = "trial_medication_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_visit_id: Mapped[int] = mapped_column(
+        ForeignKey("trial_visits.id"), index=True
+    )
+    drug: Mapped[str] = mapped_column(String(200))
+    change: Mapped[str] = mapped_column(String(32))
+    dose: Mapped[str] = mapped_column(Text, default="")
+    indication: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrialBlindingGuessRow(Base):
+    """A blinding questionnaire answer: one per trial visit and respondent.
+
+    ``answers`` is the questionnaire's form (3 or 5 answers); ``guess`` one of
+    its answers.
+    """
+
+    __tablename__ = "trial_blinding_guesses"
+    __table_args__ = (
+        UniqueConstraint(
+            "trial_visit_id",
+            "respondent",
+            name="uq_trial_blinding_guesses_visit_respondent",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_visit_id: Mapped[int] = mapped_column(
+        ForeignKey("trial_visits.id"), index=True
+    )
+    respondent: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[int] = mapped_column(Integer)
+    guess: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrialScreeningOutcomeRow(Base):
+    """A patient screened for a trial and not enrolled (the CONSORT screening log)."""
+
+    __tablename__ = "trial_screening_outcomes"
+    __table_args__ = (
+        UniqueConstraint(
+            "trial_id", "patient_id", name="uq_trial_screening_outcomes_trial_patient"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    outcome: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
