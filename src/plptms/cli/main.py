@@ -33,6 +33,7 @@ from . import (
     _session,
     _targeting,
     _trial,
+    _trial_analysis,  # noqa: F401  (registers its commands on trial_app)
     _trial_followup,  # noqa: F401  (registers its commands on trial_app)
 )
 
