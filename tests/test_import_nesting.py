@@ -55,6 +55,7 @@ CORE = (
     "planner",
     "report",
     "trial",
+    "access",
     "utils",
 )
 HIGHER = ("registry", "workflow", "cli")

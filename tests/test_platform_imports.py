@@ -25,6 +25,7 @@ SUBPACKAGES = (
     "planner",
     "report",
     "trial",
+    "access",
     "utils",
     "registry",
     "workflow",
