@@ -54,6 +54,7 @@ from ._trial_followup_models import (
 )
 from ._trial_keys import kit_code
 from ._trial_models import EnrolmentOut, TrialOut, TrialVersionOut, UnblindingOut
+from ._users_models import ApiTokenOut, UserCredential, UserOut
 
 __all__ = [
     "BLINDING_ANSWERS_3",
@@ -68,6 +69,7 @@ __all__ = [
     "AdverseEventReviewOut",
     "AdverseEventTerm",
     "AmendmentOut",
+    "ApiTokenOut",
     "AssessmentOut",
     "AssignmentOut",
     "AuditHead",
@@ -99,6 +101,8 @@ __all__ = [
     "TrialVersionOut",
     "TrialVisitOut",
     "UnblindingOut",
+    "UserCredential",
+    "UserOut",
     "VisitIn",
     "VisitKind",
     "VisitOut",
