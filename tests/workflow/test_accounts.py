@@ -164,7 +164,9 @@ def test_password_equal_to_username_is_refused(reg: Registry) -> None:
     with pytest.raises(ValueError, match="'password': it is the username"):
         create_user(
             reg,
-            UserInput(**_user_input(username="longusername1", password="LongUserName1")),
+            UserInput(
+                **_user_input(username="longusername1", password="LongUserName1")
+            ),
             by=admin,
         )
 
@@ -281,7 +283,9 @@ def test_failures_outside_the_window_and_success_reset(reg: Registry) -> None:
     authenticate(reg, "admin", ADMIN_PW, now=later + dt.timedelta(seconds=10))
     for k in range(4):  # the success cleared the 4 failures before it
         with pytest.raises(LoginRefusedError, match=r"wrong password\.$"):
-            authenticate(reg, "admin", "wrong", now=later + dt.timedelta(seconds=20 + k))
+            authenticate(
+                reg, "admin", "wrong", now=later + dt.timedelta(seconds=20 + k)
+            )
 
 
 def test_old_hash_parameters_are_rehashed_at_sign_in(
@@ -317,7 +321,9 @@ def test_a_hash_replaced_outside_plptms_is_refused(reg: Registry) -> None:
     _admin(reg)
     forged = PasswordHasher().hash("mallory's password")
     with reg.engine.begin() as c:
-        c.execute(sa.text("UPDATE user_credentials SET password_hash = :h"), {"h": forged})
+        c.execute(
+            sa.text("UPDATE user_credentials SET password_hash = :h"), {"h": forged}
+        )
     with pytest.raises(LoginRefusedError, match="wrong password"):
         authenticate(reg, "admin", "mallory's password", now=T0)
     # and a fingerprint rewritten to match fails the audit replay
