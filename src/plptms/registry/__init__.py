@@ -54,7 +54,14 @@ from ._trial_followup_models import (
 )
 from ._trial_keys import kit_code
 from ._trial_models import EnrolmentOut, TrialOut, TrialVersionOut, UnblindingOut
-from ._users_models import ApiTokenOut, UserCredential, UserOut
+from ._users_models import (
+    ApiTokenOut,
+    UserCredential,
+    UserOut,
+    check_display_name,
+    check_sites,
+    check_username,
+)
 
 __all__ = [
     "BLINDING_ANSWERS_3",
@@ -107,5 +114,8 @@ __all__ = [
     "VisitKind",
     "VisitOut",
     "WithdrawalOut",
+    "check_display_name",
+    "check_sites",
+    "check_username",
     "kit_code",
 ]

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any, Final
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..access import Permission, Principal, Role, require
-from ..registry._models import RecordNotFoundError, RegistryError
-from ..registry._users_models import (
+from ..registry import (
+    RecordNotFoundError,
+    RegistryError,
     check_display_name,
     check_sites,
     check_username,
