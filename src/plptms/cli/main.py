@@ -35,6 +35,7 @@ from . import (
     _trial,
     _trial_analysis,  # noqa: F401  (registers its commands on trial_app)
     _trial_followup,  # noqa: F401  (registers its commands on trial_app)
+    _users,
 )
 
 app = typer.Typer(
@@ -68,6 +69,7 @@ app.command("amend")(_clinic.amend_cmd)
 app.add_typer(_adverse.ae_app, name="ae")
 app.add_typer(_adverse.site_app, name="site")
 app.add_typer(_trial.trial_app, name="trial")
+app.add_typer(_users.user_app, name="user")
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

@@ -54,6 +54,14 @@ from ._trial_followup_models import (
 )
 from ._trial_keys import kit_code
 from ._trial_models import EnrolmentOut, TrialOut, TrialVersionOut, UnblindingOut
+from ._users_models import (
+    ApiTokenOut,
+    UserCredential,
+    UserOut,
+    check_display_name,
+    check_sites,
+    check_username,
+)
 
 __all__ = [
     "BLINDING_ANSWERS_3",
@@ -68,6 +76,7 @@ __all__ = [
     "AdverseEventReviewOut",
     "AdverseEventTerm",
     "AmendmentOut",
+    "ApiTokenOut",
     "AssessmentOut",
     "AssignmentOut",
     "AuditHead",
@@ -99,9 +108,14 @@ __all__ = [
     "TrialVersionOut",
     "TrialVisitOut",
     "UnblindingOut",
+    "UserCredential",
+    "UserOut",
     "VisitIn",
     "VisitKind",
     "VisitOut",
     "WithdrawalOut",
+    "check_display_name",
+    "check_sites",
+    "check_username",
     "kit_code",
 ]

@@ -19,6 +19,8 @@ module                        methods
 ``_trials.py``                trials, enrolments (allocations), unblindings
 ``_trial_followup.py``        trial visits (windows, deviations), withdrawals
 ``_trial_records.py``         co-interventions, medication, blinding, screening
+``_users.py``                 user accounts and their sites
+``_user_tokens.py``           API tokens, the sign-in throttle
 ``_export.py``                CSV exports
 ``_verify.py``                audit verification, head and checkpoint
 ============================  =================================================
@@ -41,6 +43,8 @@ from ._store import RegistryStore
 from ._trial_followup import TrialFollowUpStore
 from ._trial_records import TrialRecordStore
 from ._trials import TrialStore
+from ._user_tokens import SignInStore, TokenStore
+from ._users import UserStore
 from ._verify import AuditStore
 
 __all__ = ["DELIVERY_STATUSES", "Registry"]
@@ -61,6 +65,9 @@ class Registry(  # the store first: its methods are what the mixins declare
     TrialStore,
     TrialFollowUpStore,
     TrialRecordStore,
+    UserStore,
+    TokenStore,
+    SignInStore,
     ExportStore,
     AuditStore,
 ):

@@ -72,6 +72,7 @@ def _tables() -> dict[str, Any]:
     from .db._schema import (
         AdverseEventReviewRow,
         AdverseEventRow,
+        ApiTokenRow,
         AssessmentRow,
         BiomarkerRow,
         DeliverySessionRow,
@@ -94,6 +95,8 @@ def _tables() -> dict[str, Any]:
         TrialVersionRow,
         TrialVisitRow,
         TrialWithdrawalRow,
+        UserRow,
+        UserSiteRow,
         VisitRow,
     )
 
@@ -123,6 +126,11 @@ def _tables() -> dict[str, Any]:
         "trial_medication_changes": TrialMedicationChangeRow,
         "trial_blinding_guesses": TrialBlindingGuessRow,
         "trial_screening_outcomes": TrialScreeningOutcomeRow,
+        # accounts: the password hashes (user_credentials) and the sign-in
+        # throttle (login_throttle) are neither audited nor exported
+        "users": UserRow,
+        "user_sites": UserSiteRow,
+        "api_tokens": ApiTokenRow,
     }
 
 

@@ -30,12 +30,32 @@ whether a session may start or resume, and runs it on the registry.
   :func:`allocation_for`, :func:`unblind`, :func:`replay_allocations`: the trial
   engine (versioned definitions, concealed allocation at enrolment, kit codes,
   role-checked views, audited emergency unblinding, the statistician's replay).
+- :func:`create_user`, :func:`authenticate`, :func:`principal_for`,
+  :func:`issue_api_token`, :func:`principal_from_token`: user accounts, sign-in
+  (Argon2id, throttled) and API tokens (stored as SHA-256); the principal they
+  return is what every other use case checks (:mod:`plptms.access`).
 - :func:`site_today`: the site's calendar date (its time zone, a site setting
   recorded with :func:`set_site`), the one "today" of every use case.
 """
 
 from typing import TYPE_CHECKING, Any
 
+from ._accounts import (
+    LoginRefusedError,
+    UserInput,
+    authenticate,
+    check_password,
+    create_user,
+    deactivate_user,
+    issue_api_token,
+    list_api_tokens,
+    list_users,
+    principal_for,
+    principal_from_token,
+    revoke_api_token,
+    set_password,
+    set_user_sites,
+)
 from ._adverse import (
     AdverseEventInput,
     AdverseEventRecorded,
@@ -208,6 +228,7 @@ __all__ = [
     "EnrolmentRefusedError",
     "FollowUpRefusedError",
     "LatestScore",
+    "LoginRefusedError",
     "MedicationChangeInput",
     "PatientInput",
     "PatientVisits",
@@ -230,6 +251,7 @@ __all__ = [
     "TrialVisitLists",
     "UnblindingRefusedError",
     "UnblindingResult",
+    "UserInput",
     "VisitInput",
     "VisitLine",
     "WithdrawalInput",
@@ -241,22 +263,31 @@ __all__ = [
     "amend_trial",
     "amended_protocol",
     "assign_protocol",
+    "authenticate",
     "authorise_restart",
     "blinding_assessment",
     "check_for_site",
+    "check_password",
     "collect_report_data",
     "context_from_records",
     "context_from_registry",
     "correct_assessment",
     "create_trial",
+    "create_user",
+    "deactivate_user",
     "enrol_patient",
     "get_site",
+    "issue_api_token",
     "lease_ttl_s",
     "list_adverse_events",
+    "list_api_tokens",
+    "list_users",
     "prepare_closedloop",
     "prepare_resume",
     "prepare_start",
     "prepare_trial_session",
+    "principal_for",
+    "principal_from_token",
     "randomisation_date",
     "record_adverse_event",
     "record_assessment",
@@ -274,11 +305,14 @@ __all__ = [
     "replay_allocations",
     "review_adverse_event",
     "review_keys",
+    "revoke_api_token",
     "run_closedloop",
     "run_delivery",
     "screening_log",
+    "set_password",
     "set_site",
     "set_site_policy",
+    "set_user_sites",
     "site_table",
     "site_today",
     "stopping_rule_states",

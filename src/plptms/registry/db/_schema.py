@@ -29,12 +29,14 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "AdverseEventReviewRow",
     "AdverseEventRow",
+    "ApiTokenRow",
     "AssessmentRow",
     "AuditRow",
     "Base",
     "DeliveryEventRow",
     "DeliveryLeaseRow",
     "DeliverySessionRow",
+    "LoginThrottleRow",
     "MotorThresholdRow",
     "PatientRow",
     "ProtocolAssignmentRow",
@@ -53,6 +55,9 @@ __all__ = [
     "TrialVersionRow",
     "TrialVisitRow",
     "TrialWithdrawalRow",
+    "UserCredentialRow",
+    "UserRow",
+    "UserSiteRow",
     "VisitRow",
 ]
 
@@ -668,3 +673,97 @@ class TrialScreeningOutcomeRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class UserRow(Base):
+    """A user account: one role, assigned sites (``user_sites``), active or not.
+
+    The password hash itself is in ``user_credentials`` (never audited, exported
+    or shown); this audited row carries its SHA-256 fingerprint, so a hash
+    replaced outside plptms fails both the audit replay and the sign-in.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("username", name="uq_users_username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash_sha256: Mapped[str] = mapped_column(String(64))
+    password_set_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class UserCredentialRow(Base):
+    """A user's password hash (Argon2id, PHC string); one row per user.
+
+    Kept apart from ``users`` so the audit trail and the exports never hold it;
+    ``users.password_hash_sha256`` (audited) pins it.
+    """
+
+    __tablename__ = "user_credentials"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id"), primary_key=True, autoincrement=False
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+
+
+class UserSiteRow(Base):
+    """A site assigned to a user (once per pair; ``removed_at`` when withdrawn)."""
+
+    __tablename__ = "user_sites"
+    __table_args__ = (
+        UniqueConstraint("user_id", "site", name="uq_user_sites_user_site"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    site: Mapped[str] = mapped_column(String(32))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiTokenRow(Base):
+    """An API token: only the SHA-256 of its plaintext is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_sha256", name="uq_api_tokens_token_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
+    actor: Mapped[str] = mapped_column(String(64))
+
+
+class LoginThrottleRow(Base):
+    """Failed sign-ins of a username (operational, not audited; lockouts are).
+
+    One row per username tried, known or not, so a lockout says nothing about
+    whether the account exists.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("username", name="uq_login_throttle_username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
