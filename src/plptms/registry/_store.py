@@ -23,8 +23,12 @@ from ._anchor import AuditHead
 from ._audit import HEAD_INFO, KEY_INFO, AuditChain, append_audit, row_state
 from ._models import RegistryError
 
+#: The PostgreSQL role a site-scoped transaction runs as: the row-level security
+#: policies bind it (a superuser login would bypass them).
+SITE_ROLE = "plptms_site_user"
+
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Collection, Iterator, Sequence
 
     from sqlalchemy.orm import Session
 
@@ -266,6 +270,51 @@ class RegistryStore:
 
             upgrade(self.engine)
 
+    #: The sites a scoped view may see (``None``: every site); see :meth:`scoped`.
+    _sites: frozenset[str] | None = None
+
+    def scoped(self, sites: Collection[str]) -> Self:
+        """Return a view of this registry that sees only ``sites`` (PostgreSQL).
+
+        The view shares the engine. On PostgreSQL each of its transactions
+        switches to the role ``plptms_site_user`` and sets ``plptms.sites``,
+        so the row-level security policies (migration 0014) hide every record
+        of another site, a second wall behind the application layer's checks.
+        On SQLite, which has no row-level security, the view behaves as the
+        registry itself. Close the registry, not the view.
+
+        Parameters
+        ----------
+        sites : collection of str
+            The site codes (empty: no site at all).
+
+        Returns
+        -------
+        view : Registry
+            The scoped view.
+        """
+        import copy
+
+        bad = [x for x in sites if not isinstance(x, str) or "," in x or not x]
+        if bad:
+            raise RegistryError(
+                f"Invalid value for 'sites': got {bad!r}; allowed: site codes "
+                "(non-empty, without commas)."
+            )
+        view = copy.copy(self)
+        view._sites = frozenset(sites)
+        return view
+
+    def _scope(self, s: Session) -> None:
+        """Apply the view's site set to this transaction (PostgreSQL only)."""
+        if self._sites is None or self.engine.dialect.name != "postgresql":
+            return
+        from sqlalchemy import text
+
+        s.execute(text(f"SET LOCAL ROLE {SITE_ROLE}"))
+        value = ",".join(sorted(self._sites)) or "-"
+        s.execute(text("SELECT set_config('plptms.sites', :v, true)"), {"v": value})
+
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
@@ -292,6 +341,7 @@ class RegistryStore:
             with s.begin():
                 write_lock(s)
                 s.info[KEY_INFO] = self._write_key(s)
+                self._scope(s)
                 yield s
             head = s.info.get(HEAD_INFO)
         if head is not None:
@@ -369,4 +419,5 @@ class RegistryStore:
             options["isolation_level"] = "REPEATABLE READ"
         bind = self.engine.execution_options(**options)
         with Session(bind) as s, s.begin():
+            self._scope(s)
             yield s
