@@ -8,6 +8,8 @@ objects, so these tests check the web layer in isolation.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,6 +76,10 @@ def seed(url: str) -> None:
     S02: P001 (a code that also exists at S01) and SECRET9, with a pain score
     of 77.25 that no S01 patient has.
     """
+    from tests._review import REVIEW
+    from tests.workflow.conftest import protocol_data
+
+    from plptms.motor import SimulatedSubject, SubjectParameters, hunt_ml_pest
     from plptms.protocol import Protocol
     from plptms.registry import AdverseEventIn, SessionStatus, VisitIn
     from plptms.safety import (
@@ -83,8 +89,6 @@ def seed(url: str) -> None:
         screen,
     )
     from plptms.workflow import AssessmentInput, record_assessment
-    from tests._review import REVIEW
-    from tests.workflow.conftest import protocol_data
 
     today = dt.date.today()
     with Registry(url) as reg:
@@ -119,6 +123,21 @@ def seed(url: str) -> None:
         answers = dict.fromkeys([i.id for i in load_screening_items()], "no")
         report = screen(ScreeningAnswers(answers=answers, screened_on=today))
         reg.record_screening("S01", "P001", report, actor="seed")
+        from tests.workflow.conftest import RMT
+
+        hunt = hunt_ml_pest(
+            SimulatedSubject(SubjectParameters(threshold_pct_mso=RMT), seed=3),
+            start_intensity_pct_mso=RMT + 10.0,
+        )
+        reg.record_rmt(
+            "S01",
+            "P001",
+            hunt,
+            hemisphere="right",
+            muscle="FDI",
+            stimulator="sim",
+            actor="seed",
+        )
         proto = Protocol.model_validate(protocol_data())
         aid = reg.assign_protocol(
             "S01", "P001", proto, check_protocol(proto, review=REVIEW), actor="seed"
@@ -140,11 +159,29 @@ def accounts() -> Accounts:
     return Accounts()
 
 
+@pytest.fixture(scope="session")
+def _seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seed once; each test gets a copy (the seed takes about a second)."""
+    base = tmp_path_factory.mktemp("web-seed")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PLPTMS_STATE_DIR", str(base / "state"))
+        mp.setenv("PLPTMS_CONFIG_DIR", str(base / "config"))
+        mp.delenv("PLPTMS_AUDIT_KEY_FILE", raising=False)
+        seed(f"sqlite:///{base / 'web.sqlite3'}")
+    return base
+
+
 @pytest.fixture
-def db_file(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'web.sqlite3'}"
-    seed(url)
-    return url
+def db_file(_seeded: Path, tmp_path: Path) -> str:
+    """A copy of the seeded registry, with its audit key in this test's config."""
+    for suffix in ("", "-wal", "-shm"):
+        src = _seeded / f"web.sqlite3{suffix}"
+        if src.exists():
+            shutil.copy(src, tmp_path / src.name)
+    config = Path(os.environ["PLPTMS_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    shutil.copy(_seeded / "config" / "audit.key", config / "audit.key")
+    return f"sqlite:///{tmp_path / 'web.sqlite3'}"
 
 
 class Clock:
@@ -247,9 +284,33 @@ def audit_actors(url: str, table: str) -> list[str]:
     try:
         with eng.connect() as c:
             rows = c.execute(
-                sa.text("SELECT actor FROM audit_log WHERE table_name = :t ORDER BY seq"),
+                sa.text(
+                    "SELECT actor FROM audit_log WHERE table_name = :t ORDER BY seq"
+                ),
                 {"t": table},
             )
             return [r[0] for r in rows]
     finally:
         eng.dispose()
+
+
+def route_table(app: Any) -> list[tuple[str, str]]:
+    """Every (method, path) the app serves, from its route table.
+
+    FastAPI >= 0.16x keeps included routers as branches
+    (``fastapi.routing.iter_route_contexts`` flattens them); older versions
+    list the routes themselves.
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI
+        routes: Any = app.routes
+    else:
+        routes = iter_route_contexts(app.routes)
+    out: list[tuple[str, str]] = []
+    for r in routes:
+        methods = getattr(r, "methods", None)
+        path = getattr(r, "path", None)
+        if methods and path:
+            out.extend((m, path) for m in sorted(set(methods) - {"HEAD"}))
+    return out

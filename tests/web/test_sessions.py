@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tests.web.conftest import SECRET, csrf_of, sign_in
 
 from plptms.web._sessions import SESSION_COOKIE
-from tests.web.conftest import SECRET, csrf_of, sign_in
 
 #: Session limits of the tests (s): the defaults, named
 MAX_AGE_S = 8 * 3600
@@ -60,11 +60,16 @@ def test_session_fixation_cookie_from_before_sign_in_is_never_reused(
     assert before
     r = client.post(
         "/sign-in",
-        data={"username": "dr1", "password": "pw-dr1", "csrf_token": csrf_of(page.text)},
+        data={
+            "username": "dr1",
+            "password": "pw-dr1",
+            "csrf_token": csrf_of(page.text),
+        },
     )
     after = client.cookies.get(SESSION_COOKIE)
     assert r.status_code == 303
-    assert after and after != before
+    assert after
+    assert after != before
     codec = client.app.state.codec
     clock = client.app.state.clock
     old = codec.loads(before, clock())
@@ -108,7 +113,11 @@ def test_deactivated_user_is_signed_out_at_once(client, accounts) -> None:  # ty
     ],
 )
 def test_idle_and_expired_sessions_go_to_sign_in(
-    client, clock, step_s, steps, signed_in  # type: ignore[no-untyped-def]
+    client,
+    clock,
+    step_s,
+    steps,
+    signed_in,  # type: ignore[no-untyped-def]
 ) -> None:
     sign_in(client, "dr1")
     r = None
@@ -131,7 +140,9 @@ def test_htmx_request_without_session_gets_hx_redirect(client) -> None:  # type:
 def test_forged_cookie_is_refused(client) -> None:  # type: ignore[no-untyped-def]
     from plptms.web._sessions import SessionCodec
 
-    forger = SessionCodec("another-secret-" + "y" * 32, max_age_s=MAX_AGE_S, idle_timeout_s=IDLE_S)
+    forger = SessionCodec(
+        "another-secret-" + "y" * 32, max_age_s=MAX_AGE_S, idle_timeout_s=IDLE_S
+    )
     now = client.app.state.clock()
     client.cookies.set(SESSION_COOKIE, forger.dumps(forger.new("dr1", now)))
     assert client.get("/patients").status_code == 303

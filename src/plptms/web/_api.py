@@ -104,9 +104,7 @@ def api_patients(
     return list_patients_for(reg, caller, site=site, query=q)
 
 
-@router.get(
-    "/patients/{site}/{code}", response_model=PatientPage, responses=_ERRORS
-)
+@router.get("/patients/{site}/{code}", response_model=PatientPage, responses=_ERRORS)
 def api_patient(reg: Reg, caller: Caller, site: str, code: str) -> PatientPage:
     """One patient, with the sections the caller's role may see."""
     return patient_page(reg, caller, site, code)
@@ -120,7 +118,7 @@ def api_patient(reg: Reg, caller: Caller, site: str, code: str) -> PatientPage:
 def api_assessments(
     reg: Reg, caller: Caller, site: str, code: str
 ) -> list[AssessmentOut]:
-    """A patient's assessments by visit date."""
+    """List a patient's assessments by visit date."""
     return patient_assessments(reg, caller, site, code)
 
 
@@ -158,7 +156,9 @@ def api_record_assessment(
     try:
         visit = VisitIn(visit_date=body.visit_date, kind=body.visit_kind)
     except ValidationError as exc:
-        msg = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        msg = "; ".join(
+            str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()
+        )
         return _refused([("body", "visit_date")], msg)
     entry = AssessmentEntry(scale_id=body.scale_id, visit=visit, items=body.items)
     try:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -28,6 +28,8 @@ from ._render import STATIC_DIR, render
 from ._sessions import SESSION_COOKIE, SessionData
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
+
     from ._settings import WebSettings
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -203,6 +205,20 @@ def _add_handlers(app: FastAPI) -> None:
             set_session_cookie(request, response, None)
         return response
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # loc, msg and type only: the input itself may be NaN (not JSON) and
+        # is not echoed back
+        detail = [
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": str(e.get("msg", "")),
+                "type": e.get("type", ""),
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
     @app.exception_handler(TokenRefusedError)
     async def _token(request: Request, exc: TokenRefusedError) -> Response:
         return JSONResponse(
@@ -262,7 +278,7 @@ def _add_handlers(app: FastAPI) -> None:
 
 
 def _page_not_found(request: Request) -> Response:
-    """The one 404 answer: the same for a missing record and another site's."""
+    """Answer 404 alike for a missing record and another site's."""
     if _is_api(request):
         return JSONResponse({"detail": "Not found."}, status_code=404)
     return render(

@@ -98,7 +98,9 @@ def session_of(request: Request) -> SessionData | None:
     if isinstance(cached, SessionData):
         return cached
     codec: SessionCodec = request.app.state.codec
-    session = codec.loads(request.cookies.get(SESSION_COOKIE), request.app.state.clock())
+    session = codec.loads(
+        request.cookies.get(SESSION_COOKIE), request.app.state.clock()
+    )
     if session is not None:
         request.state.session = session
         request.state.session_out = session

@@ -13,10 +13,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-
-from ..access import Permission, Principal
 from pydantic import ValidationError
 
+from ..access import Permission, Principal
 from ..registry import Registry, VisitIn, VisitKind
 from ..workflow._views import (
     AssessmentEntry,
@@ -95,7 +94,7 @@ def home(request: Request, user: User) -> Response:
 
 @router.get("/sign-in")
 def sign_in_form(request: Request) -> Response:
-    """The sign-in form (its own pre-sign-in session carries the CSRF token)."""
+    """Show the sign-in form (a pre-sign-in session carries its CSRF token)."""
     session = session_of(request)
     if session is None:
         session = request.app.state.codec.new(None, request.app.state.clock())
@@ -118,9 +117,7 @@ def sign_in(request: Request, reg: Reg, form: Form) -> Response:
             request, "sign_in.html", {"error": _SIGN_IN_FAILED}, status_code=401
         )
     # never reuse the pre-sign-in session id (session fixation)
-    session = request.app.state.codec.new(
-        principal.username, request.app.state.clock()
-    )
+    session = request.app.state.codec.new(principal.username, request.app.state.clock())
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(request, response, session)
     return response
@@ -144,7 +141,7 @@ def patients(
     q: str = "",
     site: str = "",
 ) -> Response:
-    """The patients of the user's sites, with live search (htmx)."""
+    """List the patients of the user's sites, with live search (htmx)."""
     rows = list_patients_for(reg, user, site=site or None, query=q or None)
     ctx = {"patients": rows, "q": q, "site": site, "sites": sorted(user.sites)}
     if request.headers.get("HX-Request") == "true":
@@ -154,14 +151,16 @@ def patients(
 
 @router.get("/patients/{site}/{code}")
 def patient(request: Request, reg: Reg, user: User, site: str, code: str) -> Response:
-    """The patient page (sections by role)."""
+    """Show the patient page (sections by role)."""
     page = patient_page(reg, user, site, code)
     return render(request, "patient.html", {"page": page})
 
 
 @router.get("/patients/{site}/{code}/trajectory.svg")
-def trajectory(request: Request, reg: Reg, user: User, site: str, code: str) -> Response:
-    """The pain trajectory as SVG (404 when nothing to plot)."""
+def trajectory(
+    request: Request, reg: Reg, user: User, site: str, code: str
+) -> Response:
+    """Serve the pain trajectory as SVG (404 when nothing to plot)."""
     svg = trajectory_svg(reg, user, site, code)
     if svg is None:
         return Response(status_code=404)
@@ -278,7 +277,5 @@ def _visit(form: dict[str, str]) -> tuple[list[str], VisitIn | None]:
     try:
         return errors, VisitIn(visit_date=date, kind=kind)
     except ValidationError as exc:
-        errors.extend(
-            str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()
-        )
+        errors.extend(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         return errors, None

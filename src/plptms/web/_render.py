@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from fastapi import Request
     from starlette.templating import Jinja2Templates, _TemplateResponse
 
-__all__ = ["BANNER", "TEMPLATE_DIR", "STATIC_DIR", "render"]
+__all__ = ["BANNER", "STATIC_DIR", "TEMPLATE_DIR", "render"]
 
 #: Shown at the top of every page.
 BANNER = "Research software, not a certified medical device"
@@ -68,6 +68,4 @@ def render(
         "csrf_token": "" if session is None else codec.csrf_token(session),
         **(context or {}),
     }
-    return _templates().TemplateResponse(
-        request, name, ctx, status_code=status_code
-    )
+    return _templates().TemplateResponse(request, name, ctx, status_code=status_code)

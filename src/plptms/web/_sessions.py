@@ -159,7 +159,9 @@ class SessionCodec:
         token : str
             HMAC-SHA256 of the session id, hexadecimal.
         """
-        return hmac.new(self._csrf_key, session.sid.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(
+            self._csrf_key, session.sid.encode(), hashlib.sha256
+        ).hexdigest()
 
     def csrf_ok(self, session: SessionData, token: str | None) -> bool:
         """Whether a token is the session's CSRF token (constant-time).

@@ -51,7 +51,7 @@ class WebSettings(BaseModel):
             raise ValueError(
                 f"Invalid value for 'secret_key': got {len(v)} characters; allowed: "
                 f"at least {SECRET_KEY_MIN_CHARS} (set ${SECRET_KEY_ENV} to e.g. "
-                "the output of `python -c \"import secrets; "
+                'the output of `python -c "import secrets; '
                 'print(secrets.token_urlsafe(48))"`).'
             )
         return v
