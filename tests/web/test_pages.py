@@ -123,7 +123,10 @@ def test_bad_items_are_named_with_their_range_next_to_the_form(client, db_file) 
         "Invalid value for 'sf_mpq.item_2': got 1.5; allowed: a whole number in [0, 3]"
         in text
     )
-    assert "Invalid value for 'sf_mpq.item_3': got 'abc'" in text
+    assert (
+        "Invalid value for 'sf_mpq.item_3': got 'abc'; allowed: a whole number "
+        "in [0, 3]." in text
+    )
     assert "sf_mpq.item_4" not in text
     # each message sits next to its input, which is marked invalid
     for item in ("1", "2", "3"):

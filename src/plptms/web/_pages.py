@@ -218,9 +218,10 @@ def post_assessment(
             items[item.id] = parse_number(raw)
         except ValueError:
             unit = f" {item.unit}" if item.unit else ""
+            kind = "a whole number" if item.integer else "a number"
             item_errors[item.id] = (
                 f"Invalid value for '{sform.id}.item_{item.id}': got {raw!r}; "
-                f"allowed: a number in [{item.min:g}, {item.max:g}]{unit}."
+                f"allowed: {kind} in [{item.min:g}, {item.max:g}]{unit}."
             )
     checked = {k: v for k, v in items.items() if k not in item_errors}
     item_errors.update(check_items(sform.id, dict(checked)))
