@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean venv
+.PHONY: run demo test bench lint clean venv
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)  ## end-to-end demonstration on embedded defaults
+run: $(STAMP)  ## the web application on 127.0.0.1 with demonstration data (SQLite, simulator)
+	$(BIN)/plptms serve --demo --host 127.0.0.1 --port $${PLPTMS_PORT:-8000}
+
+demo: $(STAMP)  ## the terminal walk-through of one patient's path
 	$(BIN)/plptms demo
 
 test: $(STAMP)  ## full test suite (SQLite, and PostgreSQL when a server is installed)

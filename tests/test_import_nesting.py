@@ -58,7 +58,7 @@ CORE = (
     "access",
     "utils",
 )
-HIGHER = ("registry", "workflow", "cli")
+HIGHER = ("registry", "workflow", "cli", "web")
 
 
 def test_core_packages_import_no_higher_layer_at_module_level() -> None:

@@ -30,6 +30,7 @@ SUBPACKAGES = (
     "registry",
     "workflow",
     "cli.main",
+    "web",
 )
 
 _SCRIPT = """

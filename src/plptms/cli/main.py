@@ -30,6 +30,7 @@ from . import (
     _registry,
     _report,
     _safety,
+    _serve,
     _session,
     _targeting,
     _trial,
@@ -70,6 +71,7 @@ app.add_typer(_adverse.ae_app, name="ae")
 app.add_typer(_adverse.site_app, name="site")
 app.add_typer(_trial.trial_app, name="trial")
 app.add_typer(_users.user_app, name="user")
+app.command("serve")(_serve.serve_cmd)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
