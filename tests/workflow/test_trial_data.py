@@ -61,9 +61,12 @@ def test_dataset_and_analysis_equal_the_hand_built_ones(trial: dict[str, Any]) -
         assert math.isclose(a.estimate, b.estimate, rel_tol=RTOL)
         assert math.isclose(a.se, b.se, rel_tol=RTOL)
     # the simulated stimulation effect is -2 NRS points (active improves by 2
-    # more); the 95 % interval of the main effect must hold it
+    # more). The allocation comes from the trial's random secret, so which
+    # noise falls in which arm changes from run to run: a 95 % interval would
+    # miss the truth in 1 run of 20. Within 5 SE fails about once in 1.7
+    # million runs (coverage itself is tested in tests/trial).
     stim = next(c for c in primary.contrasts if "stimulation" in c.label.lower())
-    assert stim.ci_lower <= -2.0 <= stim.ci_upper
+    assert abs(stim.estimate - -2.0) < 5 * stim.se
 
 
 def test_interim_look_on_registry_data(trial: dict[str, Any]) -> None:
