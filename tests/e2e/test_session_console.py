@@ -122,7 +122,8 @@ def test_assign_with_sign_off_then_start_and_emergency_stop(
     _submit(page, "main form.stack button[type=submit]")
     # live progress arrives by server-sent events
     page.wait_for_function(
-        "() => /^[1-9]\\d*\\//.test(document.getElementById('live-pulses').textContent)",
+        "() => /^[1-9]\\d*\\//.test("
+        "document.getElementById('live-pulses').textContent)",
         timeout=20_000,
     )
     assert "running" in page.inner_text("#live-status")
