@@ -131,6 +131,7 @@ def create_app(
     app.state.clock = clock
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(page_router)
+    app.include_router(__import__("plptms.web._pages_clinic", fromlist=["_"]).router)
     app.include_router(api_router, prefix=API_PREFIX)
     _add_handlers(app)
     _add_middleware(app, settings)
