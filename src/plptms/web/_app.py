@@ -92,6 +92,7 @@ def create_app(
         closed when it stops; the OpenAPI schema is at ``/api/v1/openapi.json``.
     """
     from ._api import router as api_router
+    from ._api_admin import router as api_admin_router
     from ._pages import router as page_router
     from ._sessions import SessionCodec
 
@@ -132,6 +133,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(page_router)
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(api_admin_router, prefix=API_PREFIX)
     _add_handlers(app)
     _add_middleware(app, settings)
     return app
