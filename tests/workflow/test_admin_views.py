@@ -89,7 +89,10 @@ def test_accounts_wrappers(url: str) -> None:
         create_user(
             reg,
             UserInput(
-                username="root", display_name="Root", role=Role.ADMINISTRATOR, password=PW
+                username="root",
+                display_name="Root",
+                role=Role.ADMINISTRATOR,
+                password=PW,
             ),
             by=None,
         )
