@@ -278,9 +278,11 @@ def main() -> None:
     if not args.skip_registry:
         import bench_registry
         import bench_trials
+        import bench_web
 
         lines += bench_registry.run()
         lines += bench_trials.run()
+        lines += bench_web.run()
     text = "\n".join(lines)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)

@@ -196,5 +196,7 @@ def test_openapi_schema_is_published_without_pages(client) -> None:  # type: ign
         f"{API}/patients/{{site}}/{{code}}",
         f"{API}/patients/{{site}}/{{code}}/assessments",
         f"{API}/scales",
+        f"{API}/protocols",  # _api_admin
+        f"{API}/protocols/check",
     }
     assert client.get("/docs").status_code == 404  # no CDN-loading docs page

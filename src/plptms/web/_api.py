@@ -9,7 +9,7 @@ values are strictly typed: ``false``, ``"90"`` or ``NaN`` for a number is a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
@@ -101,13 +101,13 @@ def api_patients(
     reg: Reg, caller: Caller, site: str | None = None, q: str | None = None
 ) -> list[PatientSummary]:
     """List the patients of the caller's sites (optionally one site, a search)."""
-    return list_patients_for(reg, caller, site=site, query=q)
+    return _utc(list_patients_for(reg, caller, site=site, query=q))
 
 
 @router.get("/patients/{site}/{code}", response_model=PatientPage, responses=_ERRORS)
 def api_patient(reg: Reg, caller: Caller, site: str, code: str) -> PatientPage:
     """One patient, with the sections the caller's role may see."""
-    return patient_page(reg, caller, site, code)
+    return _utc(patient_page(reg, caller, site, code))
 
 
 @router.get(
@@ -119,7 +119,7 @@ def api_assessments(
     reg: Reg, caller: Caller, site: str, code: str
 ) -> list[AssessmentOut]:
     """List a patient's assessments by visit date."""
-    return patient_assessments(reg, caller, site, code)
+    return _utc(patient_assessments(reg, caller, site, code))
 
 
 @router.post(
@@ -128,6 +128,7 @@ def api_assessments(
     status_code=201,
     responses={
         **_ERRORS,
+        400: {"model": Detail, "description": "The body is not JSON"},
         409: {"model": Detail, "description": "Already recorded at that visit"},
         422: {"model": Detail, "description": "A field refused (named)"},
     },
@@ -162,13 +163,35 @@ def api_record_assessment(
         return _refused([("body", "visit_date")], msg)
     entry = AssessmentEntry(scale_id=body.scale_id, visit=visit, items=body.items)
     try:
-        return record_assessment_for(reg, caller, site, code, entry)
+        return _utc(record_assessment_for(reg, caller, site, code, entry))
     except DuplicateRecordError as exc:
         return JSONResponse({"detail": str(exc)}, status_code=409)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, LookupError):
             raise
         return _refused([("body",)], str(exc))
+
+
+_T = TypeVar("_T")
+
+
+def _utc(value: _T) -> _T:
+    """Mark the registry's naive times as UTC (SQLite drops the offset).
+
+    The schema says ``date-time`` (RFC 3339), which needs an offset; the
+    registry stores UTC, so a naive time read back is UTC.
+    """
+    out: Any = value
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        out = value.replace(tzinfo=dt.UTC)
+    elif isinstance(value, BaseModel):
+        changed = {k: _utc(v) for k, v in value.__dict__.items() if _utc(v) is not v}
+        out = value.model_copy(update=changed) if changed else value
+    elif isinstance(value, (list, tuple)):
+        items = [_utc(v) for v in value]
+        if any(a is not b for a, b in zip(items, value, strict=True)):
+            out = type(value)(items)
+    return out  # type: ignore[no-any-return]
 
 
 def _refused(locs: list[tuple[str, ...]], msg: str) -> JSONResponse:

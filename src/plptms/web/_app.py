@@ -92,7 +92,10 @@ def create_app(
         closed when it stops; the OpenAPI schema is at ``/api/v1/openapi.json``.
     """
     from ._api import router as api_router
+    from ._api_admin import router as api_admin_router
     from ._pages import router as page_router
+    from ._pages_admin import router as admin_page_router
+    from ._pages_clinic import router as clinic_page_router
     from ._sessions import SessionCodec
 
     @asynccontextmanager
@@ -131,8 +134,10 @@ def create_app(
     app.state.clock = clock
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(page_router)
-    app.include_router(__import__("plptms.web._pages_clinic", fromlist=["_"]).router)
+    app.include_router(clinic_page_router)
+    app.include_router(admin_page_router)
     app.include_router(api_router, prefix=API_PREFIX)
+    app.include_router(api_admin_router, prefix=API_PREFIX)
     _add_handlers(app)
     _add_middleware(app, settings)
     return app

@@ -21,22 +21,20 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from ..access import Principal
 from ..registry import Registry
-from ..workflow._views_clinic import (
+from ..workflow import (
     ANSWERS,
+    SessionConsole,
     assign_page,
     assign_protocol_for,
-    record_screening_for,
-    screening_form,
-    verdict_view,
-)
-from ..workflow._views_console import (
-    SessionConsole,
     authorise_restart_for,
     console_page,
     control_session_for,
+    record_screening_for,
     resume_session_for,
+    screening_form,
     session_status_for,
     start_session_for,
+    verdict_view,
 )
 from ._deps import checked_form, current_principal, registry
 from ._render import render

@@ -6,6 +6,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..access import Permission
+
 if TYPE_CHECKING:
     from fastapi import Request
     from starlette.templating import Jinja2Templates, _TemplateResponse
@@ -62,9 +64,16 @@ def render(
 
     session = session_of(request)
     codec = request.app.state.codec
+    principal = getattr(request.state, "principal", None)
+
+    def may(permission: str) -> bool:
+        """Whether the signed-in user's role holds ``permission`` (links only)."""
+        return principal is not None and bool(principal.may(Permission(permission)))
+
     ctx: dict[str, Any] = {
         "banner": BANNER,
-        "principal": getattr(request.state, "principal", None),
+        "principal": principal,
+        "may": may,
         "csrf_token": "" if session is None else codec.csrf_token(session),
         **(context or {}),
     }
