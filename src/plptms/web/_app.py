@@ -93,6 +93,7 @@ def create_app(
     """
     from ._api import router as api_router
     from ._pages import router as page_router
+    from ._pages_trial import router as trial_router
     from ._sessions import SessionCodec
 
     @asynccontextmanager
@@ -131,6 +132,7 @@ def create_app(
     app.state.clock = clock
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(page_router)
+    app.include_router(trial_router)
     app.include_router(api_router, prefix=API_PREFIX)
     _add_handlers(app)
     _add_middleware(app, settings)
