@@ -135,7 +135,7 @@ def test_administrator_is_refused_and_other_sites_see_nothing(
     assert admin.get("/trials").status_code == 403
     assert admin.get(T).status_code == 403
     dr2 = _as(make_client, "dr2")
-    assert dr2.get(f"{T}/sites/S01/visits").status_code == 403
+    assert dr2.get(f"{T}/sites/S01/visits").status_code == 404
     assert dr2.get(P101).status_code == 404
     assert dr2.get("/trials/no-such-trial").status_code == 404
 
@@ -221,10 +221,12 @@ def test_enrolment_refusals_are_shown_and_store_nothing(
     assert bad_level.status_code == 422
     assert "factors[&#39;limb&#39;]" in bad_level.text
     assert (_rows(db_file, "trial_enrolments"), _rows(db_file, "audit_log")) == n
-    # another site's patient: 403 on the site, whatever the code
-    assert (
-        _enrol(c, "S02/DEMO-202", limb="upper", pain_band="nrs_7_10").status_code == 403
-    )
+    # another site's patient: 404, as a patient that does not exist
+    other = _enrol(c, "S02/DEMO-202", limb="upper", pain_band="nrs_7_10")
+    missing = _enrol(c, "S02/NOPE-404", limb="upper", pain_band="nrs_7_10")
+    assert other.status_code == 404
+    assert missing.status_code == 404
+    assert other.text.replace("DEMO-202", "X") == missing.text.replace("NOPE-404", "X")
 
 
 def test_enrolment_paused_by_a_stopping_rule(make_client: Any, db_file: str) -> None:
@@ -332,7 +334,7 @@ def test_visit_writes_by_role_and_site(make_client: Any) -> None:
         f"{P101}/visits",
         data={"visit_id": "baseline", "visit_date": "2020-01-01", "csrf_token": token},
     )
-    assert r.status_code == 403  # not their site
+    assert r.status_code == 404  # not their site: as a missing patient
 
 
 # ------------------------------------------------------------------ adverse events
@@ -533,7 +535,7 @@ def test_another_sites_user_gets_404_or_403_on_every_patient_route(
                 r = c.get(url)
             else:
                 r = c.post(url, data={"csrf_token": token, "reason": "x" * 20})
-            assert r.status_code in (403, 404), (method, url)
+            assert r.status_code == 404, (method, url)
             assert "DEMO-101" not in r.text or r.status_code == 404, url
             for arm in ARM_IDS:
                 assert arm not in r.text

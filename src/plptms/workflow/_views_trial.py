@@ -7,9 +7,11 @@ use case with the signed-in user as the audited actor and the role mapped onto
 the engine's role strings (:data:`plptms.workflow.ARM_VIEW_ROLES`,
 :data:`plptms.workflow.UNBLIND_ROLES`, :data:`plptms.workflow.ANALYSIS_ROLES`).
 
-Site isolation: a trial none of whose sites is the user's is reported as a
-trial that does not exist (:class:`TrialNotFoundError`); a patient of another
-site as a missing one (:class:`plptms.workflow.PatientNotFoundError`).
+Site isolation: the role is checked first (:class:`plptms.access.AccessDeniedError`,
+before any record is read); then a trial none of whose sites is the user's, or
+another site's calendar, is reported as a trial that does not exist
+(:class:`TrialNotFoundError`), and a patient of another site as a missing one
+(:class:`plptms.workflow.PatientNotFoundError`), with the same messages.
 Per-patient reads and writes run on ``reg.scoped(principal.sites)`` (row-level
 security on PostgreSQL). Two use cases need the whole trial and run on the
 full registry after those checks: the allocation (minimisation balances over
@@ -495,7 +497,7 @@ def enrol_for(
     Raises
     ------
     plptms.access.AccessDeniedError
-        If the role may not enrol, or the site is not the user's.
+        If the role may not enrol.
     TrialNotFoundError, PatientNotFoundError
         If the trial or the patient is not among the user's sites.
     plptms.workflow.EnrolmentRefusedError
@@ -505,7 +507,7 @@ def enrol_for(
     """
     from ._trials import enrol_patient
 
-    require(principal, Permission.TRIAL_ENROL, site=site)
+    require(principal, Permission.TRIAL_ENROL)
     _trial_in_scope(reg, principal, trial_id)
     _patient_in_scope(reg.scoped(principal.sites), principal, site, code)
     # the full registry: minimisation balances over every site's enrolments,
@@ -544,14 +546,14 @@ def trial_visit_lists_for(
     Raises
     ------
     plptms.access.AccessDeniedError
-        If the role may not read trials or the site is not the user's.
+        If the role may not read trials.
     TrialNotFoundError
         If the trial does not exist, runs at none of the user's sites or not at
-        this one.
+        this one (another site's calendar is reported as a missing one).
     """
     from ._trial_followup import trial_visit_lists
 
-    require(principal, Permission.TRIAL_READ, site=site)
+    require(principal, Permission.TRIAL_READ)
     line, _ = _trial_in_scope(reg, principal, trial_id)
     if site not in line.my_sites:
         raise _not_found(trial_id)
@@ -645,7 +647,7 @@ def record_trial_visit_for(
     Raises
     ------
     plptms.access.AccessDeniedError
-        If the role may not record trial visits or the site is not the user's.
+        If the role may not record trial visits.
     TrialNotFoundError, PatientNotFoundError
         If the trial or the patient is not among the user's sites.
     plptms.workflow.FollowUpRefusedError
@@ -655,7 +657,7 @@ def record_trial_visit_for(
     """
     from ._trial_followup import record_trial_visit
 
-    require(principal, Permission.TRIAL_VISIT_WRITE, site=visit.site)
+    require(principal, Permission.TRIAL_VISIT_WRITE)
     _trial_in_scope(reg, principal, visit.trial_id)
     scoped = reg.scoped(principal.sites)
     _patient_in_scope(scoped, principal, visit.site, visit.code)
@@ -693,7 +695,7 @@ def record_trial_ae_for(
     Raises
     ------
     plptms.access.AccessDeniedError
-        If the role may not record adverse events or the site is not the user's.
+        If the role may not record adverse events.
     TrialNotFoundError, PatientNotFoundError
         If the trial or the patient is not among the user's sites.
     plptms.registry.RecordNotFoundError
@@ -702,7 +704,7 @@ def record_trial_ae_for(
     from ._adverse import AdverseEventInput
     from ._trial_safety import record_trial_adverse_event
 
-    require(principal, Permission.AE_WRITE, site=site)
+    require(principal, Permission.AE_WRITE)
     _trial_in_scope(reg, principal, trial_id)
     _patient_in_scope(reg.scoped(principal.sites), principal, site, code)
     data = AdverseEventInput.model_validate(
@@ -743,7 +745,7 @@ def unblind_for(
     Raises
     ------
     plptms.access.AccessDeniedError
-        If the role may not unblind or the site is not the user's.
+        If the role may not unblind.
     TrialNotFoundError, PatientNotFoundError
         If the trial or the patient is not among the user's sites.
     plptms.workflow.UnblindingRefusedError
@@ -751,7 +753,7 @@ def unblind_for(
     """
     from ._trials import unblind
 
-    require(principal, Permission.TRIAL_UNBLIND, site=site)
+    require(principal, Permission.TRIAL_UNBLIND)
     _trial_in_scope(reg, principal, trial_id)
     scoped = reg.scoped(principal.sites)
     _patient_in_scope(scoped, principal, site, code)
