@@ -190,7 +190,8 @@ def test_physician_enrols_and_sees_the_kit_code_only(
     c = _as(make_client, "dr1")
     form = c.get(f"{T}/enrol")
     assert "DEMO-102 (eligible)" in form.text
-    assert "DEMO-103 (not eligible)" in form.text or "DEMO-103 (" in form.text
+    assert "DEMO-103 (needs physician review)" in form.text
+    assert "DEMO-101 (eligible, enrolled)" in form.text
     r = _enrol(c, "S01/DEMO-102", limb="lower", pain_band="nrs_4_6")
     assert r.status_code == 200, r.text
     kit = re.search(r'class="kit">([^<]+)<', r.text)
