@@ -8,11 +8,13 @@ permission table as printed in docs/access.md.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import shutil
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -303,3 +305,78 @@ def test_trial_wide_actions_need_every_site(reg: Registry) -> None:
     assert len(rows) == len(reg.list_enrolments(TRIAL)) == 3
     with pytest.raises(ValueError, match="fmt"):
         trial_dataset_for(reg, STAT, TRIAL, fmt="xlsx")
+
+
+# --------------------------------------- a recorded trial, SQLite and PostgreSQL
+@pytest.fixture
+def recorded(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """24 patients at S01-S03 with scores (tests/workflow/_trialdata.py)."""
+    from tests.workflow._trialdata import build_trial
+
+    with Registry(db_url) as reg:
+        yield build_trial(reg, monkeypatch)
+
+
+def test_analysis_for_equals_the_hand_built_analysis(recorded: dict[str, Any]) -> None:
+    from plptms.trial import analyse_trial, build_dataset
+    from tests.workflow._trialdata import RTOL
+
+    reg, defn = recorded["reg"], recorded["defn"]
+    mine = analyse_trial(
+        defn, build_dataset(defn, recorded["patients"], recorded["scores"])
+    )
+    got = trial_analysis_for(reg, STAT, defn.id)
+    assert got.n_by_arm == mine.n_by_arm
+    (a,), (b,) = got.endpoints[:1], mine.endpoints[:1]
+    assert a.status == b.status == "estimated"
+    assert math.isclose(a.contrasts[0].estimate, b.contrasts[0].estimate, rel_tol=RTOL)
+    with pytest.raises(AccessDeniedError, match="S02, S03"):
+        trial_analysis_for(reg, STAT_S01, defn.id)
+
+
+def test_allocation_and_rules_see_every_site_through_scoped_views(
+    recorded: dict[str, Any],
+) -> None:
+    """On PostgreSQL the scoped view hides S02/S03 rows: the allocation and the
+    stopping rules must still count them (they run on the full registry)."""
+    from tests.workflow._trialdef import screen
+
+    reg, defn = recorded["reg"], recorded["defn"]
+    reg.add_patient("S01", "NEW1", history=None, actor="dr.b")
+    screen(reg, "S01", "NEW1")
+    factors = {"limb": "upper", "pain_band": "nrs_4_6"}
+    e = enrol_for(reg, DR, defn.id, "S01", "NEW1", factors)
+    assert e.allocation_index == len(recorded["patients"])  # after all 24
+    page = trial_page(reg, DR, defn.id)
+    assert {x.site for x in page.enrolments} == {"S01"}
+    assert not page.enrolment_paused
+    # the S01 user's calendar, visit, unblinding on the same registry
+    s01 = {p_code(p.patient) for p in recorded["patients"] if p.site == "S01"}
+    lists = trial_visit_lists_for(reg, DR, defn.id, "S01")
+    assert {p.code for p in lists.patients} == s01 | {"NEW1"}
+    assert trial_patient_page(reg, DR, defn.id, "S01", "NEW1").visits.code == "NEW1"
+    day = trial_patient_page(reg, DR, defn.id, "S01", "NEW1").visits.randomised_on
+    visit = TrialVisitInput(trial_id=defn.id, site="S01", code="NEW1",
+                            visit_id="baseline", visit_date=day)  # fmt: skip
+    assert record_trial_visit_for(reg, DR, visit).days_outside == 0
+    u = unblind_for(reg, DR, defn.id, "S01", "NEW1", "Emergency: suspected seizure")
+    assert u.arm_id == reg.get_enrolment(defn.id, "S01", "NEW1").arm_id
+    # a seizure at S02, recorded by an S02 user, pauses the S01 user's trial
+    s02 = next(p for p in recorded["patients"] if p.site == "S02")
+    code = p_code(s02.patient)
+    seizure = AdverseEventIn(
+        term="seizure", severity="moderate", relatedness="possible",
+        onset_on=dt.date.today(),
+    )  # fmt: skip
+    dr_l = _p("dr.l", Role.PHYSICIAN, frozenset({"S02"}))
+    r = record_trial_ae_for(reg, dr_l, defn.id, "S02", code, seizure)
+    assert [x.rule_id for x in r.triggered] == ["any_seizure"]
+    page = trial_page(reg, DR, defn.id)
+    assert page.enrolment_paused
+    assert [x.rule_id for x in page.rules if x.met] == ["any_seizure"]
+    assert not any("Unreviewed serious" in a for a in page.alerts)  # not serious
+
+
+def p_code(patient_key: str) -> str:
+    """The code of an analysis patient key ``SITE/CODE``."""
+    return patient_key.split("/", 1)[1]

@@ -25,7 +25,7 @@ from ..registry import (
     SeriousCriterion,
     Severity,
 )
-from ..workflow._trial_followup import TrialVisitInput
+from ..workflow import TrialVisitInput
 from ..workflow._views_trial import (
     consort_images_for,
     enrol_for,

@@ -13,11 +13,12 @@ another site's calendar, is reported as a trial that does not exist
 (:class:`TrialNotFoundError`), and a patient of another site as a missing one
 (:class:`plptms.workflow.PatientNotFoundError`), with the same messages.
 Per-patient reads and writes run on ``reg.scoped(principal.sites)`` (row-level
-security on PostgreSQL). Two use cases need the whole trial and run on the
-full registry after those checks: the allocation (minimisation balances over
-every site's enrolments) and the stopping rules (they count every site's
-adverse events); they return only the enrolling user's kit code and the rules'
-counts and event ids.
+security on PostgreSQL). What needs the whole trial runs on the full registry
+after those checks, and only the user's sites' rows are kept: the allocation
+(minimisation balances over every site's enrolments), the stopping rules (they
+count every site's adverse events) and every listing of enrolments (the
+registry refuses a partial allocation history, which is what a scoped view of
+a user with some of the trial's sites sees on PostgreSQL).
 
 Blinding: the arm of a patient, the arms' labels and conditions are given only
 to roles holding ``trial.arm.read``, whose engine role is in
@@ -278,7 +279,7 @@ def _trial_in_scope(
     mine = tuple(s for s in sites if s in principal.sites)
     if not mine:
         raise _not_found(trial_id)
-    enrolled = reg.scoped(principal.sites).list_enrolments(trial_id)
+    enrolled = reg.list_enrolments(trial_id)  # the full history; counted: mine
     return (
         TrialLine(
             trial_id=trial.trial_id,
@@ -370,7 +371,7 @@ def trial_page(reg: Registry, principal: Principal, trial_id: str) -> TrialPage:
             enrolled_at=e.enrolled_at,
             arm_id=e.arm_id if arms else None,
         )
-        for e in scoped.list_enrolments(trial_id)
+        for e in reg.list_enrolments(trial_id)  # the full history; kept: mine
         if e.site in line.my_sites
     )
     status = stopping_rule_states(reg, trial_id)  # every site's events count
@@ -446,7 +447,11 @@ def enrol_form(reg: Registry, principal: Principal, trial_id: str) -> EnrolForm:
     require(principal, Permission.TRIAL_ENROL)
     line, defn = _trial_in_scope(reg, principal, trial_id)
     scoped = reg.scoped(principal.sites)
-    enrolled = {(e.site, e.code) for e in scoped.list_enrolments(trial_id)}
+    enrolled = {
+        (e.site, e.code)
+        for e in reg.list_enrolments(trial_id)  # the full history; kept: mine
+        if e.site in line.my_sites
+    }
     candidates = []
     for site in line.my_sites:
         for p in scoped.list_patients(site):
@@ -557,7 +562,9 @@ def trial_visit_lists_for(
     line, _ = _trial_in_scope(reg, principal, trial_id)
     if site not in line.my_sites:
         raise _not_found(trial_id)
-    return trial_visit_lists(reg.scoped(principal.sites), trial_id, site, today=today)
+    # the full registry: the lists read the whole allocation history (a scoped
+    # view on PostgreSQL holds part of it); they return this site's rows only
+    return trial_visit_lists(reg, trial_id, site, today=today)
 
 
 def trial_patient_page(
