@@ -541,3 +541,33 @@ def test_another_sites_user_gets_404_or_403_on_every_patient_route(
             for arm in ARM_IDS:
                 assert arm not in r.text
     assert _rows(db_file, "audit_log") == before
+
+
+def test_analysis_table_shows_the_primary_contrast(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page renders the analysis it is given: 24 recorded patients
+    (tests/workflow/_trialdata.py), analysed from the hand-built inputs."""
+    from tests.workflow._trialdata import build_trial
+
+    from plptms.registry import Registry
+    from plptms.trial import analyse_trial, build_dataset
+
+    with Registry(f"sqlite:///{tmp_path / 'other.sqlite3'}") as reg:
+        stored = build_trial(reg, monkeypatch)
+    defn = stored["defn"]
+    analysis = analyse_trial(
+        defn, build_dataset(defn, stored["patients"], stored["scores"])
+    )
+    monkeypatch.setattr(
+        "plptms.web._pages_trial.trial_analysis_for",
+        lambda reg, user, trial_id, analysis_set: analysis,
+    )
+    c = _as(make_client, "stat1")
+    page = c.get(f"{T}/analysis")
+    assert page.status_code == 200
+    primary = analysis.endpoints[0].contrasts[0]
+    assert f"{primary.estimate:.2f}" in page.text
+    assert f"{primary.ci_lower:.2f} to {primary.ci_upper:.2f}" in page.text
+    for arm, n in analysis.n_by_arm.items():
+        assert f"{arm} {n}" in page.text

@@ -169,6 +169,7 @@ def _patient_ctx(
         "may_visit": user.may(Permission.TRIAL_VISIT_WRITE),
         "may_ae": user.may(Permission.AE_WRITE),
         "may_unblind": user.may(Permission.TRIAL_UNBLIND),
+        "may_patient": user.may(Permission.PATIENT_READ),
         "errors": [],
         "values": {},
         "today": dt.date.today().isoformat(),
