@@ -27,18 +27,22 @@ from plptms.workflow._views import PatientNotFoundError
 from plptms.workflow._views_trial import (
     TrialNotFoundError,
     engine_role,
-    enrol_for,
     enrol_form,
     list_trials_for,
-    odm_for,
-    record_trial_ae_for,
-    record_trial_visit_for,
-    trial_analysis_for,
-    trial_dataset_for,
     trial_page,
     trial_patient_page,
     trial_visit_lists_for,
+)
+from plptms.workflow._views_trial_actions import (
+    enrol_for,
+    record_trial_ae_for,
+    record_trial_visit_for,
     unblind_for,
+)
+from plptms.workflow._views_trial_data import (
+    odm_for,
+    trial_analysis_for,
+    trial_dataset_for,
 )
 
 TRIAL = "plp-rtms-mirror-2x2"

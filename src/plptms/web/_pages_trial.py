@@ -27,20 +27,24 @@ from ..registry import (
 )
 from ..workflow import TrialVisitInput
 from ..workflow._views_trial import (
-    consort_images_for,
-    enrol_for,
     enrol_form,
     list_trials_for,
-    odm_for,
-    record_trial_ae_for,
-    record_trial_visit_for,
-    trial_analysis_for,
-    trial_dataset_for,
-    trial_interim_for,
     trial_page,
     trial_patient_page,
     trial_visit_lists_for,
+)
+from ..workflow._views_trial_actions import (
+    enrol_for,
+    record_trial_ae_for,
+    record_trial_visit_for,
     unblind_for,
+)
+from ..workflow._views_trial_data import (
+    consort_images_for,
+    odm_for,
+    trial_analysis_for,
+    trial_dataset_for,
+    trial_interim_for,
 )
 from ._deps import checked_form, current_principal, registry
 from ._render import render

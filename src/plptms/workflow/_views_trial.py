@@ -20,6 +20,10 @@ count every site's adverse events) and every listing of enrolments (the
 registry refuses a partial allocation history, which is what a scoped view of
 a user with some of the trial's sites sees on PostgreSQL).
 
+The writes (enrolment, visits, adverse events, unblinding) are in
+:mod:`plptms.workflow._views_trial_actions`; the trial-wide analyses and
+exports in :mod:`plptms.workflow._views_trial_data`.
+
 Blinding: the arm of a patient, the arms' labels and conditions are given only
 to roles holding ``trial.arm.read``, whose engine role is in
 :data:`plptms.workflow.ARM_VIEW_ROLES` (the statistician); every other role
@@ -33,20 +37,17 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from ..access import Permission, Principal, Role, require, require_sites
-from ..registry import AdverseEventIn, RecordNotFoundError
+from ..access import Permission, Principal, Role, require
+from ..registry import RecordNotFoundError
 from ._views import PatientNotFoundError, _patient_in_scope
 
 if TYPE_CHECKING:
-    from ..registry import Registry, TrialVisitOut
-    from ..trial import InterimReport, TrialAnalysis, TrialDefinition
-    from ._trial_followup import PatientVisits, TrialVisitInput, TrialVisitLists
-    from ._trial_safety import TrialAdverseEvent
-    from ._trials import Enrolment, UnblindingResult
+    from ..registry import Registry
+    from ..trial import TrialDefinition
+    from ._trial_followup import PatientVisits, TrialVisitLists
 
 __all__ = [
     "ArmLine",
-    "ConsortImages",
     "EnrolCandidate",
     "EnrolForm",
     "EnrolmentLine",
@@ -55,21 +56,12 @@ __all__ = [
     "TrialNotFoundError",
     "TrialPage",
     "TrialPatientPage",
-    "consort_images_for",
     "engine_role",
-    "enrol_for",
     "enrol_form",
     "list_trials_for",
-    "odm_for",
-    "record_trial_ae_for",
-    "record_trial_visit_for",
-    "trial_analysis_for",
-    "trial_dataset_for",
-    "trial_interim_for",
     "trial_page",
     "trial_patient_page",
     "trial_visit_lists_for",
-    "unblind_for",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -84,9 +76,6 @@ _ENGINE_ROLES: Final[dict[Role, str]] = {
     Role.MONITOR: "monitor",
     Role.ADMINISTRATOR: "administrator",
 }
-
-#: Dataset formats the statistician may download.
-DATASET_FORMATS: Final[tuple[str, ...]] = ("csv", "parquet")
 
 
 class TrialNotFoundError(RecordNotFoundError):
@@ -212,15 +201,6 @@ class TrialPatientPage(BaseModel):
     visits: Any
     arm_id: str | None
     visit_ids: tuple[str, ...]
-
-
-class ConsortImages(BaseModel):
-    """The CONSORT diagram as drawn by :func:`plptms.trial.write_consort`."""
-
-    model_config = _FROZEN
-
-    png: bytes
-    svg: bytes
 
 
 def engine_role(principal: Principal) -> str:
@@ -471,55 +451,6 @@ def enrol_form(reg: Registry, principal: Principal, trial_id: str) -> EnrolForm:
     )
 
 
-def enrol_for(
-    reg: Registry,
-    principal: Principal,
-    trial_id: str,
-    site: str,
-    code: str,
-    factors: dict[str, str],
-) -> Enrolment:
-    """Enrol a patient of the user's site (the user is the audited actor).
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user.
-    trial_id : str
-        The trial.
-    site, code : str
-        The patient.
-    factors : dict of str to str
-        A level for every stratification factor (``site`` is filled in).
-
-    Returns
-    -------
-    enrolment : plptms.workflow.Enrolment
-        The kit code and allocation index (never the arm).
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        If the role may not enrol.
-    TrialNotFoundError, PatientNotFoundError
-        If the trial or the patient is not among the user's sites.
-    plptms.workflow.EnrolmentRefusedError
-        Not eligible, a wrong factor level, enrolment paused by a stopping rule.
-    plptms.registry.DuplicateRecordError
-        If the patient is already enrolled. Nothing is stored on any refusal.
-    """
-    from ._trials import enrol_patient
-
-    require(principal, Permission.TRIAL_ENROL)
-    _trial_in_scope(reg, principal, trial_id)
-    _patient_in_scope(reg.scoped(principal.sites), principal, site, code)
-    # the full registry: minimisation balances over every site's enrolments,
-    # and the stopping rules count every site's adverse events
-    return enrol_patient(reg, trial_id, site, code, factors, actor=principal.username)
-
-
 def trial_visit_lists_for(
     reg: Registry,
     principal: Principal,
@@ -630,366 +561,3 @@ def trial_patient_page(
         arm_id=view.arm_id if _sees_arms(principal) else None,
         visit_ids=tuple(v.id for v in defn.visits),
     )
-
-
-def record_trial_visit_for(
-    reg: Registry, principal: Principal, visit: TrialVisitInput
-) -> TrialVisitOut:
-    """Record a scheduled visit with the user as the actor.
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user.
-    visit : plptms.workflow.TrialVisitInput
-        Patient, visit id, date and (outside the window) a deviation reason.
-
-    Returns
-    -------
-    visit : plptms.registry.TrialVisitOut
-        The stored visit.
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        If the role may not record trial visits.
-    TrialNotFoundError, PatientNotFoundError
-        If the trial or the patient is not among the user's sites.
-    plptms.workflow.FollowUpRefusedError
-        Outside the window without a deviation reason (the window named).
-    ValueError
-        An unknown visit, a future date, a visit recorded twice. Nothing stored.
-    """
-    from ._trial_followup import record_trial_visit
-
-    require(principal, Permission.TRIAL_VISIT_WRITE)
-    _trial_in_scope(reg, principal, visit.trial_id)
-    scoped = reg.scoped(principal.sites)
-    _patient_in_scope(scoped, principal, visit.site, visit.code)
-    return record_trial_visit(scoped, visit, actor=principal.username)
-
-
-def record_trial_ae_for(
-    reg: Registry,
-    principal: Principal,
-    trial_id: str,
-    site: str,
-    code: str,
-    event: AdverseEventIn,
-) -> TrialAdverseEvent:
-    """Record an adverse event of an enrolled patient; apply the stopping rules.
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user (the audited actor).
-    trial_id : str
-        The trial.
-    site, code : str
-        The patient.
-    event : plptms.registry.AdverseEventIn
-        The event.
-
-    Returns
-    -------
-    result : plptms.workflow.TrialAdverseEvent
-        The stored event, whether it is serious, the rules it met and why.
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        If the role may not record adverse events.
-    TrialNotFoundError, PatientNotFoundError
-        If the trial or the patient is not among the user's sites.
-    plptms.registry.RecordNotFoundError
-        If the patient is not enrolled (nothing stored).
-    """
-    from ._adverse import AdverseEventInput
-    from ._trial_safety import record_trial_adverse_event
-
-    require(principal, Permission.AE_WRITE)
-    _trial_in_scope(reg, principal, trial_id)
-    _patient_in_scope(reg.scoped(principal.sites), principal, site, code)
-    data = AdverseEventInput.model_validate(
-        {**event.model_dump(), "site": site, "code": code, "actor": principal.username}
-    )
-    # the full registry: the stopping rules count every site's events
-    return record_trial_adverse_event(reg, trial_id, data)
-
-
-def unblind_for(
-    reg: Registry,
-    principal: Principal,
-    trial_id: str,
-    site: str,
-    code: str,
-    reason: str,
-) -> UnblindingResult:
-    """Unblind one patient in an emergency (stored and audited first).
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user.
-    trial_id : str
-        The trial.
-    site, code : str
-        The patient.
-    reason : str
-        Why (at least :data:`plptms.workflow.UNBLIND_REASON_MIN_CHARS` characters).
-
-    Returns
-    -------
-    result : plptms.workflow.UnblindingResult
-        The arm and the stored unblinding.
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        If the role may not unblind.
-    TrialNotFoundError, PatientNotFoundError
-        If the trial or the patient is not among the user's sites.
-    plptms.workflow.UnblindingRefusedError
-        A reason too short (nothing stored).
-    """
-    from ._trials import unblind
-
-    require(principal, Permission.TRIAL_UNBLIND)
-    _trial_in_scope(reg, principal, trial_id)
-    scoped = reg.scoped(principal.sites)
-    _patient_in_scope(scoped, principal, site, code)
-    return unblind(
-        scoped,
-        trial_id,
-        site,
-        code,
-        role=engine_role(principal),
-        reason=reason,
-        actor=principal.username,
-    )
-
-
-def _trial_wide(
-    reg: Registry, principal: Principal, trial_id: str, *perms: Permission
-) -> Registry:
-    """Check trial-wide permissions over every trial site; return the scoped view."""
-    for p in perms:
-        require(principal, p)
-    line, _ = _trial_in_scope(reg, principal, trial_id)
-    for p in perms:
-        require_sites(principal, p, set(line.sites))
-    return reg.scoped(principal.sites)
-
-
-def trial_analysis_for(
-    reg: Registry, principal: Principal, trial_id: str, analysis_set: str = "itt"
-) -> TrialAnalysis:
-    """Run the trial's planned analyses (statistician, every trial site).
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user.
-    trial_id : str
-        The trial.
-    analysis_set : {'itt', 'pp'}
-        The analysis set.
-
-    Returns
-    -------
-    analysis : plptms.trial.TrialAnalysis
-        Every endpoint.
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        Without ``trial.analyse`` at every site of the trial.
-    TrialNotFoundError
-        If the trial is not among the user's sites.
-    plptms.trial.TrialAnalysisError, ValueError
-        Too little data, or an unknown analysis set.
-    """
-    from ._trial_data import trial_analysis
-
-    scoped = _trial_wide(reg, principal, trial_id, Permission.TRIAL_ANALYSE)
-    return trial_analysis(
-        scoped, trial_id, role=engine_role(principal), analysis_set=analysis_set
-    )
-
-
-def trial_interim_for(
-    reg: Registry, principal: Principal, trial_id: str, look: int
-) -> InterimReport:
-    """Run an interim look (statistician, every trial site).
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user.
-    trial_id : str
-        The trial.
-    look : int
-        The look, from 1.
-
-    Returns
-    -------
-    report : plptms.trial.InterimReport
-        The information fraction, statistic, boundaries and decision.
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        Without ``trial.analyse`` at every site of the trial.
-    TrialNotFoundError
-        If the trial is not among the user's sites.
-    ValueError
-        An unknown look, or too little data.
-    """
-    from ._trial_data import trial_interim
-
-    scoped = _trial_wide(reg, principal, trial_id, Permission.TRIAL_ANALYSE)
-    return trial_interim(scoped, trial_id, role=engine_role(principal), look=look)
-
-
-def consort_images_for(
-    reg: Registry, principal: Principal, trial_id: str
-) -> ConsortImages:
-    """Draw the CONSORT 2010 flow diagram (statistician, every trial site).
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user.
-    trial_id : str
-        The trial.
-
-    Returns
-    -------
-    images : ConsortImages
-        PNG and SVG from :func:`plptms.trial.write_consort` (a temporary folder).
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        Without ``trial.analyse`` at every site of the trial.
-    TrialNotFoundError
-        If the trial is not among the user's sites.
-    """
-    import tempfile
-    from pathlib import Path
-
-    from ..trial import write_consort
-    from ._trial_data import trial_consort
-
-    scoped = _trial_wide(reg, principal, trial_id, Permission.TRIAL_ANALYSE)
-    flow = trial_consort(scoped, trial_id, role=engine_role(principal))
-    with tempfile.TemporaryDirectory(prefix="plptms-consort-") as tmp:
-        png, svg = write_consort(flow, Path(tmp) / "consort", title=trial_id)
-        return ConsortImages(png=png.read_bytes(), svg=svg.read_bytes())
-
-
-def odm_for(reg: Registry, principal: Principal, trial_id: str) -> bytes:
-    """Export the trial's clinical data as blinded ODM 1.3.2 (every trial site).
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user (monitor or statistician).
-    trial_id : str
-        The trial.
-
-    Returns
-    -------
-    xml : bytes
-        The validated document (kit codes, no arm).
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        Without ``trial.export`` at every site of the trial.
-    TrialNotFoundError
-        If the trial is not among the user's sites.
-    """
-    from ._trial_data import trial_odm
-
-    scoped = _trial_wide(reg, principal, trial_id, Permission.TRIAL_EXPORT)
-    return trial_odm(scoped, trial_id)
-
-
-def trial_dataset_for(
-    reg: Registry,
-    principal: Principal,
-    trial_id: str,
-    *,
-    fmt: str,
-    table: str = "long",
-    analysis_set: str = "itt",
-) -> bytes:
-    """Export the analysis dataset, arms included (statistician, every site).
-
-    Parameters
-    ----------
-    reg : plptms.registry.Registry
-        The registry.
-    principal : plptms.access.Principal
-        The signed-in user.
-    trial_id : str
-        The trial.
-    fmt : {'csv', 'parquet'}
-        The file format.
-    table : {'long', 'patients'}
-        The table.
-    analysis_set : {'itt', 'pp'}
-        The analysis set.
-
-    Returns
-    -------
-    data : bytes
-        The file's content.
-
-    Raises
-    ------
-    plptms.access.AccessDeniedError
-        Without ``trial.export`` and ``trial.analyse`` at every trial site.
-    TrialNotFoundError
-        If the trial is not among the user's sites.
-    ValueError
-        An unknown format, table or analysis set.
-    """
-    import tempfile
-    from pathlib import Path
-
-    from ._trial_data import trial_dataset
-
-    if fmt not in DATASET_FORMATS:
-        raise ValueError(
-            f"Invalid value for 'fmt': got {fmt!r}; allowed values are "
-            f"{', '.join(DATASET_FORMATS)}."
-        )
-    scoped = _trial_wide(
-        reg, principal, trial_id, Permission.TRIAL_EXPORT, Permission.TRIAL_ANALYSE
-    )
-    ds = trial_dataset(
-        scoped, trial_id, role=engine_role(principal), analysis_set=analysis_set
-    )
-    with tempfile.TemporaryDirectory(prefix="plptms-dataset-") as tmp:
-        path = Path(tmp) / f"dataset.{fmt}"
-        if fmt == "csv":
-            ds.to_csv(path, table=table)  # type: ignore[arg-type]
-        else:
-            ds.to_parquet(path, table=table)  # type: ignore[arg-type]
-        return path.read_bytes()
