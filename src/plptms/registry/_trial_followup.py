@@ -398,3 +398,23 @@ class TrialFollowUpStore:
                 withdrawal_out(r, trial_id, *enrolments[eid])
                 for _, eid, r in sorted(out, key=lambda t: t[0])
             ]
+
+    def list_trial_ids(self) -> list[str]:
+        """Return every trial's id, sorted (the trials table holds no patient data).
+
+        Returns
+        -------
+        trial_ids : list of str
+            The trials' ids.
+        """
+        from sqlalchemy import select
+
+        from .db._schema import TrialRow
+
+        with self._read() as s:
+            return [
+                str(x)
+                for x in s.execute(
+                    select(TrialRow.slug).order_by(TrialRow.slug)
+                ).scalars()
+            ]
