@@ -119,3 +119,29 @@ def test_bad_site_sets_are_refused(db_url: str) -> None:
         for bad in ({"S01,S02"}, {""}):
             with pytest.raises(RegistryError, match="sites"):
                 reg.scoped(bad)
+
+
+def test_a_scoped_view_cannot_enrol(db_url: str) -> None:
+    """The allocation reads every site's enrolments (minimisation): a view that
+    sees one site's would allocate from part of the history, so it is refused,
+    on both backends, and nothing is stored."""
+    from importlib.resources import files
+
+    from tests.workflow._trialdef import screen
+
+    from plptms.trial import read_trial_definition
+    from plptms.workflow import create_trial, enrol_patient
+
+    defn = read_trial_definition(files("plptms.trial") / "data" / "example_trial.yaml")
+    with Registry(db_url) as reg:
+        create_trial(reg, defn, actor="stat")
+        reg.add_patient("S01", "P1", history=None, actor="n")
+        screen(reg, "S01", "P1")
+        seq = reg.audit_head().seq
+        factors = {"limb": "upper", "pain_band": "nrs_4_6"}
+        with pytest.raises(RegistryError, match="site-scoped"):
+            enrol_patient(reg.scoped({"S01"}), defn.id, "S01", "P1", factors,
+                          actor="dr")  # fmt: skip
+        assert reg.audit_head().seq == seq
+        assert reg.list_enrolments(defn.id) == []
+        assert enrol_patient(reg, defn.id, "S01", "P1", factors, actor="dr").kit_code

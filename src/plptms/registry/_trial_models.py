@@ -32,6 +32,14 @@ __all__ = [
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
+#: A site-scoped view cannot enrol: the allocation (minimisation above all)
+#: depends on every site's enrolments, which the view does not see.
+SCOPED_ENROLMENT = (
+    "A site-scoped registry view cannot enrol: the allocation depends on the "
+    "enrolments of every site of the trial; enrol on the unscoped registry after "
+    "the application layer's checks."
+)
+
 
 class TrialOut(BaseModel):
     """A stored trial with its newest definition.

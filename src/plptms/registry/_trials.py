@@ -25,6 +25,7 @@ from ._trial_keys import (
     trial_key_path,
 )
 from ._trial_models import (
+    SCOPED_ENROLMENT,
     EnrolmentOut,
     TrialOut,
     TrialVersionOut,
@@ -68,9 +69,9 @@ class TrialStore:
 
         def _read(self) -> AbstractContextManager[Session]: ...
 
-    # ----------------------------------------------------------------------------------
-    # trials and versions
-    # ----------------------------------------------------------------------------------
+        _sites: frozenset[str] | None
+
+    # --- trials and versions ---
     def create_trial(
         self,
         trial_id: str,
@@ -322,9 +323,7 @@ class TrialStore:
             trial = trial_row(s, trial_id)
             return checked_secret(trial)
 
-    # ----------------------------------------------------------------------------------
-    # enrolment
-    # ----------------------------------------------------------------------------------
+    # --- enrolment ---
     def enrol(
         self,
         trial_id: str,
@@ -372,9 +371,11 @@ class TrialStore:
         DuplicateRecordError
             If the patient is already enrolled in the trial.
         RegistryError
-            On a stale version, a missing or wrong trial key, or bad input
-            (nothing is stored).
+            On a stale version, a missing or wrong trial key, bad input, or a
+            site-scoped view (:meth:`scoped`: it sees part of the history).
         """
+        if self._sites is not None:  # allocating needs every site's history
+            raise RegistryError(SCOPED_ENROLMENT)
         from sqlalchemy import select
 
         from ..trial import HmacRandom, allocate
@@ -483,9 +484,7 @@ class TrialStore:
             row = enrolment_of(s, trial_id, site, code)
             return enrolment_out(row, trial_id, code)
 
-    # ----------------------------------------------------------------------------------
-    # unblinding
-    # ----------------------------------------------------------------------------------
+    # --- unblinding ---
     def record_unblinding(
         self,
         trial_id: str,
