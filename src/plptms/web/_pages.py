@@ -112,10 +112,14 @@ def sign_in(request: Request, reg: Reg, form: Form) -> Response:
     password = form.get("password", "")
     try:
         principal = request.app.state.authenticate(reg, username, password)
-    except (ValueError, LookupError, PermissionError):
-        return render(
-            request, "sign_in.html", {"error": _SIGN_IN_FAILED}, status_code=401
-        )
+    except (ValueError, LookupError, PermissionError) as exc:
+        from ..workflow import LoginRefusedError
+
+        # the accounts' own refusals are worded to reveal nothing (an unknown
+        # user locks like a known one); say so when the name is locked
+        locked = isinstance(exc, LoginRefusedError) and "locked until" in str(exc)
+        error = str(exc) if locked else _SIGN_IN_FAILED
+        return render(request, "sign_in.html", {"error": error}, status_code=401)
     # never reuse the pre-sign-in session id (session fixation)
     session = request.app.state.codec.new(principal.username, request.app.state.clock())
     response = RedirectResponse("/", status_code=303)
