@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from ..access import Permission, Principal
-from ..registry import Registry, VisitIn, VisitKind
+from ..registry import RecordNotFoundError, Registry, VisitIn, VisitKind
 from ..workflow import (
     AssessmentEntry,
     check_items,
@@ -158,6 +158,47 @@ def patient(request: Request, reg: Reg, user: User, site: str, code: str) -> Res
     """Show the patient page (sections by role)."""
     page = patient_page(reg, user, site, code)
     return render(request, "patient.html", {"page": page})
+
+
+@router.get("/patients/{site}/{code}/report")
+def report(
+    request: Request,
+    reg: Reg,
+    user: User,
+    site: str,
+    code: str,
+    kind: str = "clinician",
+    format: str = "pdf",  # noqa: A002  (the query parameter's name)
+) -> Response:
+    """Download the clinician or patient report (PDF, or HTML with format=html).
+
+    When the registry cannot give a report yet (e.g. no PLP history), a page
+    says what is missing.
+    """
+    from ..workflow import ReportUnavailableError, report_for
+
+    try:
+        doc = report_for(reg, user, site, code, kind=kind, fmt=format)  # type: ignore[arg-type]
+    except ReportUnavailableError as exc:
+        return render(
+            request,
+            "error.html",
+            {"title": "No report yet", "message": f"{exc} Record it, then try again."},
+        )
+    except RecordNotFoundError:
+        raise  # the app's one 404 for a missing patient and another site's
+    except ValueError as exc:
+        return render(
+            request,
+            "error.html",
+            {"title": "Bad request", "message": str(exc)},
+            status_code=422,
+        )
+    return Response(
+        doc.content,
+        media_type=doc.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{doc.filename}"'},
+    )
 
 
 @router.get("/patients/{site}/{code}/trajectory.svg")

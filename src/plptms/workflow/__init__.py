@@ -247,6 +247,12 @@ from ._views_console import (
     session_status_for,
     start_session_for,
 )
+from ._views_reports import (
+    REPORT_KINDS,
+    ReportFile,
+    ReportUnavailableError,
+    report_for,
+)
 from ._views_trial import (
     ArmLine,
     EnrolCandidate,
@@ -321,6 +327,7 @@ __all__ = [
     "DEMO_PASSWORD",
     "DOSE_CHECK_PROTOCOL_ID",
     "PAIN_SCALE_PREFERENCE",
+    "REPORT_KINDS",
     "RESUMABLE_STATUSES",
     "UNBLIND_REASON_MIN_CHARS",
     "UNBLIND_ROLES",
@@ -373,6 +380,8 @@ __all__ = [
     "RegistryContext",
     "ReplayMismatch",
     "ReplayReport",
+    "ReportFile",
+    "ReportUnavailableError",
     "RuleLine",
     "ScaleForm",
     "ScaledClock",
@@ -478,6 +487,7 @@ __all__ = [
     "register_patient",
     "register_patient_for",
     "replay_allocations",
+    "report_for",
     "resume_session_for",
     "review_adverse_event",
     "review_keys",
