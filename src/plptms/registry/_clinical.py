@@ -6,7 +6,7 @@ and resting motor thresholds.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._models import (
     AssignmentOut,
@@ -365,6 +365,38 @@ class ClinicalStore:
                 .limit(1)
             ).scalar_one_or_none()
             return None if row is None else (row.rmt_pct_mso, row.measured_on)
+
+    def list_rmt(self, site: str, code: str) -> list[dict[str, Any]]:
+        """Return every stored RMT of a patient, oldest first.
+
+        Parameters
+        ----------
+        site, code : str
+            The patient.
+
+        Returns
+        -------
+        rmts : list of dict
+            ``measured_on``, ``rmt_pct_mso``, ``method``, ``hemisphere``,
+            ``muscle``, ``pulses_used`` and ``stimulator`` of each (not deleted).
+        """
+        from sqlalchemy import select
+
+        from .db._schema import MotorThresholdRow as M
+
+        with self._read() as s:
+            p = patient_row(s, site, code)
+            rows = s.execute(
+                select(M)
+                .where(M.patient_id == p.id, M.deleted_at.is_(None))
+                .order_by(M.measured_on, M.id)
+            ).scalars()
+            keys = ("measured_on", "rmt_pct_mso", "method", "hemisphere", "muscle")
+            return [
+                {**{k: getattr(r, k) for k in keys}, "pulses_used": r.pulses_used,
+                 "stimulator": r.stimulator}
+                for r in rows
+            ]  # fmt: skip
 
     def latest_screening(self, site: str, code: str) -> ScreeningReport | None:
         """Return the patient's most recent screening report, or ``None``.

@@ -96,12 +96,16 @@ class ScreeningView(BaseModel):
 
 
 class RMTView(BaseModel):
-    """The latest resting motor threshold."""
+    """A resting motor threshold (the latest, or one of the history)."""
 
     model_config = _FROZEN
 
     rmt_pct_mso: float
     measured_on: dt.date
+    method: str | None = None
+    hemisphere: str | None = None
+    muscle: str | None = None
+    pulses_used: int | None = None
 
 
 class DeliveryLine(BaseModel):
@@ -167,6 +171,8 @@ class PatientPage(BaseModel):
         The latest screening, if any.
     rmt : RMTView | None
         The latest RMT, if any.
+    rmt_history : tuple of RMTView
+        Every stored RMT, oldest first.
     treatment : TreatmentView | None
         Assignments, sessions and adverse events; ``None`` for a role without
         ``treatment.read`` (the section is not shown at all).
@@ -181,6 +187,7 @@ class PatientPage(BaseModel):
     assessments: tuple[AssessmentOut, ...]
     screening: ScreeningView | None
     rmt: RMTView | None
+    rmt_history: tuple[RMTView, ...] = ()
     treatment: TreatmentView | None
     may_record_assessment: bool
 
@@ -358,6 +365,10 @@ def patient_page(
             reasons=screening.reasons,
         ),
         rmt=None if rmt is None else RMTView(rmt_pct_mso=rmt[0], measured_on=rmt[1]),
+        rmt_history=tuple(
+            RMTView(**{k: v for k, v in r.items() if k != "stimulator"})
+            for r in reg.list_rmt(site, code)
+        ),
         treatment=treatment,
         may_record_assessment=principal.may(Permission.ASSESSMENT_WRITE),
     )
