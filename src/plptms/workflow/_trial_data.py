@@ -188,6 +188,7 @@ def trial_analysis_inputs(
         (w.site, w.code): w.withdrawn_on for w in reg.list_withdrawals(trial_id)
     }
     visits = reg.list_trial_visits(trial_id)
+    wanted = {v.id: set(v.scales) for v in defn.visits}
     patients: list[AnalysisPatient] = []
     raw_cov: list[dict[str, float]] = []
     scores: list[AnalysisScore] = []
@@ -213,7 +214,6 @@ def trial_analysis_inputs(
             )
         )
         by_visit = {v.registry_visit_id: v for v in mine}
-        wanted = {v.id: set(v.scales) for v in defn.visits}
         for a in reg.list_assessments(e.site, e.code):
             tv = by_visit.get(a.visit_id)
             if tv is None or a.scale_id not in wanted.get(tv.visit_id, set()):
@@ -309,11 +309,16 @@ def trial_analysis(
     plptms.trial.TrialAnalysisError
         If the primary endpoint cannot be estimated from the data.
     """
-    from ..trial import analyse_trial
+    from ..trial import analyse_trial, build_dataset
 
-    dataset = trial_dataset(reg, trial_id, role=role, analysis_set=analysis_set)
-    inputs_defn = _definition_of(reg.get_trial(trial_id), None)
-    return analyse_trial(inputs_defn, dataset, analysis_set=analysis_set)  # type: ignore[arg-type]
+    inputs = trial_analysis_inputs(reg, trial_id, role=role)
+    dataset = build_dataset(
+        inputs.definition,
+        inputs.patients,
+        inputs.scores,
+        analysis_set=analysis_set,  # type: ignore[arg-type]
+    )
+    return analyse_trial(inputs.definition, dataset, analysis_set=analysis_set)  # type: ignore[arg-type]
 
 
 def trial_interim(
@@ -344,11 +349,11 @@ def trial_interim(
     ValueError
         If the look does not exist or the definition has no sample size.
     """
-    from ..trial import interim_analysis
+    from ..trial import build_dataset, interim_analysis
 
-    dataset = trial_dataset(reg, trial_id, role=role)
-    defn = _definition_of(reg.get_trial(trial_id), None)
-    return interim_analysis(defn, dataset, look=look)
+    inputs = trial_analysis_inputs(reg, trial_id, role=role)
+    dataset = build_dataset(inputs.definition, inputs.patients, inputs.scores)
+    return interim_analysis(inputs.definition, dataset, look=look)
 
 
 _EXCLUSION_LABELS: Final[dict[str, str]] = {

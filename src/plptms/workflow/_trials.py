@@ -460,7 +460,6 @@ def _check_safety_at_sites(reg: Registry, definition: Any) -> None:
 def _check_stopping_rules(
     reg: Registry,
     trial_id: str,
-    definition: Any,
     *,
     actions: tuple[str, ...] = ("pause_enrolment", "pause_stimulation", "stop_trial"),
     what: str = "Enrolment",
@@ -470,7 +469,6 @@ def _check_stopping_rules(
     :func:`plptms.workflow._trial_safety.stopping_rule_states` counts the events
     against the newest stored definition's rules.
     """
-    del definition  # the rules are read from the stored definition
     from ._trial_safety import stopping_rule_states
 
     for rule in stopping_rule_states(reg, trial_id).held(actions):
@@ -540,7 +538,7 @@ def enrol_patient(
             f"{trial_id!r} {sites!r}."
         )
     reg.get_patient(site, code)  # RecordNotFoundError for an unknown patient
-    _check_stopping_rules(reg, trial_id, definition)
+    _check_stopping_rules(reg, trial_id)
     levels = _check_factors(definition, site, factors)
     screening = reg.latest_screening(site, code)
     if screening is None or screening.status.value != "eligible":
@@ -877,11 +875,9 @@ def prepare_trial_session(
             f"({withdrawn.reason}); allowed: a patient still in the trial (no "
             "session is given after a withdrawal)."
         )
-    current = _definition_of(reg.get_trial(trial_id), definition_type)
     _check_stopping_rules(
         reg,
         trial_id,
-        current,
         actions=("pause_stimulation", "stop_trial"),
         what="Stimulation",
     )
