@@ -113,3 +113,17 @@ def test_username_validator(name: str) -> None:
     else:
         with pytest.raises(ValueError, match="username"):
             Principal(username=name, role="rater")
+
+
+def test_roles_holding_and_the_trial_engine_tuples() -> None:
+    """The engine's role checks are the permission table's columns (hand-read)."""
+    from plptms.access import roles_holding
+    from plptms.workflow import ANALYSIS_ROLES, ARM_VIEW_ROLES, UNBLIND_ROLES
+
+    assert roles_holding("trial.arm.read") == ("statistician",)
+    assert roles_holding(Permission.TRIAL_UNBLIND) == ("physician", "statistician")
+    assert ARM_VIEW_ROLES == ("statistician",)
+    assert UNBLIND_ROLES == ("physician", "statistician")
+    assert ANALYSIS_ROLES == ("statistician",)
+    with pytest.raises(ValueError, match="'permission'"):
+        roles_holding("trial.arm.write")

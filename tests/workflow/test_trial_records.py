@@ -245,7 +245,7 @@ def test_five_answers_keep_five_columns(reg: Registry) -> None:
             actor="rater",
         )  # fmt: skip
     rep = blinding_assessment(
-        reg, TRIAL, respondent="rater", visit_id=VISIT, role="unblinded_pharmacist"
+        reg, TRIAL, respondent="rater", visit_id=VISIT, role="statistician"
     )
     assert rep.answers == 5
     assert rep.table == ((2, 0, 0, 0, 0), (0, 0, 2, 0, 0))

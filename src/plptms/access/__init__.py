@@ -18,6 +18,7 @@ from ._permissions import (
     permission_table_markdown,
     require,
     require_sites,
+    roles_holding,
 )
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "permission_table_markdown",
     "require",
     "require_sites",
+    "roles_holding",
 ]

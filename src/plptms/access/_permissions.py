@@ -30,6 +30,7 @@ __all__ = [
     "permission_table_markdown",
     "require",
     "require_sites",
+    "roles_holding",
 ]
 
 
@@ -179,6 +180,38 @@ class Principal(BaseModel):
             ``True`` if the permission table grants it to the role.
         """
         return allowed(self.role, permission)
+
+
+def roles_holding(permission: Permission | str) -> tuple[str, ...]:
+    """Return the roles that hold a permission, in :class:`Role` order.
+
+    The trial engine's role checks (``ARM_VIEW_ROLES``, ``UNBLIND_ROLES``,
+    ``ANALYSIS_ROLES`` in :mod:`plptms.workflow`) are built from this, so the
+    permission table is the one place that decides.
+
+    Parameters
+    ----------
+    permission : Permission | str
+        The action.
+
+    Returns
+    -------
+    roles : tuple of str
+        The role words (``"statistician"``, ...).
+
+    Raises
+    ------
+    ValueError
+        If the permission is unknown.
+    """
+    try:
+        p = Permission(permission)
+    except ValueError:
+        raise ValueError(
+            f"Invalid value for 'permission': got {permission!r}; allowed values "
+            f"are {', '.join(x.value for x in Permission)}."
+        ) from None
+    return tuple(r.value for r in Role if r in PERMISSIONS[p])
 
 
 def allowed(role: Role | str, permission: Permission | str) -> bool:

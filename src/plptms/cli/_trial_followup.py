@@ -335,7 +335,7 @@ def blinding_cmd(
     ],
     role: Annotated[
         str,
-        typer.Option("--role", help="Your role (statistician, unblinded_pharmacist)."),
+        typer.Option("--role", help="Your role (statistician)."),
     ],
     db: DbOpt = None,
 ) -> None:

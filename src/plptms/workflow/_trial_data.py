@@ -15,7 +15,7 @@ this module alone reads the registry to build them:
   no arm in it).
 
 Everything that reveals the arms (datasets, analyses, CONSORT by arm) needs a
-role in :data:`ANALYSIS_ROLES`; plptms has no log-in yet, so the caller states
+role in :data:`ANALYSIS_ROLES`; the command line has no log-in, so the caller states
 the role, as for :func:`plptms.workflow.allocation_for`.
 
 plptms conventions (not from a source):
@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
+from ..access import Permission, roles_holding
 from ._trials import _definition_of
 
 if TYPE_CHECKING:
@@ -69,10 +70,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Roles that may see arms in datasets, analyses and the CONSORT flow by arm
-#: (plptms choice: the trial statistician, who also serves the data monitoring
-#: committee's closed sessions).
-ANALYSIS_ROLES: Final[tuple[str, ...]] = ("statistician",)
+#: Roles that may see arms in datasets, analyses and the CONSORT flow by arm:
+#: the holders of ``trial.analyse`` in :data:`plptms.access.PERMISSIONS` (the
+#: trial statistician, who also serves the data monitoring committee's closed
+#: sessions).
+ANALYSIS_ROLES: Final[tuple[str, ...]] = roles_holding(Permission.TRIAL_ANALYSE)
 
 _DAYS_PER_MONTH: Final[float] = 365.2425 / 12  # mean Gregorian month
 

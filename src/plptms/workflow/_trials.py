@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from ..access import Permission, roles_holding
 from ..registry import RegistryError
 
 if TYPE_CHECKING:
@@ -64,12 +65,13 @@ __all__ = [
     "unblind",
 ]
 
-#: Roles that may see a patient's arm (:func:`allocation_for`); a plptms choice.
-ARM_VIEW_ROLES: Final[tuple[str, ...]] = ("statistician", "unblinded_pharmacist")
+#: Roles that may see a patient's arm (:func:`allocation_for`): the holders of
+#: ``trial.arm.read`` in :data:`plptms.access.PERMISSIONS` (one table decides).
+ARM_VIEW_ROLES: Final[tuple[str, ...]] = roles_holding(Permission.TRIAL_ARM_READ)
 
-#: Roles that may unblind one patient in an emergency (:func:`unblind`); a plptms
-#: choice.
-UNBLIND_ROLES: Final[tuple[str, ...]] = ("physician", "statistician")
+#: Roles that may unblind one patient in an emergency (:func:`unblind`): the
+#: holders of ``trial.unblind`` in :data:`plptms.access.PERMISSIONS`.
+UNBLIND_ROLES: Final[tuple[str, ...]] = roles_holding(Permission.TRIAL_UNBLIND)
 
 #: Shortest reason accepted for an emergency unblinding, characters (plptms choice).
 UNBLIND_REASON_MIN_CHARS: Final[int] = 10
