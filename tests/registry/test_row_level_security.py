@@ -145,3 +145,33 @@ def test_a_scoped_view_cannot_enrol(db_url: str) -> None:
         assert reg.audit_head().seq == seq
         assert reg.list_enrolments(defn.id) == []
         assert enrol_patient(reg, defn.id, "S01", "P1", factors, actor="dr").kit_code
+
+
+def test_a_scoped_view_lists_its_sites_enrolments(db_url: str) -> None:
+    """Four patients enrolled at two sites (3 at S01, 1 at S02): a view of S02
+    lists exactly its one enrolment, at its allocation index, on both backends;
+    the whole registry lists all four in index order 0..3."""
+    from importlib.resources import files
+
+    from tests.workflow._trialdef import screen
+
+    from plptms.trial import read_trial_definition
+    from plptms.workflow import create_trial, enrol_patient
+
+    defn = read_trial_definition(files("plptms.trial") / "data" / "example_trial.yaml")
+    factors = {"limb": "upper", "pain_band": "nrs_4_6"}
+    with Registry(db_url) as reg:
+        create_trial(reg, defn, actor="stat")
+        for site, code in (("S01", "P1"), ("S01", "P2"), ("S02", "P3"), ("S01", "P4")):
+            reg.add_patient(site, code, history=None, actor="n")
+            screen(reg, site, code)
+            enrol_patient(reg, defn.id, site, code, factors, actor="dr")
+        whole = reg.list_enrolments(defn.id)
+        assert [(e.site, e.code, e.allocation_index) for e in whole] == [
+            ("S01", "P1", 0), ("S01", "P2", 1), ("S02", "P3", 2), ("S01", "P4", 3),
+        ]  # fmt: skip
+        part = reg.scoped({"S02"}).list_enrolments(defn.id)
+        assert [(e.site, e.code, e.allocation_index) for e in part] == [
+            ("S02", "P3", 2)
+        ]
+        assert reg.scoped(set()).list_enrolments(defn.id) == []

@@ -16,7 +16,7 @@ from ._store import _aware
 from ._trial_keys import TRIAL_KEY_ENV, read_trial_key, trial_key_check, trial_key_path
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Collection, Mapping, Sequence
 
     from sqlalchemy.orm import Session
 
@@ -286,18 +286,26 @@ def checked_secret(trial: Any) -> bytes:
     return secret
 
 
-def enrolment_rows(s: Session, trial_pk: int) -> list[Any]:
+def enrolment_rows(
+    s: Session, trial_pk: int, sites: Collection[str] | None = None
+) -> list[Any]:
+    """Return a trial's enrolments in allocation order.
+
+    With ``sites=None`` the whole history, checked to be contiguous; with sites,
+    theirs only (a part: no contiguity to check).
+    """
     from sqlalchemy import select
 
     from .db._schema import TrialEnrolmentRow
 
+    query = select(TrialEnrolmentRow).where(TrialEnrolmentRow.trial_id == trial_pk)
+    if sites is not None:
+        query = query.where(TrialEnrolmentRow.site.in_(sorted(sites)))
     rows = list(
-        s.execute(
-            select(TrialEnrolmentRow)
-            .where(TrialEnrolmentRow.trial_id == trial_pk)
-            .order_by(TrialEnrolmentRow.allocation_index)
-        ).scalars()
+        s.execute(query.order_by(TrialEnrolmentRow.allocation_index)).scalars()
     )
+    if sites is not None:
+        return rows
     for n, row in enumerate(rows):
         if row.allocation_index != n:
             raise RegistryError(

@@ -440,6 +440,9 @@ class TrialStore:
     def list_enrolments(self, trial_id: str) -> list[EnrolmentOut]:
         """Return a trial's enrolments in allocation order (arms included).
 
+        A site-scoped view (:meth:`scoped`) lists its sites' enrolments only,
+        on SQLite as on PostgreSQL, without the whole history's contiguity check.
+
         Parameters
         ----------
         trial_id : str
@@ -448,16 +451,14 @@ class TrialStore:
         Returns
         -------
         enrolments : list of EnrolmentOut
-            The enrolments.
+            The enrolments (:class:`RegistryError` if a whole history is damaged).
         """
         check_trial_id(trial_id)
         with self._read() as s:
             trial = trial_row(s, trial_id)
             codes = patient_codes(s, trial.id)
-            return [
-                enrolment_out(r, trial_id, codes[r.patient_id])
-                for r in enrolment_rows(s, trial.id)
-            ]
+            rows = enrolment_rows(s, trial.id, self._sites)
+            return [enrolment_out(r, trial_id, codes[r.patient_id]) for r in rows]
 
     def get_enrolment(self, trial_id: str, site: str, code: str) -> EnrolmentOut:
         """Return one patient's enrolment in a trial.

@@ -255,7 +255,7 @@ def _trial_in_scope(
     mine = tuple(s for s in sites if s in principal.sites)
     if not mine:
         raise _not_found(trial_id)
-    enrolled = reg.list_enrolments(trial_id)  # the full history; counted: mine
+    enrolled = reg.scoped(principal.sites).list_enrolments(trial_id)
     return (
         TrialLine(
             trial_id=trial.trial_id,
@@ -347,7 +347,7 @@ def trial_page(reg: Registry, principal: Principal, trial_id: str) -> TrialPage:
             enrolled_at=e.enrolled_at,
             arm_id=e.arm_id if arms else None,
         )
-        for e in reg.list_enrolments(trial_id)  # the full history; kept: mine
+        for e in scoped.list_enrolments(trial_id)
         if e.site in line.my_sites
     )
     status = stopping_rule_states(reg, trial_id)  # every site's events count
@@ -425,7 +425,7 @@ def enrol_form(reg: Registry, principal: Principal, trial_id: str) -> EnrolForm:
     scoped = reg.scoped(principal.sites)
     enrolled = {
         (e.site, e.code)
-        for e in reg.list_enrolments(trial_id)  # the full history; kept: mine
+        for e in scoped.list_enrolments(trial_id)
         if e.site in line.my_sites
     }
     candidates = []
