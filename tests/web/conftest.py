@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -171,17 +172,74 @@ def _seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
-@pytest.fixture
-def db_file(_seeded: Path, tmp_path: Path) -> str:
-    """A copy of the seeded registry, with its audit key in this test's config."""
-    for suffix in ("", "-wal", "-shm"):
-        src = _seeded / f"web.sqlite3{suffix}"
-        if src.exists():
-            shutil.copy(src, tmp_path / src.name)
+@pytest.fixture(scope="session")
+def _pg_template(_seeded: Path) -> Iterator[str | None]:
+    """The same seed in a PostgreSQL template database (None: no server)."""
+    from tests.conftest import _pg_admin_url
+
+    admin = _pg_admin_url()
+    if admin is None:
+        yield None
+        return
+    import sqlalchemy as sa
+
+    name = f"plptms_webseed_{uuid.uuid4().hex[:8]}"
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = f"{admin.rsplit('/', 1)[0]}/{name}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PLPTMS_CONFIG_DIR", str(_seeded / "config"))
+        mp.delenv("PLPTMS_AUDIT_KEY_FILE", raising=False)
+        seed(url)
+    sa.create_engine(url).dispose()
+    try:
+        yield name
+    finally:
+        with eng.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_file(
+    request: pytest.FixtureRequest, _seeded: Path, tmp_path: Path
+) -> Iterator[str]:
+    """A copy of the seeded registry, with its audit key in this test's config.
+
+    Every web test runs on SQLite and on PostgreSQL (where the guarded views'
+    scoped registry runs under row-level security); the PostgreSQL copy is a
+    database made from a seeded template, skipped when no server is running.
+    """
     config = Path(os.environ["PLPTMS_CONFIG_DIR"])
     config.mkdir(parents=True, exist_ok=True)
     shutil.copy(_seeded / "config" / "audit.key", config / "audit.key")
-    return f"sqlite:///{tmp_path / 'web.sqlite3'}"
+    if request.param == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            src = _seeded / f"web.sqlite3{suffix}"
+            if src.exists():
+                shutil.copy(src, tmp_path / src.name)
+        yield f"sqlite:///{tmp_path / 'web.sqlite3'}"
+        return
+    template = request.getfixturevalue("_pg_template")
+    if template is None:
+        pytest.skip("no PostgreSQL server (PLPTMS_TEST_PG_URL unset): run `make test`")
+    import sqlalchemy as sa
+
+    from tests.conftest import _pg_admin_url
+
+    admin = _pg_admin_url()
+    assert admin is not None
+    name = f"plptms_{uuid.uuid4().hex[:12]}"
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield f"{admin.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with eng.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
 
 
 class Clock:

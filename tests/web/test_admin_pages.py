@@ -19,6 +19,7 @@ from tests.web.test_security import PASSWORD, _sign_in, _signed_in
 # the real accounts' fixtures (the lead may move them to conftest.py)
 _accounts_seeded = _sec._accounts_seeded
 real = _sec.real
+_pg_accounts_template = _sec._pg_accounts_template
 real_client = _sec.real_client
 
 NEW = {

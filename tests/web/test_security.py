@@ -82,9 +82,57 @@ def _accounts_seeded(_seeded: Path) -> tuple[Path, dict[str, str]]:
     return base / "web.sqlite3", tokens
 
 
+@pytest.fixture(scope="session")
+def _pg_accounts_template(
+    _seeded: Path, _pg_template: str | None
+) -> Iterator[tuple[str, dict[str, str]] | None]:
+    """The seeded PostgreSQL template with the accounts added, as a template."""
+    if _pg_template is None:
+        yield None
+        return
+    import uuid
+
+    import sqlalchemy as sa
+    from tests.conftest import _pg_admin_url
+
+    admin = _pg_admin_url()
+    assert admin is not None
+    name = f"plptms_webacct_{uuid.uuid4().hex[:8]}"
+    eng = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"'))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PLPTMS_STATE_DIR", str(_seeded / "state"))
+        mp.setenv("PLPTMS_CONFIG_DIR", str(_seeded / "config"))
+        mp.delenv("PLPTMS_AUDIT_KEY_FILE", raising=False)
+        tokens = seed_accounts(f"{admin.rsplit('/', 1)[0]}/{name}")
+    try:
+        yield name, tokens
+    finally:
+        with eng.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        eng.dispose()
+
+
 @pytest.fixture
-def real(db_file: str, _accounts_seeded: tuple[Path, dict[str, str]]) -> dict[str, str]:
+def real(
+    request: pytest.FixtureRequest,
+    db_file: str,
+    _accounts_seeded: tuple[Path, dict[str, str]],
+) -> dict[str, str]:
     """The seeded registry with the real accounts; API tokens by username."""
+    if db_file.startswith("postgresql"):  # remake this test's copy from the template
+        import sqlalchemy as sa
+        from tests.conftest import _pg_admin_url
+
+        template, pg_tokens = request.getfixturevalue("_pg_accounts_template")
+        name = db_file.rsplit("/", 1)[1]
+        eng = sa.create_engine(str(_pg_admin_url()), isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            c.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        eng.dispose()
+        return dict(pg_tokens)
     src, tokens = _accounts_seeded
     dst = Path(db_file.removeprefix("sqlite:///"))
     for suffix in ("-wal", "-shm"):  # the copy replaces the whole database
