@@ -225,7 +225,6 @@ def db_file(
     if template is None:
         pytest.skip("no PostgreSQL server (PLPTMS_TEST_PG_URL unset): run `make test`")
     import sqlalchemy as sa
-
     from tests.conftest import _pg_admin_url
 
     admin = _pg_admin_url()
