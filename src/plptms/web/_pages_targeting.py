@@ -46,6 +46,7 @@ User = Annotated[Principal, Depends(current_principal)]
 Caller = Annotated[Principal, Depends(api_principal)]
 
 _HEAD = tuple(HeadMeasurements.RANGES_CM)
+_QUERY = frozenset((*_HEAD, "protocol_id", "beam_variant"))
 _NAMED = re.compile(r"^Invalid value for '(\w+)'")
 
 
@@ -267,7 +268,7 @@ def api_targets(
         return JSONResponse(
             {
                 "detail": [
-                    {"loc": ["query", k] if k else ["query"], "msg": v}
+                    {"loc": ["query", k] if k in _QUERY else [k or "query"], "msg": v}
                     for k, v in exc.errors.items()
                 ]
             },
