@@ -74,7 +74,7 @@ def test_sheet_with_measurements(tgt_client: Any, db_file: str) -> None:
     r = tgt_client.get(URL, params=HEAD)
     assert r.status_code == 200
     html = r.text
-    assert "<th scope=\"col\">How to measure</th>" in html
+    assert '<th scope="col">How to measure</th>' in html
     assert "m1_hand" in html
     assert "M1 hand (right, estimate)" in html
     assert "opposite" in html  # the explanation
@@ -210,7 +210,9 @@ def test_api_strict_numbers(
 
 def test_api_missing_measurement_and_history(tgt_client: Any) -> None:
     r = tgt_client.get(
-        API, params={"nasion_inion_cm": 38, "tragus_tragus_cm": 36}, headers=_auth("dr1")
+        API,
+        params={"nasion_inion_cm": 38, "tragus_tragus_cm": 36},
+        headers=_auth("dr1"),
     )
     assert r.status_code == 422
     (d,) = r.json()["detail"]
@@ -221,4 +223,3 @@ def test_api_missing_measurement_and_history(tgt_client: Any) -> None:
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["history"]
-

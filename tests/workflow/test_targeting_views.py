@@ -75,12 +75,11 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
     """The web seed (S01/P001 without history, small-10hz assigned), plus
     S01/P010 (left arm, small-10hz assigned) and S01/P011 (right leg, nothing
     assigned)."""
+    from plptms.protocol import Protocol
+    from plptms.safety import check_protocol
     from tests._review import REVIEW
     from tests.web.conftest import seed
     from tests.workflow.conftest import protocol_data
-
-    from plptms.protocol import Protocol
-    from plptms.safety import check_protocol
 
     url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
     seed(url)
@@ -187,9 +186,9 @@ def test_refusals_name_the_field(
 def test_guard_role_then_site(reg: Registry) -> None:
     for who in (DR, OP, MON):
         assert targeting_for(reg, who, "S01", "P010", HEAD).plans
-    with pytest.raises(AccessDeniedError, match="treatment.read"):
+    with pytest.raises(AccessDeniedError, match=r"treatment\.read"):
         targeting_for(reg, RATER, "S01", "P010", HEAD)
-    with pytest.raises(AccessDeniedError, match="treatment.read"):
+    with pytest.raises(AccessDeniedError, match=r"treatment\.read"):
         targeting_form_for(reg, RATER, "S01", "P010")
     messages = set()
     for who, site, code in (

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from ..protocol import Amputation
 
 target_app = typer.Typer(
     help="Find this patient's targets on the scalp (10-20, Beam F3, MNI).",
@@ -23,7 +26,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _file_patient(path: Path) -> tuple[str, Any, dict[str, Any]]:
+def _file_patient(path: Path) -> tuple[str, Amputation, dict[str, Any]]:
     """Return (code, Amputation, file data) from a patient file."""
     from ..protocol import Amputation, load_data
 
@@ -93,7 +96,9 @@ def target_plan(
             "(.yaml/.json) or SITE/CODE of a registered patient."
         )
     try:
-        code, amputation, data = _file_patient(path) if is_file else ("", None, {})
+        data: dict[str, Any] = {}
+        if is_file:
+            code, amputation, data = _file_patient(path)
         head_data = dict(data.get("head", {}))
         for key, val in (
             ("nasion_inion_cm", ni),

@@ -70,7 +70,7 @@ def _pydantic_messages(exc: ValidationError) -> dict[str, str]:
 
 
 def _head(values: Mapping[str, float | None]) -> HeadMeasurements:
-    """The measurements, or ``_Detail`` naming each missing or refused one."""
+    """Return the measurements, or raise ``_Detail`` naming each refused one."""
     errors: dict[str, str] = {}
     for name in _HEAD:
         lo, hi = HeadMeasurements.RANGES_CM[name]
@@ -162,7 +162,7 @@ def _sheet_alt(result: PatientTargets) -> str:
 def targeting_page(
     request: Request, reg: Reg, user: User, site: str, code: str
 ) -> Response:
-    """The targeting form; with measurements, the targets and the sheet."""
+    """Show the targeting form; with measurements, the targets and the sheet."""
     form: TargetingForm = targeting_form_for(reg, user, site, code)
     raw = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     chosen = raw.get("protocol_id") or form.default_protocol or ""
@@ -186,16 +186,14 @@ def targeting_page(
         "sheet_url": f"{_base(site, code)}/targeting.png?{query}",
         "sheet_alt": None if result is None else _sheet_alt(result),
     }
-    return render(
-        request, "targeting.html", ctx, status_code=422 if errors else 200
-    )
+    return render(request, "targeting.html", ctx, status_code=422 if errors else 200)
 
 
 @router.get("/patients/{site}/{code}/targeting.png", include_in_schema=False)
 def targeting_png(
     request: Request, reg: Reg, user: User, site: str, code: str
 ) -> Response:
-    """The targeting sheet as a PNG (``download=1``: as an attachment)."""
+    """Send the targeting sheet as a PNG (``download=1``: as an attachment)."""
     form = targeting_form_for(reg, user, site, code)
     raw = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
     try:
