@@ -113,3 +113,32 @@ def test_plan_bad_head(tmp_path: Path) -> None:
     )
     assert res.exit_code == 2
     assert "nasion_inion_cm" in res.output
+
+
+def test_plan_from_registry_takes_the_assigned_protocol(tmp_path: Path) -> None:
+    from plptms.protocol import Protocol
+    from plptms.registry import Registry
+    from plptms.safety import check_protocol
+    from tests._review import REVIEW
+    from tests.workflow.conftest import protocol_data
+    from tests.workflow.test_targeting_views import history
+
+    db = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    with Registry(db) as reg:
+        reg.add_patient("S1", "P1", history=history("left", "upper"), actor="n")
+        reg.add_patient("S1", "P2", history=history("left", "upper"), actor="n")
+        proto = Protocol.model_validate(protocol_data())  # m1_hand, contralateral
+        reg.assign_protocol(
+            "S1", "P1", proto, check_protocol(proto, review=REVIEW), actor="dr"
+        )
+    head = ["--ni", "38", "--tt", "36", "--cf", "60", "--db", db]
+    out = tmp_path / "s.png"
+    res = runner.invoke(app, ["target", "plan", "S1/P1", *head, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "m1_hand" in res.output
+    assert "right" in res.output  # contralateral to the left arm
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = runner.invoke(app, ["target", "plan", "S1/P2", *head, "--out", str(out)])
+    assert res.exit_code == 2
+    assert "protocol_id" in res.output
+    assert "no assigned protocol" in res.output

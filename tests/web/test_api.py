@@ -195,6 +195,7 @@ def test_openapi_schema_is_published_without_pages(client) -> None:  # type: ign
         f"{API}/patients",
         f"{API}/patients/{{site}}/{{code}}",
         f"{API}/patients/{{site}}/{{code}}/assessments",
+        f"{API}/patients/{{site}}/{{code}}/targets",  # _pages_targeting
         f"{API}/scales",
         f"{API}/protocols",  # _api_admin
         f"{API}/protocols/check",

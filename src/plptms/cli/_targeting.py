@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from ..protocol import Amputation
 
 target_app = typer.Typer(
     help="Find this patient's targets on the scalp (10-20, Beam F3, MNI).",
@@ -23,34 +26,18 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _amputation_from(patient: str, db: str | None) -> tuple[str, Any, dict[str, Any]]:
-    """Return (code, Amputation, file data) from a patient file or SITE/CODE."""
+def _file_patient(path: Path) -> tuple[str, Amputation, dict[str, Any]]:
+    """Return (code, Amputation, file data) from a patient file."""
     from ..protocol import Amputation, load_data
 
-    path = Path(patient)
-    if path.suffix.lower() in (".yaml", ".yml", ".json"):
-        data = load_data(path, what="patient file")
-        if not isinstance(data, dict) or "amputation" not in data:
-            raise _fail(f"{path}: expected a mapping with an 'amputation' entry.")
-        return (
-            str(data.get("patient", path.stem)),
-            Amputation.model_validate(data["amputation"]),
-            data,
-        )
-    if "/" not in patient:
-        raise _fail(
-            f"Invalid value for 'PATIENT': got {patient!r}; allowed: a patient file "
-            "(.yaml/.json) or SITE/CODE of a registered patient."
-        )
-    from ..scales import PLPHistory
-    from ._registry import open_registry
-
-    site, code = patient.split("/", 1)
-    with open_registry(db, create=False) as reg:
-        p = reg.get_patient(site, code)
-    if not p.history:
-        raise _fail(f"{patient}: no PLP history recorded (amputation side and limb).")
-    return patient, PLPHistory.model_validate(p.history).amputation, {}
+    data = load_data(path, what="patient file")
+    if not isinstance(data, dict) or "amputation" not in data:
+        raise _fail(f"{path}: expected a mapping with an 'amputation' entry.")
+    return (
+        str(data.get("patient", path.stem)),
+        Amputation.model_validate(data["amputation"]),
+        data,
+    )
 
 
 @target_app.command("plan")
@@ -79,7 +66,11 @@ def target_plan(
     ] = None,
     protocol: Annotated[
         str | None,
-        typer.Option("--protocol", help="Take the targets of this protocol."),
+        typer.Option(
+            "--protocol",
+            help="Take the targets of this protocol (default for SITE/CODE: the "
+            "protocol assigned last).",
+        ),
     ] = None,
     beam: Annotated[
         str, typer.Option("--beam", help="Beam F3 variant: web, paper.")
@@ -89,11 +80,25 @@ def target_plan(
     ] = None,
 ) -> None:
     """Plan the targets and write the targeting sheet (PNG)."""
-    from ..protocol import Laterality, ProtocolFileError, TargetSite, load_library
-    from ..targeting import HeadMeasurements, plan_targets, plot_targeting_sheet
+    from ..protocol import ProtocolFileError
+    from ..targeting import HeadMeasurements
+    from ..workflow._targeting import (
+        plan_file_targets,
+        plan_patient_targets,
+        targeting_sheet_png,
+    )
 
+    path = Path(patient)
+    is_file = path.suffix.lower() in (".yaml", ".yml", ".json")
+    if not is_file and "/" not in patient:
+        raise _fail(
+            f"Invalid value for 'PATIENT': got {patient!r}; allowed: a patient file "
+            "(.yaml/.json) or SITE/CODE of a registered patient."
+        )
     try:
-        code, amputation, data = _amputation_from(patient, db)
+        data: dict[str, Any] = {}
+        if is_file:
+            code, amputation, data = _file_patient(path)
         head_data = dict(data.get("head", {}))
         for key, val in (
             ("nasion_inion_cm", ni),
@@ -103,23 +108,35 @@ def target_plan(
             if val is not None:
                 head_data[key] = val
         head = HeadMeasurements.model_validate(head_data)
-        wanted: list[tuple[TargetSite, Laterality | None]] = []
-        proto_id = protocol or data.get("protocol")
-        if target:
-            wanted += [(TargetSite(t), Laterality.CONTRALATERAL) for t in target]
-        elif proto_id:
-            for b in load_library().protocol(str(proto_id)).blocks:
-                wanted.append((b.dose.target, b.dose.laterality))
+        if is_file:
+            result = plan_file_targets(
+                code,
+                amputation,
+                head,
+                targets=target or None,
+                protocol_id=None if target else protocol or data.get("protocol"),
+                beam_variant=beam,
+            )
         else:
-            raise _fail("Give --target (repeatable) or --protocol ID.")
-        plans = [
-            plan_targets(amputation, t, head, laterality=lat, beam_variant=beam)
-            for t, lat in wanted
-        ]
+            from ._registry import open_registry
+
+            site_id, patient_code = patient.split("/", 1)
+            with open_registry(db, create=False) as reg:
+                result = plan_patient_targets(
+                    reg,
+                    site_id,
+                    patient_code,
+                    head,
+                    targets=target or None,
+                    protocol_id=None if target else protocol,
+                    beam_variant=beam,
+                )
+            code = patient
     except (ProtocolFileError, ValueError) as exc:
         raise _fail(str(exc)) from None
     except KeyError as exc:
         raise _fail(str(exc.args[0])) from None
+    plans = result.plans
     c = Console(width=160)
     table = Table(title=f"Targets for {escape(code)}")
     for col in ("target", "hemisphere", "site", "how to measure", "MNI (x, y, z)"):
@@ -141,7 +158,6 @@ def target_plan(
     c.print(table)
     for plan in plans:
         c.print(f"[bold]{plan.target.value}[/bold]: {escape(plan.explanation)}")
-    fig = plot_targeting_sheet(plans, patient_code=code)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    out.write_bytes(targeting_sheet_png(result))
     c.print(f"Wrote {out}")

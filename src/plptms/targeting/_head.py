@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
@@ -46,6 +46,14 @@ class HeadMeasurements(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Allowed range of each measurement alone, cm (inclusive; the proportion
+    #: checks come on top). For forms that state the ranges.
+    RANGES_CM: ClassVar[dict[str, tuple[float, float]]] = {
+        "nasion_inion_cm": (NASION_INION_MIN_CM, NASION_INION_MAX_CM),
+        "tragus_tragus_cm": (TRAGUS_TRAGUS_MIN_CM, TRAGUS_TRAGUS_MAX_CM),
+        "circumference_cm": (CIRCUMFERENCE_MIN_CM, CIRCUMFERENCE_MAX_CM),
+    }
 
     nasion_inion_cm: float
     tragus_tragus_cm: float
