@@ -105,7 +105,10 @@ def test_history_refusals(client: Any) -> None:
         )
     }
     assert answers == {json.dumps({"detail": "Not found."}, separators=(",", ":"))}
-    assert client.get(f"{API}/patients/S01/P001/rmt", headers=_auth("dr2")).status_code == 404
+    assert (
+        client.get(f"{API}/patients/S01/P001/rmt", headers=_auth("dr2")).status_code
+        == 404
+    )
 
 
 # ----------------------------------------------------------------------- record
@@ -176,9 +179,7 @@ def test_strict_rmt_value(client: Any, db_file: str, value: Any, field: str) -> 
     before = _rows(db_file)
     hunt = _hunt()
     assert abs(hunt["estimate_pct_mso"] - 43.5) > 1.0
-    r = client.post(
-        RMT_URL, json=_body(hunt, rmt_pct_mso=value), headers=_auth("op1")
-    )
+    r = client.post(RMT_URL, json=_body(hunt, rmt_pct_mso=value), headers=_auth("op1"))
     assert r.status_code == 422, r.text
     assert any(field in map(str, e["loc"]) for e in r.json()["detail"])
     assert _rows(db_file) == before

@@ -15,15 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.test_trial_pages import (  # noqa: F401 - fixtures used by name
-    ARM_IDS,
-    ARM_LABELS,
-    TRIAL,
-    _demo,
-    _rows,
-    _users,
-    db_file,
-)
+from tests.web import test_trial_pages as pages
+from tests.web.test_trial_pages import ARM_IDS, ARM_LABELS, TRIAL, _rows
+
+# the trial pages' demonstration registry and extra users, as fixtures here too
+_demo = pages._demo
+_users = pages._users
+db_file = pages.db_file
 
 API = "/api/v1"
 T = f"{API}/trials/{TRIAL}"
@@ -89,15 +87,16 @@ def test_list_and_page_by_role(client: Any, user: str) -> None:
 def test_list_and_page_refusals(client: Any) -> None:
     assert client.get(f"{API}/trials", headers=_auth("admin1")).status_code == 403
     assert client.get(T, headers=_auth("admin1")).status_code == 403
-    assert client.get(f"{API}/trials/no-such-trial", headers=_auth("dr1")).status_code == 404
+    assert (
+        client.get(f"{API}/trials/no-such-trial", headers=_auth("dr1")).status_code
+        == 404
+    )
     for path in ("/trials", f"/trials/{TRIAL}", f"/trials/{TRIAL}/consort"):
         assert client.get(API + path).status_code == 401
 
 
 # ----------------------------------------------------------------------- enrolment
-def test_physician_enrols_and_sees_the_kit_code_only(
-    client: Any, db_file: str
-) -> None:
+def test_physician_enrols_and_sees_the_kit_code_only(client: Any, db_file: str) -> None:
     from plptms.registry import Registry
 
     _screen_eligible(db_file, "DEMO-102")
@@ -113,7 +112,10 @@ def test_physician_enrols_and_sees_the_kit_code_only(
     assert _arms_in(r.text) == []
     with Registry(db_file) as reg:
         e = reg.get_enrolment(TRIAL, "S01", "DEMO-102")
-    assert (out["kit_code"], out["allocation_index"]) == (e.kit_code, e.allocation_index)
+    assert (out["kit_code"], out["allocation_index"]) == (
+        e.kit_code,
+        e.allocation_index,
+    )
     assert e.actor == "dr1"
     n = (_rows(db_file, "trial_enrolments"), _rows(db_file, "audit_log"))
     again = client.post(f"{T}/enrolments", json=body, headers=_auth("dr1"))
@@ -125,7 +127,10 @@ def test_physician_enrols_and_sees_the_kit_code_only(
 def test_only_the_physician_may_enrol(client: Any, db_file: str, user: str) -> None:
     n = _rows(db_file, "audit_log")
     body = {"site": "S01", "code": "DEMO-103", "factors": {}}
-    assert client.post(f"{T}/enrolments", json=body, headers=_auth(user)).status_code == 403
+    assert (
+        client.post(f"{T}/enrolments", json=body, headers=_auth(user)).status_code
+        == 403
+    )
     assert _rows(db_file, "audit_log") == n
 
 
@@ -179,9 +184,7 @@ def test_calendar_by_site(client: Any) -> None:
     assert client.get(f"{T}/visits", headers=_auth("admin1")).status_code == 403
 
 
-def test_record_visit_window_roles_and_strict_types(
-    client: Any, db_file: str
-) -> None:
+def test_record_visit_window_roles_and_strict_types(client: Any, db_file: str) -> None:
     n = (_rows(db_file, "trial_visits"), _rows(db_file, "audit_log"))
     base = {"site": "S01", "code": "DEMO-101", "visit_id": "followup_6m"}
     out_of_window = client.post(
@@ -199,8 +202,12 @@ def test_record_visit_window_roles_and_strict_types(
         assert r.status_code == 422, bad
         assert field in _locs(r), (field, r.text)
     body = {**base, "visit_date": TODAY}
-    assert client.post(f"{T}/visits", json=body, headers=_auth("mon1")).status_code == 403
-    assert client.post(f"{T}/visits", json=body, headers=_auth("dr2")).status_code == 404
+    assert (
+        client.post(f"{T}/visits", json=body, headers=_auth("mon1")).status_code == 403
+    )
+    assert (
+        client.post(f"{T}/visits", json=body, headers=_auth("dr2")).status_code == 404
+    )
     assert (_rows(db_file, "trial_visits"), _rows(db_file, "audit_log")) == n
     # with a deviation reason the out-of-window visit is stored, by the caller
     dev = {**body, "deviation_reason": "Patient travelled; seen early."}
@@ -256,13 +263,15 @@ def test_adverse_events(client: Any, db_file: str) -> None:
 def test_unblinding(client: Any, db_file: str) -> None:
     from plptms.registry import Registry
 
-    body = {"site": "S01", "code": "DEMO-101",
-            "reason": "Suspected seizure, treating physician needs the arm"}  # fmt: skip
+    reason = "Suspected seizure, treating physician needs the arm"
+    body = {"site": "S01", "code": "DEMO-101", "reason": reason}
     n = _rows(db_file, "trial_unblindings")
     for user in ("op1", "rater1", "mon1", "admin1"):
         r = client.post(f"{T}/unblind", json=body, headers=_auth(user))
         assert r.status_code == 403, user
-    assert client.post(f"{T}/unblind", json=body, headers=_auth("dr2")).status_code == 404
+    assert (
+        client.post(f"{T}/unblind", json=body, headers=_auth("dr2")).status_code == 404
+    )
     for bad in ({**body, "reason": "short"}, {"site": "S01", "code": "DEMO-101"},
                 {**body, "reason": 12345678901234567890}):  # fmt: skip
         r = client.post(f"{T}/unblind", json=bad, headers=_auth("dr1"))
@@ -280,9 +289,7 @@ def test_unblinding(client: Any, db_file: str) -> None:
 
 
 # ------------------------------------------------------- analysis, CONSORT, export
-def test_consort_counts_are_the_registry_allocations(
-    client: Any, db_file: str
-) -> None:
+def test_consort_counts_are_the_registry_allocations(client: Any, db_file: str) -> None:
     from plptms.registry import Registry
 
     r = client.get(f"{T}/consort", headers=_auth("stat1"))
@@ -290,7 +297,7 @@ def test_consort_counts_are_the_registry_allocations(
     flow = r.json()
     with Registry(db_file) as reg:
         by_arm = Counter(e.arm_id for e in reg.list_enrolments(TRIAL))
-        labels = {a: lab for a, lab in zip(ARM_IDS, ARM_LABELS, strict=True)}
+        labels = dict(zip(ARM_IDS, ARM_LABELS, strict=True))
     assert flow["randomised"] == sum(by_arm.values()) == 3
     assert {a["label"]: a["allocated"] for a in flow["arms"]} == {
         labels[a]: by_arm.get(a, 0) for a in ARM_IDS

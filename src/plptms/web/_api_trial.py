@@ -175,26 +175,11 @@ class TrialVisitBody(BaseModel):
 
 
 class AdverseEventBody(BaseModel):
-    """An adverse event of an enrolled patient (see ``AdverseEventIn``).
+    """An adverse event of an enrolled patient.
 
-    Attributes
-    ----------
-    site, code : str
-        The enrolled patient.
-    term, severity, relatedness : str
-        Controlled term, intensity, relatedness to stimulation.
-    serious : bool
-        Serious by the ICH E2A definition (then ``serious_criterion`` is needed).
-    serious_criterion : str | None
-        Why it is serious.
-    description : str
-        Free text (required for ``other``).
-    onset_on : datetime.date | None
-        Onset (the site's today when ``null``).
-    action_taken, outcome : str
-        What was done, outcome so far.
-    delivery_session_id : int | None
-        The delivery session it occurred in or after.
+    ``site`` and ``code`` name the patient; the other fields are those of
+    :class:`plptms.registry.AdverseEventIn` (a serious event needs its
+    ``serious_criterion``; ``onset_on`` is the site's today when ``null``).
     """
 
     model_config = _FROZEN
