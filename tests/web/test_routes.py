@@ -51,6 +51,15 @@ def _site_routes(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     ]
 
 
+def _api_body(path: str, kind: str) -> dict[str, object]:
+    """A valid body for each API write (a new write route adds its own here)."""
+    if path.endswith("/rmt"):  # a measured RMT with its converged hunt
+        from tests.web.test_api_rmt import _body
+
+        return _body()
+    return {**BODY, "visit_kind": kind}
+
+
 def _call(  # type: ignore[no-untyped-def]
     client,
     method: str,
@@ -69,7 +78,7 @@ def _call(  # type: ignore[no-untyped-def]
             client.get(url, params={"scale": "vas_phantom_average"}, headers=headers),
         ]
     if api:
-        return [client.post(url, json={**BODY, "visit_kind": kind}, headers=headers)]
+        return [client.post(url, json=_api_body(path, kind), headers=headers)]
     return [client.post(url, data={**FORM, "visit_kind": kind, "csrf_token": token})]
 
 
@@ -78,6 +87,8 @@ def test_route_table_is_what_the_isolation_test_walks(client) -> None:  # type: 
     # the test below walks every one of these; a new route is walked too
     assert ("GET", "/patients/{site}/{code}") in routes
     assert ("POST", "/api/v1/patients/{site}/{code}/assessments") in routes
+    assert ("GET", "/api/v1/patients/{site}/{code}/rmt") in routes
+    assert ("POST", "/api/v1/patients/{site}/{code}/rmt") in routes
     assert len(routes) >= 7
 
 

@@ -409,8 +409,11 @@ def test_deactivated_user_is_signed_out(
 
 # ---------------------------------------------------------------- cross-site
 def _bodies() -> dict[str, dict[str, Any]]:
+    from tests.web.test_api_rmt import _body as rmt_body
+
     today = dt.date.today().isoformat()
     return {
+        "/api/v1/patients/{site}/{code}/rmt": rmt_body(),
         "/api/v1/patients/{site}/{code}/assessments": {
             "scale_id": "vas_phantom_average",
             "visit_date": today,

@@ -93,6 +93,7 @@ def create_app(
     """
     from ._api import router as api_router
     from ._api_admin import router as api_admin_router
+    from ._api_trial import router as api_trial_router
     from ._pages import router as page_router
     from ._pages_admin import router as admin_page_router
     from ._pages_clinic import router as clinic_page_router
@@ -142,6 +143,7 @@ def create_app(
     app.include_router(targeting_router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(api_admin_router, prefix=API_PREFIX)
+    app.include_router(api_trial_router, prefix=API_PREFIX)
     _add_handlers(app)
     _add_middleware(app, settings)
     return app
