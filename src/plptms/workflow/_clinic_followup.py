@@ -362,7 +362,7 @@ def _sort_key(row: ClinicFollowUpRow) -> tuple[int, dt.date, str]:
 def clinic_followup(
     reg: Registry,
     *,
-    sites: Collection[str],
+    sites: Collection[str] | None,
     on: dt.date | None = None,
     treatment: bool = True,
 ) -> ClinicFollowUp:
@@ -372,8 +372,8 @@ def clinic_followup(
     ----------
     reg : plptms.registry.Registry
         The registry (scoped to the user's sites by the guarded wrapper).
-    sites : collection of str
-        The sites, each a table.
+    sites : collection of str | None
+        The sites, each a table; ``None``: every site with a patient.
     on : datetime.date | None
         The day of the states; each site's own date when ``None``.
     treatment : bool
@@ -396,6 +396,8 @@ def clinic_followup(
     if on is not None:
         check_type(on, dt.date, "on")
     weeks = tuple(sorted(DEFAULT_FOLLOW_UP_WEEKS))
+    if sites is None:
+        sites = sorted({p.site for p in reg.list_patients()})
     trials = _trial_of(reg, sites)
     tables: list[SiteFollowUp] = []
     for site in sorted(sites):
