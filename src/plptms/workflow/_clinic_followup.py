@@ -90,9 +90,6 @@ FOLLOW_UP_PAIN_SCALES: Final[tuple[str, ...]] = (
 VisitStatus = Literal["done", "due", "overdue", "upcoming"]
 RowStatus = Literal["overdue", "due", "in_course", "upcoming", "done", "trial"]
 
-#: The note a role without ``treatment.read`` reads (no session, no date).
-_BLIND_NOTE: Final[dict[str, str]] = {"in_course": "in course"}
-
 #: Order of the rows: the most urgent first.
 _URGENCY: Final[dict[str, int]] = {
     "overdue": 0,
@@ -172,7 +169,8 @@ class ClinicFollowUpRow(BaseModel):
     trial_id : str | None
         The trial the patient is enrolled in.
     note : str
-        What the row means, in words.
+        What the row means, in words, where the state needs it (empty for a
+        role without ``treatment.read``, but for a trial patient).
     """
 
     model_config = _FROZEN
@@ -329,7 +327,7 @@ def _row(
         note = (
             "the protocol reports no number of sessions: the course end is not known"
             if planned is None
-            else "in course: follow-up visits are set when every session is delivered"
+            else ""
         )
     else:
         dates = [a.visit_date for a in pain]
@@ -349,7 +347,7 @@ def _row(
         last_session_on=last if treatment else None,
         visits=visits,
         pain_scale_id=scale,
-        note=note if treatment else _BLIND_NOTE.get(status, "course complete"),
+        note=note if treatment else "",
     )
 
 
