@@ -321,3 +321,28 @@ def test_trial_patients_point_to_the_trial_calendar(demo: Registry) -> None:
     assert rows["DEMO-102"].protocol_id == "small-10hz"
     assert list(rows)[-1] == "DEMO-101"  # trial patients last
     assert "DEMO-103" not in rows  # no assignment, no trial: not listed
+
+
+@pytest.mark.parametrize(
+    ("status", "counted"), [("completed", True), ("aborted", False)]
+)
+def test_a_completed_delivery_counts_as_a_session(
+    db_url: str, status: str, counted: bool
+) -> None:
+    from plptms.workflow import site_today
+
+    with Registry(db_url) as reg:
+        aid = _course(reg, "S1", "P004", COURSE[:9])
+        sid = reg.start_delivery(
+            aid, 10, device="sim", plan={}, blinded=False, actor="op1"
+        )
+        reg.finish_delivery(sid, status, actor="op1", detail="" if counted else "x")
+        today = site_today(reg, "S1")
+        row = _row(reg, today, "P004")
+    if counted:
+        assert (row.sessions_delivered, row.last_session_on) == (10, today)
+        assert row.visits[0].window_start > today  # 4 weeks on: upcoming
+        assert row.status == "upcoming"
+    else:
+        assert (row.sessions_delivered, row.next_session) == (9, 10)
+        assert row.status == "in_course"
