@@ -25,6 +25,7 @@ from . import (
     _closedloop,
     _dose,
     _evidence,
+    _followup,
     _motor,
     _plan,
     _registry,
@@ -72,6 +73,7 @@ app.add_typer(_adverse.site_app, name="site")
 app.add_typer(_trial.trial_app, name="trial")
 app.add_typer(_users.user_app, name="user")
 app.command("serve")(_serve.serve_cmd)
+app.command("followup")(_followup.followup_cmd)
 
 EXIT_OK = 0
 EXIT_REFUSED = 1

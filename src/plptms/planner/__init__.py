@@ -14,6 +14,7 @@ from the registry by the application layer
 from typing import TYPE_CHECKING, Any
 
 from ._advise import PatientPlan, plan_for_patient
+from ._constants import DEFAULT_FOLLOW_UP_WEEKS
 from ._override import (
     OVERRIDE_REQUIREMENT,
     OverrideNeed,
@@ -21,7 +22,14 @@ from ._override import (
     override_text,
 )
 from ._patient import PatientContext, PriorTreatment, Response
-from ._plan import FollowUpVisit, SessionVisit, TreatmentPlan, make_plan, session_dates
+from ._plan import (
+    FollowUpVisit,
+    SessionVisit,
+    TreatmentPlan,
+    follow_up_date,
+    make_plan,
+    session_dates,
+)
 from ._power import SampleSize, sample_size
 from ._rank import (
     VARIABILITY_NOTE,
@@ -62,6 +70,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "DEFAULT_FOLLOW_UP_WEEKS",
     "OVERRIDE_REQUIREMENT",
     "VARIABILITY_NOTE",
     "CandidateRanking",
@@ -81,6 +90,7 @@ __all__ = [
     "consensus_text",
     "effect_text",
     "evidence_tier_text",
+    "follow_up_date",
     "make_plan",
     "mso_text",
     "override_needs",

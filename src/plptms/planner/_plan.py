@@ -43,7 +43,13 @@ if TYPE_CHECKING:
 
     from ..safety import SafetyPolicy
 
-__all__ = ["FollowUpVisit", "SessionVisit", "TreatmentPlan", "make_plan"]
+__all__ = [
+    "FollowUpVisit",
+    "SessionVisit",
+    "TreatmentPlan",
+    "follow_up_date",
+    "make_plan",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +216,38 @@ def _next_weekday(day: dt.date) -> dt.date:
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     return day
+
+
+def follow_up_date(last_session: dt.date, weeks: int) -> dt.date:
+    """Date of the follow-up visit ``weeks`` weeks after the last session.
+
+    The day ``last_session + weeks`` weeks, moved to the next Monday when it
+    falls on a Saturday or a Sunday (the rule of :func:`make_plan`'s
+    follow-ups).
+
+    Parameters
+    ----------
+    last_session : datetime.date
+        Date of the last session of the course.
+    weeks : int
+        Weeks after it, >= 1.
+
+    Returns
+    -------
+    date : datetime.date
+        A weekday.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type.
+    ValueError
+        If ``weeks`` is below 1.
+    """
+    check_type(last_session, dt.date, "last_session")
+    check_type(weeks, int, "weeks")
+    check_range(weeks, "weeks", 1, None, unit="weeks")
+    return _next_weekday(last_session + dt.timedelta(weeks=int(weeks)))
 
 
 def _sessions_per_week(
@@ -409,7 +447,7 @@ def make_plan(
     follow_ups = tuple(
         FollowUpVisit(
             weeks_after_course=int(w),
-            date=_next_weekday(last + dt.timedelta(weeks=int(w))),
+            date=follow_up_date(last, int(w)),
             assessment=(
                 "pain intensity against baseline; a reduction of at least "
                 f"{IMMPACT_MODERATE_PCT:g} % is moderately important (IMMPACT)"
