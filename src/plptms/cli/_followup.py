@@ -69,7 +69,7 @@ def followup_cmd(
     only (see `plptms trial visits`).
     """
     from ..registry import RegistryError
-    from ..workflow._clinic_followup import clinic_followup
+    from ..workflow import clinic_followup
     from ._registry import open_registry
 
     day = _on(on)

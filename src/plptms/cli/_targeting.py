@@ -82,7 +82,7 @@ def target_plan(
     """Plan the targets and write the targeting sheet (PNG)."""
     from ..protocol import ProtocolFileError
     from ..targeting import HeadMeasurements
-    from ..workflow._targeting import (
+    from ..workflow import (
         plan_file_targets,
         plan_patient_targets,
         targeting_sheet_png,

@@ -301,9 +301,7 @@ def enrolment_rows(
     query = select(TrialEnrolmentRow).where(TrialEnrolmentRow.trial_id == trial_pk)
     if sites is not None:
         query = query.where(TrialEnrolmentRow.site.in_(sorted(sites)))
-    rows = list(
-        s.execute(query.order_by(TrialEnrolmentRow.allocation_index)).scalars()
-    )
+    rows = list(s.execute(query.order_by(TrialEnrolmentRow.allocation_index)).scalars())
     if sites is not None:
         return rows
     for n, row in enumerate(rows):

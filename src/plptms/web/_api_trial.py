@@ -45,6 +45,8 @@ from ..registry import (
 )
 from ..trial import InterimReport, TrialAnalysis
 from ..workflow import (
+    ConsortCounts,
+    EnrolmentView,
     RMTRecorded,
     RMTView,
     TrialAdverseEvent,
@@ -52,24 +54,20 @@ from ..workflow import (
     TrialPage,
     TrialVisitLists,
     UnblindingResult,
+    enrol_view_for,
     list_trials_for,
     odm_for,
+    record_rmt_for,
     record_trial_ae_for,
     record_trial_visit_for,
+    rmt_history_for,
     trial_analysis_for,
+    trial_calendar_for,
+    trial_consort_counts_for,
     trial_dataset_for,
     trial_interim_for,
     trial_page,
     unblind_for,
-)
-from ..workflow._views_api import (
-    ConsortCounts,
-    EnrolmentView,
-    enrol_view_for,
-    record_rmt_for,
-    rmt_history_for,
-    trial_calendar_for,
-    trial_consort_counts_for,
 )
 from ._api import Detail, _utc
 from ._deps import api_principal, registry

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from ..access import Principal
 from ..registry import Registry
-from ..workflow._clinic_followup import ClinicFollowUp, clinic_followup_for
+from ..workflow import ClinicFollowUp, clinic_followup_for
 from ._app import API_PREFIX
 from ._deps import api_principal, current_principal, registry
 from ._render import render

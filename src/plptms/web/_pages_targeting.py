@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from ..access import Principal
 from ..registry import RecordNotFoundError, Registry
 from ..targeting import HeadMeasurements
-from ..workflow._targeting import (
+from ..workflow import (
     PatientTargets,
     TargetingForm,
     targeting_for,
