@@ -40,7 +40,7 @@ def test_the_demonstration_registry(tmp_path: Path) -> None:
 
     url, seed = prepare_demo(tmp_path / "demo")
     assert {a.role for a in seed.accounts} == {r.value for r in Role}
-    assert seed.patients == 9
+    assert seed.patients == 11  # 3 at each of 3 sites, 2 Berlin courses
     assert seed.enrolled == 3
     with Registry(url) as reg:
         assert reg.verify_audit().ok
@@ -49,7 +49,7 @@ def test_the_demonstration_registry(tmp_path: Path) -> None:
         assert {p.site for p in list_patients_for(reg, leeds)} == {"S02"}
         berlin = authenticate(reg, "rater.berlin", seed.password)
         assert [p.code for p in list_patients_for(reg, berlin)] == [
-            "DEMO-101", "DEMO-102", "DEMO-103",
+            "DEMO-101", "DEMO-102", "DEMO-103", "DEMO-104", "DEMO-105",
         ]  # fmt: skip
         with pytest.raises(ValueError, match="user"):
             seed_demo(reg)  # not twice: the accounts exist

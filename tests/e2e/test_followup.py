@@ -1,11 +1,12 @@
 """The clinic follow-up calendar in real Chromium, on the demonstration registry.
 
-The demonstration seed assigns no protocol, so the server fixture records
-courses through the registry (fictional, relative to today): DEMO-102
+The demonstration seed has two Berlin courses (DEMO-104 due, DEMO-105
+overdue); the server fixture records more through the registry (fictional,
+relative to today): DEMO-102
 (vats2024-dlpfc-1hz, 10 sessions ending 35 days ago: its 4-week visit is due,
 its window still open), DEMO-103 (wang2022-m1-1hz, ending 60 days ago: the
-4-week window closed, overdue), DEMO-104 (consensus2024-example-10hz, 2 of 10 sessions:
-in course); DEMO-101 is enrolled in the example trial. Signs in as the Berlin
+4-week window closed, overdue), DEMO-106 (consensus2024-example-10hz, 2 of 10
+sessions: in course); DEMO-101 is enrolled in the example trial. Signs in as the Berlin
 physician and the Berlin rater; axe-core finds no serious violation; the pages
 are written to ``docs/screenshots/followup.png`` and ``followup-rater.png``.
 """
@@ -63,9 +64,9 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     with Registry(url) as reg:
         _course(reg, "DEMO-102", "vats2024-dlpfc-1hz", today - dt.timedelta(35), 10)
         _course(reg, "DEMO-103", "wang2022-m1-1hz", today - dt.timedelta(60), 10)
-        reg.add_patient("S01", "DEMO-104", history=None, actor="dr.berlin")
+        reg.add_patient("S01", "DEMO-106", history=None, actor="dr.berlin")
         _course(
-            reg, "DEMO-104", "consensus2024-example-10hz", today - dt.timedelta(1), 2
+            reg, "DEMO-106", "consensus2024-example-10hz", today - dt.timedelta(1), 2
         )
         _course(reg, "DEMO-101", "wang2022-m1-1hz", today - dt.timedelta(60), 10)
     settings = WebSettings(
@@ -81,8 +82,10 @@ def test_followup_calendar_in_a_browser(server: LiveServer, browser: Any) -> Non
     _sign_in(page, server.url, "dr.berlin")
     page.goto(f"{server.url}/followup")
     main = page.inner_text("main")
-    order = [main.index(c) for c in ("DEMO-103", "DEMO-102", "DEMO-104", "DEMO-101")]
+    order = [main.index(c) for c in ("DEMO-103", "DEMO-102", "DEMO-106", "DEMO-101")]
     assert order == sorted(order), main  # overdue, due, in course, trial
+    assert main.index("DEMO-105") < main.index("DEMO-102")  # the seed's overdue
+    assert main.index("DEMO-104") < main.index("DEMO-106")  # the seed's due
     for state in ("Overdue", "Due", "In course", "Trial patient"):
         assert state in main
     assert "see the trial calendar" in main

@@ -3,7 +3,8 @@
 :func:`seed_demo` fills an empty registry through the ordinary use cases:
 three sites (the example trial's S01-S03, each with its time zone), one user
 per role with a demonstration password, fictional patients at each site with
-their PLP history, screening, assessments and RMT, and the shipped example
+their PLP history, screening and assessments, two Berlin patients who finished
+a course of rTMS (a follow-up visit due and one overdue), and the shipped example
 trial with a few enrolments. Nothing here is a real person; the passwords are
 printed for the demonstration and must never be used elsewhere.
 """
@@ -172,6 +173,7 @@ def seed_demo(reg: Registry, *, today: dt.date | None = None) -> DemoSeed:
         resources.files("plptms.trial") / "data" / "example_trial.yaml"  # type: ignore[arg-type]
     )
     create_trial(reg, trial, actor="stat")
+    n += _demo_courses(reg, demo, day0, answers, baseline)
     enrolled = 0
     for k, (site, _, _) in enumerate(_SITES):
         code = f"DEMO-{k + 1}01"
@@ -192,3 +194,80 @@ def seed_demo(reg: Registry, *, today: dt.date | None = None) -> DemoSeed:
         trial_id=trial.id,
         enrolled=enrolled,
     )
+
+
+#: Berlin patients with a finished course: code, protocol, days from the last
+#: session to the demonstration day (30: the 4-week visit is due; 45: its
+#: window has closed, overdue).
+_COURSES: Final[tuple[tuple[str, str, int], ...]] = (
+    ("DEMO-104", "wang2022-m1-1hz", 30),
+    ("DEMO-105", "wang2022-m1-1hz", 45),
+)
+#: Sessions in each demonstration course (one a weekday).
+_COURSE_SESSIONS: Final[int] = 10
+
+
+def _demo_courses(
+    reg: Registry,
+    demo: dict[str, Any],
+    day0: dt.date,
+    screening: Any,
+    baseline: dt.date,
+) -> int:
+    """Register the Berlin patients of :data:`_COURSES` with a finished course.
+
+    Each is registered, screened, assessed at baseline, assigned its protocol
+    through :func:`plptms.workflow.assign_protocol` (the safety engine's verdict
+    asks for review of the unverified train limit: the demonstration physician's
+    review is recorded) and has every session recorded as completed.
+    """
+    from ..protocol import load_library
+    from ..registry import SessionStatus, VisitIn
+    from ..safety import PhysicianReview
+    from ._clinic import assign_protocol, record_screening
+    from ._records import (
+        AssessmentInput,
+        PatientInput,
+        record_assessment,
+        register_patient,
+    )
+
+    review = PhysicianReview(
+        physician="Dr Demo (Berlin)",
+        reason="Demonstration: reviewed the unverified train-duration limit.",
+    )
+    for code, protocol_id, days_ago in _COURSES:
+        register_patient(
+            reg,
+            PatientInput(site="S01", code=code, history=demo["history"]),
+            actor="dr.berlin",
+        )
+        record_screening(reg, "S01", code, screening, actor="dr.berlin")
+        for a in demo["assessments"]:
+            if a["kind"] == "baseline":
+                record_assessment(
+                    reg,
+                    AssessmentInput(
+                        site="S01", code=code, scale_id=a["scale"],
+                        items=dict(a["items"]),
+                        visit=VisitIn(visit_date=baseline, kind="baseline"),
+                    ),
+                    actor="rater.berlin",
+                )  # fmt: skip
+        days: list[dt.date] = []
+        day = day0 - dt.timedelta(days=days_ago)
+        while len(days) < _COURSE_SESSIONS:
+            if day.weekday() < 5:
+                days.append(day)
+            day -= dt.timedelta(days=1)
+        days.reverse()
+        result = assign_protocol(
+            reg, "S01", code, load_library().protocol(protocol_id),
+            actor="dr.berlin", review=review, assigned_on=days[0],
+        )  # fmt: skip
+        for number, day in enumerate(days, start=1):
+            reg.record_session(
+                result.assignment_id, number, day, SessionStatus.COMPLETED,
+                actor="tech.berlin",
+            )  # fmt: skip
+    return len(_COURSES)
