@@ -184,8 +184,13 @@ def change_own_password(
     if until is not None:
         raise LoginRefusedError(_locked(username, until))
     cred = reg.user_credential(username)
-    ok = cred is not None and cred.pinned and cred.user.active
-    if not (_verify(cred.password_hash, current_password) if cred else False) or not ok:
+    ok = (
+        cred is not None
+        and cred.pinned
+        and cred.user.active
+        and _verify(cred.password_hash, current_password)
+    )
+    if not ok:
         until = reg.record_sign_in_failure(
             username,
             now,

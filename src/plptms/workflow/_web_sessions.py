@@ -162,7 +162,7 @@ def web_session_user(
         raise LoginRefusedError(
             f"{what} was ended at {found.revoked_at.isoformat(timespec='seconds')}."
         )
-    if now >= found.expires_at:
+    if now > found.expires_at:
         raise LoginRefusedError(
             f"{what} ended at {found.expires_at.isoformat(timespec='seconds')}."
         )
