@@ -453,6 +453,13 @@ class SignInStore:
             user = _user_row(s, username)
             if user is not None:
                 audit(
-                    s, actor, "sign_in_unlock", "users", user, row_state(user), reason, now
+                    s,
+                    actor,
+                    "sign_in_unlock",
+                    "users",
+                    user,
+                    row_state(user),
+                    reason,
+                    now,
                 )
             return True

@@ -367,9 +367,7 @@ class UserStore:
             else:
                 cred.password_hash = password_hash
             audit(s, actor, "update", "users", row, old, reason, now)
-            return revoke_sessions_of(
-                s, username, now, keep_sid_sha256=keep_sid_sha256
-            )
+            return revoke_sessions_of(s, username, now, keep_sid_sha256=keep_sid_sha256)
 
     def set_user_sites(
         self, username: str, sites: frozenset[str], *, actor: str

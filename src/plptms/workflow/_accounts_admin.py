@@ -8,7 +8,6 @@ changed it); deactivation does too (:func:`plptms.workflow.deactivate_user`).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,8 @@ from ._accounts import (
 from ._web_sessions import session_digest
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from ..registry import Registry, UserOut
 
 __all__ = ["change_own_password", "change_role", "unlock"]
@@ -123,9 +124,7 @@ def unlock(
         raise RecordNotFoundError(
             f"Invalid value for 'username': got {username!r}; no such user."
         )
-    return reg.clear_sign_in_throttle(
-        username, actor=principal.username, at=_now(now)
-    )
+    return reg.clear_sign_in_throttle(username, actor=principal.username, at=_now(now))
 
 
 def change_own_password(
