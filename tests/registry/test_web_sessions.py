@@ -117,3 +117,31 @@ def test_the_site_scoped_role_cannot_read_the_table(registry: Registry) -> None:
             s.execute(sa.text("SELECT count(*) FROM web_sessions")).scalar_one()
     # the unscoped registry (the web app's session check) still reads it
     assert registry.web_session(_digest(SID)) is not None
+
+
+def test_rows_ended_over_a_month_ago_are_deleted_at_a_later_sign_in(
+    registry: Registry,
+) -> None:
+    from plptms.registry._web_sessions import WEB_SESSION_KEEP
+
+    assert dt.timedelta(days=30) == WEB_SESSION_KEEP
+    registry.add_web_session(
+        "dr1", sid_sha256=_digest("a" * 43), at=T0, expires_at=T0 + HOUR
+    )
+    registry.add_web_session(
+        "dr1", sid_sha256=_digest("b" * 43), at=T0 + HOUR, expires_at=T0 + 2 * HOUR
+    )
+    # exactly 30 days after the first one ended: kept
+    later = T0 + HOUR + WEB_SESSION_KEEP
+    registry.add_web_session(
+        "dr2", sid_sha256=_digest("c" * 43), at=later, expires_at=later + HOUR
+    )
+    assert len(_rows(registry)) == 3
+    # a second later: the first one goes, the second (ended an hour later) stays
+    later += dt.timedelta(seconds=1)
+    registry.add_web_session(
+        "dr2", sid_sha256=_digest("d" * 43), at=later, expires_at=later + HOUR
+    )
+    assert registry.web_session(_digest("a" * 43)) is None
+    assert registry.web_session(_digest("b" * 43)) is not None
+    assert len(_rows(registry)) == 3

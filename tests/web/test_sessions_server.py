@@ -274,3 +274,33 @@ def test_session_fixation_still_holds(
     ((digest, _),) = _sessions(db_file, "dr1")
     assert digest == hashlib.sha256(after_sid.encode()).hexdigest()
     assert _replay(real_client, planted) == 303
+
+
+def test_an_administrator_stepping_down_is_signed_out(
+    real_client: Callable[..., Any], db_file: str
+) -> None:
+    from plptms.access import Role
+    from plptms.registry import Registry
+    from plptms.workflow import UserInput, create_user, principal_for
+
+    with Registry(db_file) as reg:
+        create_user(
+            reg,
+            UserInput(
+                username="admin2", display_name="Second", role=Role.ADMINISTRATOR,
+                password=PASSWORD,
+            ),
+            by=principal_for(reg, "admin"),
+        )  # fmt: skip
+    admin = real_client()
+    assert _signed_in(_sign_in(admin, "admin"))
+    copied = _cookie(admin)
+    r = _post(
+        admin, "/admin/users/admin/role", "/admin/users", role="monitor", reason="x"
+    )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/sign-in"
+    assert admin.get("/admin/users").status_code == 303
+    assert _replay(real_client, copied) == 303
+    with Registry(db_file) as reg:
+        assert principal_for(reg, "admin").role is Role.MONITOR

@@ -12,7 +12,7 @@ transaction (:func:`revoke_sessions_of`).
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
@@ -26,7 +26,11 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-__all__ = ["WebSessionOut", "WebSessionStore", "revoke_sessions_of"]
+__all__ = ["WEB_SESSION_KEEP", "WebSessionOut", "WebSessionStore", "revoke_sessions_of"]
+
+#: How long a session's row is kept after its end, before a later sign-in
+#: deletes it (plptms choice: a month of who was signed in when).
+WEB_SESSION_KEEP: Final[dt.timedelta] = dt.timedelta(days=30)
 
 
 class WebSessionOut(BaseModel):
@@ -129,6 +133,10 @@ class WebSessionStore:
     ) -> WebSessionOut:
         """Store a new session by the digest of its id (not audited).
 
+        Rows of sessions that ended (``expires_at``) more than
+        :data:`WEB_SESSION_KEEP` before ``at`` are deleted in the same
+        transaction, so the table does not grow without end.
+
         Parameters
         ----------
         username : str
@@ -149,6 +157,8 @@ class WebSessionStore:
             On a bad field, an end not after ``at``, or a digest already stored
             (:class:`DuplicateRecordError`; nothing is stored).
         """
+        from sqlalchemy import delete
+
         from .db._schema import WebSessionRow
 
         check_username(username)
@@ -166,6 +176,11 @@ class WebSessionStore:
                     "Invalid value for 'sid_sha256': not shown; this session is "
                     "stored already (start a fresh one)."
                 )
+            s.execute(
+                delete(WebSessionRow).where(
+                    WebSessionRow.expires_at < now - WEB_SESSION_KEEP
+                )
+            )
             row = WebSessionRow(
                 sid_sha256=digest,
                 username=username,
