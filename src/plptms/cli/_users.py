@@ -1,4 +1,4 @@
-"""User account commands: add, list, sites, passwd, deactivate, token.
+"""User account commands: add, list, sites, passwd, role, unlock, deactivate, token.
 
 The command line works on the database directly, so whoever runs it can act as
 any user: ``--by`` names the acting user (checked against the permission table
@@ -163,6 +163,41 @@ def user_passwd(
     except (ValueError, AccessDeniedError) as exc:
         raise _fail(str(exc)) from None
     _console().print(escape(f"Password of {username} set."))
+
+
+@user_app.command("role")
+def user_role(
+    username: UserArg,
+    role: Annotated[str, typer.Argument(help="The new role.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (audited).")],
+    by: ByOpt,
+    db: DbOpt = None,
+) -> None:
+    """Change a user's role (audited); their web sessions end."""
+    from ..access import AccessDeniedError
+    from ..workflow._accounts_admin import change_role
+
+    try:
+        with open_registry(db, create=False) as reg:
+            user = change_role(reg, _principal(reg, by), username, role, reason)
+    except (ValueError, AccessDeniedError) as exc:
+        raise _fail(str(exc)) from None
+    _console().print(escape(f"Updated {_user_line(user)}."))
+
+
+@user_app.command("unlock")
+def user_unlock(username: UserArg, by: ByOpt, db: DbOpt = None) -> None:
+    """Clear a username's failed sign-ins and lockout (audited)."""
+    from ..access import AccessDeniedError
+    from ..workflow._accounts_admin import unlock
+
+    try:
+        with open_registry(db, create=False) as reg:
+            cleared = unlock(reg, _principal(reg, by), username)
+    except (ValueError, AccessDeniedError) as exc:
+        raise _fail(str(exc)) from None
+    what = "unlocked" if cleared else "had no failed sign-in to clear"
+    _console().print(escape(f"Sign-in of {username} {what}."))
 
 
 @user_app.command("deactivate")

@@ -21,6 +21,7 @@ module                        methods
 ``_trial_records.py``         co-interventions, medication, blinding, screening
 ``_users.py``                 user accounts and their sites
 ``_user_tokens.py``           API tokens, the sign-in throttle
+``_web_sessions.py``          server-side web sessions (operational)
 ``_export.py``                CSV exports
 ``_verify.py``                audit verification, head and checkpoint
 ============================  =================================================
@@ -46,6 +47,7 @@ from ._trials import TrialStore
 from ._user_tokens import SignInStore, TokenStore
 from ._users import UserStore
 from ._verify import AuditStore
+from ._web_sessions import WebSessionStore
 
 __all__ = ["DELIVERY_STATUSES", "Registry"]
 
@@ -68,6 +70,7 @@ class Registry(  # the store first: its methods are what the mixins declare
     UserStore,
     TokenStore,
     SignInStore,
+    WebSessionStore,
     ExportStore,
     AuditStore,
 ):

@@ -403,3 +403,63 @@ class SignInStore:
                 reason = "password rehashed at sign-in (new hash parameters)"
                 audit(s, username, "update", "users", user, old, reason, now)
             return None
+
+    def clear_sign_in_throttle(
+        self, username: str, *, actor: str, at: dt.datetime
+    ) -> bool:
+        """Clear a username's failed sign-ins and lockout (an administrator's unlock).
+
+        Audited on the ``users`` row (the row unchanged; action
+        ``sign_in_unlock``) when the account exists and something was cleared.
+
+        Parameters
+        ----------
+        username : str
+            The username (known or not).
+        actor : str
+            Who unlocks it (an active user).
+        at : datetime.datetime
+            Now (timezone-aware).
+
+        Returns
+        -------
+        cleared : bool
+            ``False`` when the username had no failure or lockout recorded.
+
+        Raises
+        ------
+        RegistryError
+            On a bad username or an actor who is not an active user.
+        """
+        from sqlalchemy import delete, select
+
+        from .db._schema import LoginThrottleRow
+
+        check_username(username)
+        actor = _check_actor(actor)
+        now = _check_now(at, "at")
+        with self._write() as s:
+            _acting_user(s, actor)
+            row = s.execute(
+                select(LoginThrottleRow).where(LoginThrottleRow.username == username)
+            ).scalar_one_or_none()
+            if row is None:
+                return False
+            reason = f"sign-in unlocked: {row.failures} failed attempts cleared"
+            if row.locked_until is not None and _aware(row.locked_until) > now:
+                until = _aware(row.locked_until).isoformat(timespec="seconds")
+                reason += f", lockout until {until} lifted"
+            s.execute(delete(LoginThrottleRow).where(LoginThrottleRow.id == row.id))
+            user = _user_row(s, username)
+            if user is not None:
+                audit(
+                    s,
+                    actor,
+                    "sign_in_unlock",
+                    "users",
+                    user,
+                    row_state(user),
+                    reason,
+                    now,
+                )
+            return True

@@ -311,8 +311,12 @@ class UserStore:
         actor: str,
         reason: str,
         at: dt.datetime | None = None,
-    ) -> None:
+        keep_sid_sha256: str | None = None,
+    ) -> int:
         """Replace a user's password hash (audited on the ``users`` row).
+
+        Every web session of the user is revoked in the same transaction, but
+        ``keep_sid_sha256``'s (the session that changed its own password).
 
         Parameters
         ----------
@@ -326,6 +330,13 @@ class UserStore:
             Why (the audit entry's reason), e.g. ``"password changed"``.
         at : datetime.datetime | None
             When (now when ``None``).
+        keep_sid_sha256 : str | None
+            SHA-256 hex of the one web session to keep.
+
+        Returns
+        -------
+        revoked : int
+            Web sessions revoked.
 
         Raises
         ------
@@ -335,12 +346,15 @@ class UserStore:
             On a bad hash or an actor who is not an active user.
         """
         from ..utils import utc_now
+        from ._web_sessions import revoke_sessions_of
         from .db._schema import UserCredentialRow
 
         check_username(username)
         password_hash = _check_hash(password_hash)
         actor = _check_actor(actor)
         now = _check_now(at, "at") if at is not None else utc_now()
+        if keep_sid_sha256 is not None:
+            keep_sid_sha256 = _check_sha256(keep_sid_sha256, "keep_sid_sha256")
         with self._write() as s:
             _acting_user(s, actor)
             row = _known_user(s, username)
@@ -353,6 +367,7 @@ class UserStore:
             else:
                 cred.password_hash = password_hash
             audit(s, actor, "update", "users", row, old, reason, now)
+            return revoke_sessions_of(s, username, now, keep_sid_sha256=keep_sid_sha256)
 
     def set_user_sites(
         self, username: str, sites: frozenset[str], *, actor: str
@@ -419,6 +434,8 @@ class UserStore:
     def deactivate_user(self, username: str, *, actor: str) -> UserOut:
         """Deactivate an account: no sign-in, no token of it works (audited).
 
+        Its web sessions are revoked in the same transaction.
+
         Parameters
         ----------
         username : str
@@ -440,6 +457,7 @@ class UserStore:
             an active user (nothing changes).
         """
         from ..utils import utc_now
+        from ._web_sessions import revoke_sessions_of
 
         check_username(username)
         actor = _check_actor(actor)
@@ -460,4 +478,83 @@ class UserStore:
             old = row_state(row)
             row.active = False
             audit(s, actor, "update", "users", row, old, "account deactivated", now)
+            revoke_sessions_of(s, username, now)
+            return _out(s, row)
+
+    def set_user_role(
+        self, username: str, role: Role | str, *, actor: str, reason: str
+    ) -> UserOut:
+        """Change a user's role (audited with the reason); revoke their sessions.
+
+        The last active administrator keeps that role: a change that would
+        leave no active administrator is refused.
+
+        Parameters
+        ----------
+        username : str
+            Whose role.
+        role : Role | str
+            The new role.
+        actor : str
+            Who changes it (an active user).
+        reason : str
+            Why (1-500 characters; the audit entry's reason).
+
+        Returns
+        -------
+        user : UserOut
+            The account with its new role.
+
+        Raises
+        ------
+        RecordNotFoundError
+            If there is no such user.
+        RegistryError
+            On a bad role or reason, the same role, the last active
+            administrator's demotion, or an actor who is not an active user
+            (nothing changes).
+        """
+        from sqlalchemy import func, select
+
+        from ..access import Role
+        from ..utils import utc_now
+        from ._web_sessions import revoke_sessions_of
+        from .db._schema import UserRow
+
+        check_username(username)
+        new = check_role(role)
+        actor = _check_actor(actor)
+        if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 500:
+            raise RegistryError(
+                f"Invalid value for 'reason': got {reason!r}; allowed: why the role "
+                "changes (1-500 characters)."
+            )
+        now = utc_now()
+        admin = Role.ADMINISTRATOR.value
+        with self._write() as s:
+            _acting_user(s, actor)
+            row = _known_user(s, username)
+            if row.role == new.value:
+                raise RegistryError(
+                    f"Invalid value for 'role': got {new.value!r}; {username!r} has "
+                    "this role already."
+                )
+            if row.role == admin and row.active:
+                others = s.execute(
+                    select(func.count(UserRow.id)).where(
+                        UserRow.role == admin,
+                        UserRow.active.is_(True),
+                        UserRow.id != row.id,
+                    )
+                ).scalar_one()
+                if others == 0:
+                    raise RegistryError(
+                        f"Invalid value for 'role': got {new.value!r} for "
+                        f"{username!r}; allowed: administrator only, as the last "
+                        "active administrator (make another one first)."
+                    )
+            old = row_state(row)
+            row.role = new.value
+            audit(s, actor, "update", "users", row, old, reason.strip(), now)
+            revoke_sessions_of(s, username, now)
             return _out(s, row)

@@ -7,6 +7,7 @@ site isolation), never here.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,7 @@ __all__ = [
     "api_principal",
     "checked_form",
     "current_principal",
+    "now_of",
     "registry",
     "session_of",
 ]
@@ -81,6 +83,22 @@ def registry(request: Request) -> Registry:
     return reg
 
 
+def now_of(request: Request) -> dt.datetime:
+    """Return the app clock's time as an aware UTC datetime.
+
+    Parameters
+    ----------
+    request : fastapi.Request
+        The request.
+
+    Returns
+    -------
+    now : datetime.datetime
+        Now (tests move the clock).
+    """
+    return dt.datetime.fromtimestamp(request.app.state.clock(), dt.UTC)
+
+
 def session_of(request: Request) -> SessionData | None:
     """Return the request's valid session (signed, not expired, not idle).
 
@@ -123,17 +141,32 @@ def current_principal(request: Request) -> Principal:
     Raises
     ------
     SignInRequiredError
-        If there is no valid signed-in session, or the user can no longer sign
-        in (``principal_for`` refuses: deactivated, removed); the cookie is then
-        cleared.
+        If there is no valid signed-in session (the cookie's signature and
+        clocks, then its server-side row: unknown, ended, idle or past its
+        end), or the user can no longer sign in (``principal_for`` refuses:
+        deactivated, removed); the cookie is then cleared.
     """
+    from ..workflow._web_sessions import web_session_user
+
     cookie = request.cookies.get(SESSION_COOKIE)
     session = session_of(request)
     if session is None or session.username is None:
         raise SignInRequiredError(clear=cookie is not None and session is None)
+    reg = registry(request)
+    codec: SessionCodec = request.app.state.codec
+    try:
+        username = web_session_user(
+            reg, session.sid, now=now_of(request), idle_timeout_s=codec.idle_timeout_s
+        )
+    except ValueError:
+        request.state.session_out = None
+        raise SignInRequiredError(clear=True) from None
+    if username != session.username:  # pragma: no cover - a signed cookie lies
+        request.state.session_out = None
+        raise SignInRequiredError(clear=True)
     principal_for: PrincipalFor = request.app.state.principal_for
     try:
-        principal = principal_for(registry(request), session.username)
+        principal = principal_for(reg, session.username)
     except (ValueError, LookupError, PermissionError):
         request.state.session_out = None
         raise SignInRequiredError(clear=True) from None

@@ -31,6 +31,7 @@ from ..workflow import (
 from ._deps import (
     checked_form,
     current_principal,
+    now_of,
     registry,
     session_of,
 )
@@ -120,18 +121,31 @@ def sign_in(request: Request, reg: Reg, form: Form) -> Response:
         locked = isinstance(exc, LoginRefusedError) and "locked until" in str(exc)
         error = str(exc) if locked else _SIGN_IN_FAILED
         return render(request, "sign_in.html", {"error": error}, status_code=401)
+    from ..workflow._web_sessions import start_web_session
+
     # never reuse the pre-sign-in session id (session fixation)
     session = request.app.state.codec.new(principal.username, request.app.state.clock())
+    start_web_session(
+        reg,
+        principal.username,
+        session.sid,
+        now=now_of(request),
+        max_age_s=request.app.state.codec.max_age_s,
+    )
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(request, response, session)
     return response
 
 
 @router.post("/sign-out")
-def sign_out(request: Request, form: Form) -> Response:
-    """End the session and delete its cookie."""
+def sign_out(request: Request, reg: Reg, form: Form) -> Response:
+    """End the session (server-side too: a copy of its cookie is refused)."""
+    from ..workflow._web_sessions import end_web_session
     from ._app import set_session_cookie
 
+    session = session_of(request)
+    if session is not None and session.username is not None:
+        end_web_session(reg, session.sid, now=now_of(request))
     response = RedirectResponse("/sign-in", status_code=303)
     set_session_cookie(request, response, None)
     return response

@@ -1,8 +1,10 @@
-"""Administration pages: users, API tokens and the audit trail's verification.
+"""Administration pages: users, roles, unlocks, API tokens, the audit trail.
 
 Each route parses its form, calls one guarded function of
-:mod:`plptms.workflow._views_admin` (``user.manage`` or ``audit.verify``,
-checked there) and renders the result; a refusal is shown on the page.
+:mod:`plptms.workflow._views_admin` or :mod:`plptms.workflow._accounts_admin`
+(``user.manage`` or ``audit.verify``, checked there) and renders the result; a
+refusal is shown on the page. ``/account/password`` is every signed-in user's
+own password change (the current password first).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from ..workflow import (
     list_users_for,
     verify_audit_for,
 )
-from ._deps import checked_form, current_principal, registry
+from ..workflow._accounts_admin import change_own_password, change_role, unlock
+from ._deps import checked_form, current_principal, now_of, registry, session_of
 from ._render import render
 
 __all__ = ["router"]
@@ -109,6 +112,86 @@ def deactivate(
     except (TypeError, ValueError) as exc:
         return _users_page(request, reg, user, errors=_messages(exc), status_code=422)
     return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.post("/admin/users/{username}/role")
+def role(request: Request, reg: Reg, user: User, form: Form, username: str) -> Response:
+    """Change a user's role (reason audited); that user's sessions end."""
+    try:
+        changed = change_role(
+            reg, user, username, form.get("role", ""), form.get("reason", "")
+        )
+    except (TypeError, ValueError) as exc:
+        return _users_page(request, reg, user, errors=_messages(exc), status_code=422)
+    if username == user.username:  # one's own sessions ended with it
+        return RedirectResponse("/sign-in", status_code=303)
+    notice = (
+        f"{changed.username} is now {changed.role.value}; their sessions ended "
+        "(they sign in again)."
+    )
+    return _users_page(request, reg, user, notice=notice)
+
+
+@router.post("/admin/users/{username}/unlock")
+def unlock_user(
+    request: Request, reg: Reg, user: User, form: Form, username: str
+) -> Response:
+    """Clear a username's failed sign-ins and lockout."""
+    try:
+        cleared = unlock(reg, user, username, now=now_of(request))
+    except (TypeError, ValueError) as exc:
+        return _users_page(request, reg, user, errors=_messages(exc), status_code=422)
+    notice = (
+        f"Sign-in of {username} unlocked: its failed attempts are cleared."
+        if cleared
+        else f"Sign-in of {username} had no failed attempt to clear."
+    )
+    return _users_page(request, reg, user, notice=notice)
+
+
+@router.get("/account/password")
+def password_form(request: Request, user: User) -> Response:
+    """Show the own-password form (current password, new one twice)."""
+    return render(request, "account_password.html", {"errors": [], "notice": None})
+
+
+@router.post("/account/password")
+def password(request: Request, reg: Reg, user: User, form: Form) -> Response:
+    """Change one's own password; a wrong current one counts as a failed sign-in."""
+    new = form.get("new_password", "")
+    if new != form.get("new_password_again", ""):
+        msg = (
+            "Invalid value for 'new_password_again': not shown; allowed: the same "
+            "new password twice."
+        )
+        return render(
+            request,
+            "account_password.html",
+            {"errors": [msg], "notice": None},
+            status_code=422,
+        )
+    session = session_of(request)
+    try:
+        ended = change_own_password(
+            reg,
+            user,
+            form.get("current_password", ""),
+            new,
+            keep_sid=None if session is None else session.sid,
+            now=now_of(request),
+        )
+    except (TypeError, ValueError) as exc:
+        return render(
+            request,
+            "account_password.html",
+            {"errors": _messages(exc), "notice": None},
+            status_code=422,
+        )
+    notice = (
+        f"Your password is changed; {ended} other session(s) of yours ended "
+        "(this one stays signed in)."
+    )
+    return render(request, "account_password.html", {"errors": [], "notice": notice})
 
 
 @router.post("/admin/users/{username}/token")

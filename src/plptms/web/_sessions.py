@@ -1,10 +1,13 @@
 """Signed session cookies and the CSRF tokens bound to them.
 
 A session is a signed cookie (itsdangerous ``URLSafeTimedSerializer``) that
-holds the username (``None`` before sign-in), a random session id, the time of
-sign-in and the time of the last request; nothing is kept on the server. The
-CSRF token of a session is an HMAC of its id under a key derived from the
-secret, so a token taken from one session is worthless in another.
+holds the username (``None`` before sign-in), a random session id (256 bits),
+the time of sign-in and the time of the last request. A signed-in session is
+also a registry row (the SHA-256 of its id; :mod:`plptms.workflow._web_sessions`)
+that every request checks, so sign-out, deactivation, a role or password
+change end it for every copy of the cookie. The CSRF token of a session is an
+HMAC of its id under a key derived from the secret, so a token taken from one
+session is worthless in another.
 """
 
 from __future__ import annotations

@@ -767,3 +767,27 @@ class LoginThrottleRow(Base):
     locked_until: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), default=None
     )
+
+
+class WebSessionRow(Base):
+    """A signed-in web session (operational: not audited, not exported).
+
+    Only the SHA-256 of the random session id is stored; the id travels in the
+    signed cookie. ``username`` is not a foreign key: the web layer may run on
+    injected accounts; the account itself is checked on every request.
+    """
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (
+        UniqueConstraint("sid_sha256", name="uq_web_sessions_sid_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid_sha256: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
