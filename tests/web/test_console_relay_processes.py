@@ -70,16 +70,30 @@ def _ready(url: str) -> None:
             SimulatedSubject(SubjectParameters(threshold_pct_mso=48.0), seed=7),
             start_intensity_pct_mso=58.0,
         )
-        reg.record_rmt(SITE, CODE, hunt, hemisphere="right", muscle="FDI",
-                       stimulator="sim", actor="tech.berlin")  # fmt: skip
+        reg.record_rmt(
+            SITE,
+            CODE,
+            hunt,
+            hemisphere="right",
+            muscle="FDI",
+            stimulator="sim",
+            actor="tech.berlin",
+        )
         answers = {i.id: "no" for i in load_screening_items()}
         record_screening_for(reg, dr, SITE, CODE, answers)
-        assign_protocol_for(reg, dr, SITE, CODE, DEMO_PROTOCOL,
-                            review_reason="Unverified cells read; dose as published.")  # fmt: skip
+        assign_protocol_for(
+            reg,
+            dr,
+            SITE,
+            CODE,
+            DEMO_PROTOCOL,
+            review_reason="Unverified cells read; dose as published.",
+        )
         for e in reg.list_adverse_events(SITE, CODE):
             if e.review is None:
-                reg.review_adverse_event(e.id, physician="dr.berlin",
-                                         note="Seen.", continue_treatment=True)  # fmt: skip
+                reg.review_adverse_event(
+                    e.id, physician="dr.berlin", note="Seen.", continue_treatment=True
+                )
 
 
 class Worker:
@@ -95,16 +109,31 @@ class Worker:
             "PLPTMS_COOKIE_SECURE": "0",
             "PLPTMS_CONSOLE_SPEED": "10",  # the demo session lasts 90 s at 10x
             "PYTHONPATH": os.pathsep.join(
-                [str(Path(__file__).parents[2] / "src"), os.environ.get("PYTHONPATH", "")]
+                [
+                    str(Path(__file__).parents[2] / "src"),
+                    os.environ.get("PYTHONPATH", ""),
+                ]
             ),
         }
         self._log = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "plptms.web._app:app_from_env",
-             "--factory", "--host", "127.0.0.1", "--port", str(self.port),
-             "--log-level", "warning"],
-            env=env, stdout=self._log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "plptms.web._app:app_from_env",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + WAIT_S
         while True:
             try:
@@ -137,8 +166,10 @@ def _session(w: Worker, username: str) -> tuple[httpx.Client, str]:
 
     c = httpx.Client(base_url=w.base, follow_redirects=False, timeout=30.0)
     token = _csrf(c.get("/sign-in").text)
-    r = c.post("/sign-in", data={"username": username, "password": DEMO_PASSWORD,
-                                 "csrf_token": token})  # fmt: skip
+    r = c.post(
+        "/sign-in",
+        data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token},
+    )
     assert r.status_code == 303, r.text
     return c, _csrf(c.get(P + "/console").text)
 
@@ -166,7 +197,9 @@ def _t(value: Any) -> dt.datetime:
 
 def _wait_pulses(url: str, sid: int, more_than: int) -> None:
     deadline = time.monotonic() + WAIT_S
-    sql = "SELECT COUNT(*) FROM delivery_events WHERE session_id = :s AND kind = 'pulse'"
+    sql = (
+        "SELECT COUNT(*) FROM delivery_events WHERE session_id = :s AND kind = 'pulse'"
+    )
     while _query(url, sql, s=sid)[0][0] <= more_than:
         assert time.monotonic() < deadline, "no pulse"
         time.sleep(0.05)
@@ -205,48 +238,80 @@ def test_an_emergency_stop_on_b_stops_the_runner_on_a(workers) -> None:  # type:
     tech_a, ta = _session(a, "tech.berlin")
     tech_b, tb = _session(b, "tech.berlin")
     dr_b, tdr = _session(b, "dr.berlin")
-    sid = _sid(tech_a.post(P + "/console/start", data={
-        "protocol_id": DEMO_PROTOCOL, "number": "1", "ae_reviewed": "yes",
-        "csrf_token": ta}))  # fmt: skip
+    sid = _sid(
+        tech_a.post(
+            P + "/console/start",
+            data={
+                "protocol_id": DEMO_PROTOCOL,
+                "number": "1",
+                "ae_reviewed": "yes",
+                "csrf_token": ta,
+            },
+        )
+    )
     taken_s, stored_s, http_s = [], [], []
     for k in range(REPEATS):
-        pulses_before = _query(url, "SELECT COUNT(*) FROM delivery_events WHERE "
-                               "session_id = :s AND kind = 'pulse'", s=sid)[0][0]  # fmt: skip
+        pulses_before = _query(
+            url,
+            "SELECT COUNT(*) FROM delivery_events WHERE "
+            "session_id = :s AND kind = 'pulse'",
+            s=sid,
+        )[0][0]
         _wait_pulses(url, sid, pulses_before)
-        (worker,) = _query(url, "SELECT worker FROM console_live WHERE session_id = :s",
-                           s=sid)[0]  # fmt: skip
+        (worker,) = _query(
+            url, "SELECT worker FROM console_live WHERE session_id = :s", s=sid
+        )[0]
         assert f":{a.proc.pid}:" in worker  # A's process runs it
         t0 = time.perf_counter()
-        r = tech_b.post(P + "/console/control", data={
-            "session_id": str(sid), "action": "emergency_stop", "csrf_token": tb})  # fmt: skip
+        r = tech_b.post(
+            P + "/console/control",
+            data={"session_id": str(sid), "action": "emergency_stop", "csrf_token": tb},
+        )
         http_s.append(time.perf_counter() - t0)
         assert r.status_code == 303, r.text
         _wait_ended(url, sid)
-        cmd = _query(url, "SELECT issued_at, taken_at, taken_by, outcome, actor FROM "
-                     "console_commands WHERE session_id = :s ORDER BY id", s=sid)[k]  # fmt: skip
+        cmd = _query(
+            url,
+            "SELECT issued_at, taken_at, taken_by, outcome, actor FROM "
+            "console_commands WHERE session_id = :s ORDER BY id",
+            s=sid,
+        )[k]
         issued, taken, taken_by, outcome, actor = cmd
         assert (taken_by, outcome, actor) == (worker, "applied", "tech.berlin")
-        events = _query(url, "SELECT kind, at FROM delivery_events WHERE session_id "
-                        "= :s ORDER BY seq", s=sid)  # fmt: skip
+        events = _query(
+            url,
+            "SELECT kind, at FROM delivery_events WHERE session_id = :s ORDER BY seq",
+            s=sid,
+        )
         stops = [_t(at) for kind, at in events if kind == "emergency_stop"]
         assert len(stops) == k + 1
         last_pulse = max(_t(at) for kind, at in events if kind == "pulse")
         assert last_pulse <= stops[-1]
         taken_s.append((_t(taken) - _t(issued)).total_seconds())
         stored_s.append((stops[-1] - _t(issued)).total_seconds())
-        status, detail = _query(url, "SELECT status, detail FROM delivery_sessions "
-                                "WHERE id = :s", s=sid)[0]  # fmt: skip
+        status, detail = _query(
+            url, "SELECT status, detail FROM delivery_sessions WHERE id = :s", s=sid
+        )[0]
         assert (status, detail) == (
-            "emergency_stop", "emergency stop by tech.berlin: emergency stop")  # fmt: skip
+            "emergency_stop",
+            "emergency stop by tech.berlin: emergency stop",
+        )
         if k + 1 == REPEATS:
             break
         # the physician's restart (on B), then the technician resumes on A
-        r = dr_b.post(P + "/console/restart", data={
-            "session_id": str(sid), "reason": f"Seen after stop {k + 1}: go on.",
-            "csrf_token": tdr})  # fmt: skip
+        r = dr_b.post(
+            P + "/console/restart",
+            data={
+                "session_id": str(sid),
+                "reason": f"Seen after stop {k + 1}: go on.",
+                "csrf_token": tdr,
+            },
+        )
         assert r.status_code == 303, r.text
-        r = tech_a.post(P + "/console/resume", data={
-            "session_id": str(sid), "ae_reviewed": "yes", "csrf_token": ta})  # fmt: skip
+        r = tech_a.post(
+            P + "/console/resume",
+            data={"session_id": str(sid), "ae_reviewed": "yes", "csrf_token": ta},
+        )
         assert _sid(r) == sid
     figures = {
         "repeats": REPEATS,

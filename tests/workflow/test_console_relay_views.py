@@ -9,7 +9,6 @@ to console B (status, detail, audit actor).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -32,7 +31,7 @@ WAIT_S = 20.0
 
 
 @pytest.fixture
-def url(db_url: str) -> Iterator[str]:
+def url(db_url: str) -> str:
     from tests.web.conftest import seed
 
     seed(db_url)
@@ -41,7 +40,7 @@ def url(db_url: str) -> Iterator[str]:
             r.review_adverse_event(
                 e.id, physician="dr1", note="Mild, resolved.", continue_treatment=True
             )
-    yield db_url
+    return db_url
 
 
 def _count(url: str, table: str) -> int:

@@ -153,8 +153,8 @@ class ConsoleRelayStore:
         RecordNotFoundError
             If there is no such delivery session (among the view's sites).
         """
-        from .db._schema import ConsoleLiveRow
         from ._delivery import _delivery_row
+        from .db._schema import ConsoleLiveRow
 
         worker = _check_worker(worker)
         with self._relay_write() as s:

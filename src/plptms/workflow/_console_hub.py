@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from ..delivery import Progress, RunOutcome, SessionRunner
     from ..registry import Registry
-    from ..registry._console_relay import ConsoleLiveOut
     from ._delivery import PreparedSession
 
 __all__ = [
@@ -122,8 +121,18 @@ class _Live:
 class RunnerElsewhere:
     """A session another worker runs, as its last heartbeat shows it."""
 
-    #: The live row its worker wrote.
-    row: ConsoleLiveOut
+    #: The worker that runs it.
+    worker: str
+    #: The runner's state at the last heartbeat.
+    state: str
+    #: Current train (from 1) and number of trains.
+    train: int | None
+    n_trains: int | None
+    #: Pulses delivered and planned.
+    pulses_delivered: int
+    pulses_total: int
+    #: Time left, s (simulated on the console).
+    seconds_left: float | None
     #: Age of that heartbeat, s.
     age_s: float
     #: Whether the heartbeat is older than the console's ``stale_s``.
@@ -131,7 +140,7 @@ class RunnerElsewhere:
 
 
 def _worker_id() -> str:
-    """This process's console id: host, process and a random part."""
+    """Return this process's console id: host, process and a random part."""
     return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
@@ -456,7 +465,17 @@ class SessionConsole:
         out = {}
         for sid, row in reg.console_live(ids).items():
             age = row.age_s()
-            out[sid] = RunnerElsewhere(row=row, age_s=age, lost=age > self.stale_s)
+            out[sid] = RunnerElsewhere(
+                worker=row.worker,
+                state=row.state,
+                train=row.train,
+                n_trains=row.n_trains,
+                pulses_delivered=row.pulses_delivered,
+                pulses_total=row.pulses_total,
+                seconds_left=row.seconds_left,
+                age_s=age,
+                lost=age > self.stale_s,
+            )
         return out
 
     def live(self, session_id: int) -> tuple[bool, Progress | None, str | None]:

@@ -193,7 +193,7 @@ def console_page(
         runner = "here" if here else ""
         if other is not None:
             lost = other.lost and d.status == "running"
-            runner = "runner lost" if lost else f"worker {other.row.worker}"
+            runner = "runner lost" if lost else f"worker {other.worker}"
             if other.lost and not lost:
                 runner = ""  # an old row of a session that ended elsewhere
         sessions.append(
@@ -493,7 +493,7 @@ def session_status_for(
         )
     other = None if running else console.elsewhere(reg, [session_id]).get(session_id)
     if other is not None and not (other.lost and d.status != "running"):
-        row = other.row
+        row = other
         return LiveStatus(
             session_id=session_id,
             status=d.status,
