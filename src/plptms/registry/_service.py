@@ -11,6 +11,7 @@ module                        methods
 ``_clinical.py``              screenings, assignments, treatment sessions, RMT
 ``_delivery.py``              delivery sessions, events, restarts
 ``_leases.py``                one runner per delivery session (leases)
+``_console_relay.py``         console controls and progress across web workers
 ``_biomarkers.py``            session EEG biomarkers
 ``_site_safety.py``           site safety policies and train-table readings
 ``_sites.py``                 sites and their time zones
@@ -34,6 +35,7 @@ from ._amendments import AmendmentStore
 from ._assessments import AssessmentStore
 from ._biomarkers import BiomarkerStore
 from ._clinical import ClinicalStore
+from ._console_relay import ConsoleRelayStore
 from ._delivery import DELIVERY_STATUSES, DeliveryStore
 from ._export import ExportStore
 from ._leases import LeaseStore
@@ -59,6 +61,7 @@ class Registry(  # the store first: its methods are what the mixins declare
     ClinicalStore,
     DeliveryStore,
     LeaseStore,
+    ConsoleRelayStore,
     BiomarkerStore,
     SiteSafetyStore,
     SiteStore,

@@ -7,7 +7,9 @@ failed pre-session check) is shown on the page itself, with nothing stored.
 
 Live progress of a running session is sent as server-sent events
 (``text/event-stream``) read by ``static/clinic_console.js`` with the
-browser's ``EventSource`` (the page works without it: reload to update).
+browser's ``EventSource`` (the page works without it: reload to update). A
+session another web worker runs is followed through its heartbeat in the
+registry, and its controls are relayed there (``plptms.workflow._console_hub``).
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ def _console_ctx(
     page = console_page(reg, user, site, code, console)
     current = None
     if session is None:
-        live = [s for s in page.sessions if s.running_here]
+        live = [s for s in page.sessions if s.running]
         chosen = live[-1] if live else (page.sessions[-1] if page.sessions else None)
         session = None if chosen is None else chosen.id
     if session is not None and any(s.id == session for s in page.sessions):
@@ -385,7 +387,7 @@ def console_events(
 
     def events() -> Iterator[str]:
         status = first
-        while status is not None and status.running_here:
+        while status is not None and status.running:  # here or on another worker
             yield f"event: progress\ndata: {status.model_dump_json()}\n\n"
             time.sleep(EVENT_INTERVAL_S)
             status = session_status_for(

@@ -6,7 +6,9 @@ by a :class:`SessionConsole` that lives as long as the application. The
 registry stays the source of truth: a session's status is read from it, and
 the console only adds the runner's latest :class:`plptms.delivery.Progress`
 (pulses and trains so far) and the controls (pause, resume, abort, emergency
-stop) of the runs it holds.
+stop) of the runs it holds. A session another web worker runs is followed
+through its heartbeat in the registry and controlled through a relayed command
+(:mod:`plptms.workflow._console_hub`); a stale heartbeat shows "runner lost".
 
 Every function checks ``session.run`` first (the rater never reaches the
 console), then the patient's site, and the session's patient; the dose is the
@@ -69,6 +71,10 @@ class ConsoleSession(BaseModel):
     status: str
     detail: str
     running_here: bool
+    #: Running on this or another worker (a fresh heartbeat).
+    running: bool = False
+    #: Where it runs: "here", "worker <id>", "runner lost" or "".
+    runner: str = ""
 
 
 class ConsoleAssignment(BaseModel):
@@ -107,6 +113,14 @@ class LiveStatus(BaseModel):
     seconds_left: float | None
     state: str
     error: str | None
+    #: Running on this or another worker (a fresh heartbeat).
+    running: bool = False
+    #: The worker that runs it (``None``: here, or nowhere).
+    worker: str | None = None
+    #: Another worker ran it but its heartbeat is older than the console's limit.
+    runner_lost: bool = False
+    #: Age of that worker's last heartbeat, s.
+    heartbeat_age_s: float | None = None
 
 
 def _session_in_scope(
@@ -161,7 +175,7 @@ def console_page(
     reg = reg.scoped(principal.sites)  # row-level security on PostgreSQL too
     patient = _patient_in_scope(reg, principal, site, code)
     assignments = []
-    sessions = []
+    listed = []
     for a in reg.list_assignments(site, code):
         deliveries = reg.list_deliveries(a.id)
         numbers = [d.number for d in deliveries]
@@ -170,17 +184,30 @@ def console_page(
                 protocol_id=a.protocol_id, next_number=max(numbers, default=0) + 1
             )
         )
-        for d in deliveries:
-            sessions.append(
-                ConsoleSession(
-                    id=d.id,
-                    protocol_id=a.protocol_id,
-                    number=d.number,
-                    status=d.status,
-                    detail=d.detail,
-                    running_here=console.live(d.id)[0],
-                )
+        listed += [(a.protocol_id, d) for d in deliveries]
+    away = console.elsewhere(reg, [d.id for _, d in listed])
+    sessions = []
+    for protocol_id, d in listed:
+        here = console.live(d.id)[0]
+        other = away.get(d.id)
+        runner = "here" if here else ""
+        if other is not None:
+            lost = other.lost and d.status == "running"
+            runner = "runner lost" if lost else f"worker {other.worker}"
+            if other.lost and not lost:
+                runner = ""  # an old row of a session that ended elsewhere
+        sessions.append(
+            ConsoleSession(
+                id=d.id,
+                protocol_id=protocol_id,
+                number=d.number,
+                status=d.status,
+                detail=d.detail,
+                running_here=here,
+                running=here or (other is not None and not other.lost),
+                runner=runner,
             )
+        )
     return ConsolePage(
         patient=patient,
         assignments=tuple(assignments),
@@ -308,7 +335,7 @@ def control_session_for(
             f"Invalid value for 'reason': got {reason!r}; allowed: at least "
             f"{_MIN_REASON_CHARS} characters saying why the session is aborted."
         )
-    console.control(session_id, action, actor=principal.username, reason=text)
+    console.control(session_id, action, actor=principal.username, reason=text, reg=reg)
 
 
 def authorise_restart_for(
@@ -431,7 +458,9 @@ def session_status_for(
     -------
     status : LiveStatus
         The stored status and detail; trains, pulses and time left from the
-        runner while it runs here, else pulses counted from the stored events.
+        runner while it runs here, from its heartbeat while another worker runs
+        it (``runner_lost`` when that heartbeat is stale), else pulses counted
+        from the stored events.
 
     Raises
     ------
@@ -460,6 +489,27 @@ def session_status_for(
             seconds_left=progress.seconds_left,
             state=progress.state,
             error=error,
+            running=True,
+        )
+    other = None if running else console.elsewhere(reg, [session_id]).get(session_id)
+    if other is not None and not (other.lost and d.status != "running"):
+        row = other
+        return LiveStatus(
+            session_id=session_id,
+            status=d.status,
+            detail=d.detail,
+            running_here=False,
+            train=row.train,
+            n_trains=row.n_trains,
+            pulses_delivered=row.pulses_delivered,
+            pulses_total=row.pulses_total,
+            seconds_left=row.seconds_left,
+            state="runner lost" if other.lost else row.state,
+            error=None,
+            running=not other.lost,
+            worker=row.worker,
+            runner_lost=other.lost,
+            heartbeat_age_s=round(other.age_s, 3),
         )
     try:
         n_trains: int | None = len(SessionPlan.model_validate(d.plan).trains)
@@ -478,4 +528,5 @@ def session_status_for(
         seconds_left=None,
         state="starting" if running else d.status.replace("_", " "),
         error=error,
+        running=running,
     )

@@ -33,6 +33,8 @@ __all__ = [
     "AssessmentRow",
     "AuditRow",
     "Base",
+    "ConsoleCommandRow",
+    "ConsoleLiveRow",
     "DeliveryEventRow",
     "DeliveryLeaseRow",
     "DeliverySessionRow",
@@ -325,6 +327,55 @@ class DeliveryLeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleCommandRow(Base):
+    """A console control relayed to the web worker that runs the session.
+
+    Operational, not clinical (not audited): the control itself is audited by
+    the workflow when the runner applies it (who stopped the session). A row is
+    written by the worker that received the control and taken by the worker
+    whose runner holds the session (``taken_at``, ``taken_by``, ``outcome``).
+    """
+
+    __tablename__ = "console_commands"
+    __table_args__ = (
+        Index("ix_console_commands_session_taken", "session_id", "taken_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("delivery_sessions.id"))
+    command: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    taken_by: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class ConsoleLiveRow(Base):
+    """A running console session's latest progress and its runner's heartbeat.
+
+    Operational, not clinical (not audited): one row per session while a web
+    worker runs it, rewritten every heartbeat and deleted when the run ends. A
+    row whose ``updated_at`` is old belongs to a lost runner.
+    """
+
+    __tablename__ = "console_live"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("delivery_sessions.id"), primary_key=True, autoincrement=False
+    )
+    worker: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(32))
+    train: Mapped[int | None] = mapped_column(Integer)
+    n_trains: Mapped[int | None] = mapped_column(Integer)
+    pulses_delivered: Mapped[int] = mapped_column(Integer)
+    pulses_total: Mapped[int] = mapped_column(Integer)
+    seconds_left: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class SafetyCellReadingRow(_SoftDelete, Base):
