@@ -175,7 +175,7 @@ def user_role(
 ) -> None:
     """Change a user's role (audited); their web sessions end."""
     from ..access import AccessDeniedError
-    from ..workflow._accounts_admin import change_role
+    from ..workflow import change_role
 
     try:
         with open_registry(db, create=False) as reg:
@@ -189,7 +189,7 @@ def user_role(
 def user_unlock(username: UserArg, by: ByOpt, db: DbOpt = None) -> None:
     """Clear a username's failed sign-ins and lockout (audited)."""
     from ..access import AccessDeniedError
-    from ..workflow._accounts_admin import unlock
+    from ..workflow import unlock
 
     try:
         with open_registry(db, create=False) as reg:

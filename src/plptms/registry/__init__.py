@@ -17,6 +17,12 @@ from ._adverse import (
 from ._amendments import AmendmentOut
 from ._anchor import AuditHead
 from ._audit import AuditReport
+from ._console_relay import (
+    CONSOLE_COMMANDS,
+    ConsoleCommandOut,
+    ConsoleLiveOut,
+    ConsoleNotRunningError,
+)
 from ._delivery_log import RegistryDeliveryLog
 from ._models import (
     AssessmentOut,
@@ -62,13 +68,19 @@ from ._users_models import (
     check_sites,
     check_username,
 )
+from ._web_sessions import (
+    WEB_SESSION_KEEP,
+    WebSessionOut,
+)
 
 __all__ = [
     "BLINDING_ANSWERS_3",
     "BLINDING_ANSWERS_5",
     "BLINDING_RESPONDENTS",
+    "CONSOLE_COMMANDS",
     "MEDICATION_CHANGES",
     "SCREENING_OUTCOMES",
+    "WEB_SESSION_KEEP",
     "WITHDRAWAL_REASONS",
     "ActionTaken",
     "AdverseEventIn",
@@ -84,6 +96,9 @@ __all__ = [
     "BiomarkerOut",
     "BlindingGuessOut",
     "CoInterventionOut",
+    "ConsoleCommandOut",
+    "ConsoleLiveOut",
+    "ConsoleNotRunningError",
     "DeliveryEvent",
     "DeliveryOut",
     "DuplicateRecordError",
@@ -113,6 +128,7 @@ __all__ = [
     "VisitIn",
     "VisitKind",
     "VisitOut",
+    "WebSessionOut",
     "WithdrawalOut",
     "check_display_name",
     "check_sites",

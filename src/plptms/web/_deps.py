@@ -146,7 +146,7 @@ def current_principal(request: Request) -> Principal:
         end), or the user can no longer sign in (``principal_for`` refuses:
         deactivated, removed); the cookie is then cleared.
     """
-    from ..workflow._web_sessions import web_session_user
+    from ..workflow import web_session_user
 
     cookie = request.cookies.get(SESSION_COOKIE)
     session = session_of(request)

@@ -121,7 +121,7 @@ def sign_in(request: Request, reg: Reg, form: Form) -> Response:
         locked = isinstance(exc, LoginRefusedError) and "locked until" in str(exc)
         error = str(exc) if locked else _SIGN_IN_FAILED
         return render(request, "sign_in.html", {"error": error}, status_code=401)
-    from ..workflow._web_sessions import start_web_session
+    from ..workflow import start_web_session
 
     # never reuse the pre-sign-in session id (session fixation)
     session = request.app.state.codec.new(principal.username, request.app.state.clock())
@@ -140,7 +140,7 @@ def sign_in(request: Request, reg: Reg, form: Form) -> Response:
 @router.post("/sign-out")
 def sign_out(request: Request, reg: Reg, form: Form) -> Response:
     """End the session (server-side too: a copy of its cookie is refused)."""
-    from ..workflow._web_sessions import end_web_session
+    from ..workflow import end_web_session
     from ._app import set_session_cookie
 
     session = session_of(request)

@@ -18,13 +18,15 @@ from pydantic import ValidationError
 from ..access import Principal, Role
 from ..registry import Registry
 from ..workflow import (
+    change_own_password,
+    change_role,
     create_user_for,
     deactivate_user_for,
     issue_token_for,
     list_users_for,
+    unlock,
     verify_audit_for,
 )
-from ..workflow._accounts_admin import change_own_password, change_role, unlock
 from ._deps import checked_form, current_principal, now_of, registry, session_of
 from ._render import render
 

@@ -56,6 +56,11 @@ from ._accounts import (
     set_password,
     set_user_sites,
 )
+from ._accounts_admin import (
+    change_own_password,
+    change_role,
+    unlock,
+)
 from ._adverse import (
     AdverseEventInput,
     AdverseEventRecorded,
@@ -90,8 +95,13 @@ from ._closedloop import (
     run_closedloop,
 )
 from ._console_hub import (
+    ACK_TIMEOUT_S,
+    COMMAND_POLL_S,
     CONSOLE_SPEED_ENV,
     DEFAULT_CONSOLE_SPEED,
+    HEARTBEAT_S,
+    RUNNER_LOST_S,
+    RunnerElsewhere,
     ScaledClock,
     SessionConsole,
     console_speed,
@@ -316,6 +326,13 @@ from ._views_trial_data import (
     trial_dataset_for,
     trial_interim_for,
 )
+from ._web_sessions import (
+    SESSION_REFRESH,
+    end_web_session,
+    session_digest,
+    start_web_session,
+    web_session_user,
+)
 
 if TYPE_CHECKING:
     from ._planning import (
@@ -347,10 +364,12 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "ACK_TIMEOUT_S",
     "ANALYSIS_ROLES",
     "ANSWERS",
     "ARM_VIEW_ROLES",
     "CLOSEDLOOP_STATUS",
+    "COMMAND_POLL_S",
     "CONSOLE_ACTIONS",
     "CONSOLE_SPEED_ENV",
     "DATASET_FORMATS",
@@ -359,9 +378,12 @@ __all__ = [
     "DOSE_CHECK_PROTOCOL_ID",
     "FOLLOW_UP_PAIN_SCALES",
     "FOLLOW_UP_WINDOW_DAYS",
+    "HEARTBEAT_S",
     "PAIN_SCALE_PREFERENCE",
     "REPORT_KINDS",
     "RESUMABLE_STATUSES",
+    "RUNNER_LOST_S",
+    "SESSION_REFRESH",
     "UNBLIND_REASON_MIN_CHARS",
     "UNBLIND_ROLES",
     "AdverseEventInput",
@@ -425,6 +447,7 @@ __all__ = [
     "ReportFile",
     "ReportUnavailableError",
     "RuleLine",
+    "RunnerElsewhere",
     "ScaleForm",
     "ScaledClock",
     "ScreeningFormView",
@@ -469,6 +492,8 @@ __all__ = [
     "authorise_restart",
     "authorise_restart_for",
     "blinding_assessment",
+    "change_own_password",
+    "change_role",
     "check_dose_for",
     "check_for_site",
     "check_items",
@@ -488,6 +513,7 @@ __all__ = [
     "create_user_for",
     "deactivate_user",
     "deactivate_user_for",
+    "end_web_session",
     "engine_role",
     "enrol_for",
     "enrol_form",
@@ -550,6 +576,7 @@ __all__ = [
     "screening_form",
     "screening_log",
     "seed_demo",
+    "session_digest",
     "session_status_for",
     "set_password",
     "set_site",
@@ -558,6 +585,7 @@ __all__ = [
     "site_table",
     "site_today",
     "start_session_for",
+    "start_web_session",
     "stopping_rule_states",
     "targeting_for",
     "targeting_form_for",
@@ -581,8 +609,10 @@ __all__ = [
     "trial_visit_lists_for",
     "unblind",
     "unblind_for",
+    "unlock",
     "verdict_for_assignment",
     "verdict_view",
     "verify_audit_for",
+    "web_session_user",
     "withdraw_patient",
 ]

@@ -7,8 +7,8 @@ state, trains, pulses), rewritten as the runner's heartbeat. Both are
 operational, not audited. On PostgreSQL both reach the patient's site through
 ``delivery_sessions`` under row-level security, as ``delivery_leases`` does.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
