@@ -273,7 +273,7 @@ def test_an_operator_pause_inside_an_inter_train_pause_is_logged() -> None:
     def on_fire(n: int) -> None:
         stim.times.append(clock())
         if n == 5:
-            runner.pause()
+            runner.pause(by="tech1")
             state["paused_at"] = clock()
 
     stim.on_fire = on_fire
@@ -282,7 +282,7 @@ def test_an_operator_pause_inside_an_inter_train_pause_is_logged() -> None:
     def sleep(s: float) -> None:
         real_sleep(s)
         if state["paused_at"] is not None and clock() - state["paused_at"] > 20:
-            runner.resume()
+            runner.resume(by="dr1")
 
     runner._sleep = sleep
     out = runner.run()
@@ -291,6 +291,9 @@ def test_an_operator_pause_inside_an_inter_train_pause_is_logged() -> None:
     assert kinds.count("pause") == 1
     assert kinds.count("resume") == 1
     assert kinds.index("pause") < kinds.index("resume")
+    # who pressed each control is logged with it
+    details = {e.kind: e.detail for e in log.events() if e.kind in ("pause", "resume")}
+    assert details == {"pause": "by=tech1", "resume": "by=dr1"}
     # the pause held the session: the second train began after the resume
     assert stim.times[5] - stim.times[4] > 20
 

@@ -129,6 +129,10 @@ def test_pause_and_resume_posted_to_b_reach_as_runner(make_client, db_file) -> N
     assert (status, pulses) == ("completed", SEED_PULSES)
     assert "pause" in kinds
     assert "resume" in kinds
+    with Registry(db_file) as reg:  # who pressed them, with the events
+        by = {e.kind: e.detail for e in reg.delivery_events(sid)
+              if e.kind in ("pause", "resume")}  # fmt: skip
+    assert by == {"pause": "by=dr1", "resume": "by=dr1"}
     assert _commands(db_file) == [
         ("pause", "dr1", con_a.worker, "applied"),
         ("resume", "dr1", con_a.worker, "applied"),

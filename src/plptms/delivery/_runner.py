@@ -610,16 +610,31 @@ class SessionRunner:
         self._intensity = plan.trains[0].intensity_pct_mso if plan.trains else 0.0
         self._lock = threading.Lock()
         self._paused = threading.Event()
+        self._control_by: str | None = None
         self._stop: str | None = None
         self._coil_temperature_c: float | None = None
 
     # ---------------------------------------------------------------- controls
-    def pause(self) -> None:
-        """Pause after the current train (the pause is logged)."""
+    def pause(self, by: str | None = None) -> None:
+        """Pause after the current train (the pause is logged).
+
+        Parameters
+        ----------
+        by : str | None
+            Who paused (logged as ``by=<name>`` in the event's detail).
+        """
+        self._control_by = by
         self._paused.set()
 
-    def resume(self) -> None:
-        """Resume a paused session."""
+    def resume(self, by: str | None = None) -> None:
+        """Resume a paused session.
+
+        Parameters
+        ----------
+        by : str | None
+            Who resumed (logged as ``by=<name>`` in the event's detail).
+        """
+        self._control_by = by
         self._paused.clear()
 
     def abort(self) -> None:
@@ -918,9 +933,11 @@ class SessionRunner:
             self.log.heartbeat()
             if self._paused.is_set() != paused:
                 paused = not paused
+                by = self._control_by
                 self.log.append(
                     EventKind.PAUSE if paused else EventKind.RESUME,
                     train_index=train_index,
+                    detail="" if by is None else f"by={by}",
                 )
             now = self._clock()
             if now >= end and not paused:

@@ -106,7 +106,7 @@ class _Live:
     progress: Progress | None = None
     outcome: RunOutcome | None = None
     error: str | None = None
-    pending: list[str] = field(default_factory=list)
+    pending: list[tuple[str, str]] = field(default_factory=list)
     stop: tuple[str, str, str] | None = None  # action, actor, reason
     thread: threading.Thread | None = None
     relay: threading.Thread | None = None
@@ -360,9 +360,9 @@ class SessionConsole:
             if action in ("abort", "emergency_stop") and live.stop is None:
                 live.stop = (action, actor, reason)
             if live.runner is None:
-                live.pending.append(action)
+                live.pending.append((action, actor))
                 return
-            _apply(live.runner, action)
+            _apply(live.runner, action, actor)
 
     def control(
         self,
@@ -522,13 +522,13 @@ class SessionConsole:
         return not live.thread.is_alive()
 
 
-def _apply(runner: SessionRunner, action: str) -> None:
-    {
-        "pause": runner.pause,
-        "resume": runner.resume,
-        "abort": runner.abort,
-        "emergency_stop": runner.emergency_stop,
-    }[action]()
+def _apply(runner: SessionRunner, action: str, actor: str | None = None) -> None:
+    if action == "pause":
+        runner.pause(by=actor)
+    elif action == "resume":
+        runner.resume(by=actor)
+    else:
+        {"abort": runner.abort, "emergency_stop": runner.emergency_stop}[action]()
 
 
 class _Attached:
@@ -541,8 +541,8 @@ class _Attached:
     def __enter__(self) -> None:
         with self.live.lock:
             self.live.runner = self.runner
-            for action in self.live.pending:
-                _apply(self.runner, action)
+            for action, actor in self.live.pending:
+                _apply(self.runner, action, actor)
             self.live.pending.clear()
 
     def __exit__(self, *exc: object) -> None:
