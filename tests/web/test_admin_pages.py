@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from tests.web import test_security as _sec
-from tests.web.conftest import counts, csrf_of
+from tests.web.conftest import audit_actors, counts, csrf_of
 from tests.web.test_security import PASSWORD, _sign_in, _signed_in
 
 # the real accounts' fixtures (the lead may move them to conftest.py)
@@ -111,23 +111,34 @@ def test_deactivate(real_client: Callable[..., Any], db_file: str) -> None:
     assert counts(db_file) == before
 
 
-def test_issue_token_shown_once(real_client: Callable[..., Any], db_file: str) -> None:
+def _own_token_form(real_client: Callable[..., Any], user: str) -> tuple[Any, str]:
+    c = real_client()
+    assert _signed_in(_sign_in(c, user))
+    page = c.get("/account/token")
+    assert page.status_code == 200
+    return c, csrf_of(page.text)
+
+
+@pytest.mark.parametrize("user", ["dr1", "admin"])
+def test_issue_own_token_shown_once(
+    real_client: Callable[..., Any], db_file: str, user: str
+) -> None:
     import sqlalchemy as sa
 
-    c, token = _admin(real_client)
+    c, token = _own_token_form(real_client, user)
     r = c.post(
-        "/admin/users/dr1/token",
-        data={"label": "lab", "ttl_days": "30", "csrf_token": token},
+        "/account/token", data={"label": "lab", "ttl_days": "30", "csrf_token": token}
     )
     assert r.status_code == 200
     m = re.search(r'value="(plptms_[A-Za-z0-9_-]{43})"', r.text)
     assert m, r.text
     plaintext = m.group(1)
     assert r.headers["cache-control"] == "no-store"
-    # it works on the API as dr1
+    # it acts as its own user on the API: the physician reads patients, the
+    # administrator (no clinical record) is refused
     api = c.get("/api/v1/patients", headers={"Authorization": f"Bearer {plaintext}"})
-    assert api.status_code == 200
-    # only its SHA-256 is stored; the list page never shows it again
+    assert api.status_code == (200 if user == "dr1" else 403)
+    # only its SHA-256 is stored, audited as the user's own act
     eng = sa.create_engine(db_file)
     with eng.connect() as conn:
         dump = "\n".join(
@@ -136,18 +147,26 @@ def test_issue_token_shown_once(real_client: Callable[..., Any], db_file: str) -
     eng.dispose()
     assert plaintext not in dump
     assert hashlib.sha256(plaintext.encode()).hexdigest() in dump
-    assert plaintext not in c.get("/admin/users").text
+    assert audit_actors(db_file, "api_tokens")[-1] == user
+    assert plaintext not in c.get("/account/token").text
+
+
+def test_no_token_for_another_user(real_client: Callable[..., Any]) -> None:
+    """A token acts as its user: the administrator cannot make one for dr1."""
+    c, token = _admin(real_client)
+    assert "Issue API token for" not in c.get("/admin/users").text
+    r = c.post("/admin/users/dr1/token", data={"label": "x", "csrf_token": token})
+    assert r.status_code in (404, 405)
 
 
 @pytest.mark.parametrize("days", ["0", "366", "ten"])
 def test_issue_token_refused(
     real_client: Callable[..., Any], db_file: str, days: str
 ) -> None:
-    c, token = _admin(real_client)
+    c, token = _own_token_form(real_client, "dr1")
     before = counts(db_file)
     r = c.post(
-        "/admin/users/dr1/token",
-        data={"label": "lab", "ttl_days": days, "csrf_token": token},
+        "/account/token", data={"label": "lab", "ttl_days": days, "csrf_token": token}
     )
     assert r.status_code == 422
     assert "ttl_days" in r.text
@@ -202,7 +221,6 @@ def test_user_pages_need_user_manage(
     for path, data in (
         ("/admin/users", NEW),
         ("/admin/users/rater1/deactivate", {}),
-        ("/admin/users/rater1/token", {"label": "x", "ttl_days": "9"}),
     ):
         r = c.post(path, data={**data, "csrf_token": token})
         assert r.status_code == 403, (user, path)

@@ -14,7 +14,7 @@ from plptms.workflow._views_admin import (
     check_dose_for,
     create_user_for,
     deactivate_user_for,
-    issue_token_for,
+    issue_own_token,
     list_protocols_for,
     list_users_for,
     register_patient_for,
@@ -83,7 +83,12 @@ def test_protocols_and_dose_check() -> None:
 
 
 def test_accounts_wrappers(url: str) -> None:
-    from plptms.workflow import UserInput, create_user, principal_for
+    from plptms.workflow import (
+        UserInput,
+        create_user,
+        principal_for,
+        principal_from_token,
+    )
 
     with Registry(url) as reg:
         create_user(
@@ -108,11 +113,14 @@ def test_accounts_wrappers(url: str) -> None:
         )
         assert u.actor == "root"
         assert [x.username for x in list_users_for(reg, admin)] == ["rater9", "root"]
-        token = issue_token_for(reg, admin, "rater9", label="lab", ttl_days=7)
+        rater9 = principal_for(reg, "rater9")
+        token = issue_own_token(reg, rater9, label="lab", ttl_days=7)
         assert token.startswith("plptms_")
+        # the token acts as its own user, and its issue is audited as theirs
+        assert principal_from_token(reg, token).username == "rater9"
         assert deactivate_user_for(reg, admin, "rater9").active is False
         with pytest.raises(ValueError, match="rater9"):
-            issue_token_for(reg, admin, "rater9", label="lab", ttl_days=7)
+            issue_own_token(reg, rater9, label="lab", ttl_days=7)
         n = _audit_rows(reg)
         for who in (DR, MON):
             with pytest.raises(AccessDeniedError):
@@ -127,8 +135,6 @@ def test_accounts_wrappers(url: str) -> None:
                     sites=frozenset(),
                     password=PW,
                 )
-            with pytest.raises(AccessDeniedError):
-                issue_token_for(reg, who, "root", label="x", ttl_days=1)
             with pytest.raises(AccessDeniedError):
                 deactivate_user_for(reg, who, "root")
         with pytest.raises(AccessDeniedError):

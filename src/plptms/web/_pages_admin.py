@@ -22,7 +22,7 @@ from ..workflow import (
     change_role,
     create_user_for,
     deactivate_user_for,
-    issue_token_for,
+    issue_own_token,
     list_users_for,
     unlock,
     verify_audit_for,
@@ -196,11 +196,15 @@ def password(request: Request, reg: Reg, user: User, form: Form) -> Response:
     return render(request, "account_password.html", {"errors": [], "notice": notice})
 
 
-@router.post("/admin/users/{username}/token")
-def token(
-    request: Request, reg: Reg, user: User, form: Form, username: str
-) -> Response:
-    """Issue an API token and show its plaintext this once."""
+@router.get("/account/token")
+def token_form(request: Request, user: User) -> Response:
+    """Show the form that issues an API token for the signed-in user."""
+    return render(request, "account_token.html", {"errors": []})
+
+
+@router.post("/account/token")
+def token(request: Request, reg: Reg, user: User, form: Form) -> Response:
+    """Issue an API token for the signed-in user; show its plaintext this once."""
     label = form.get("label", "").strip()
     days_text = form.get("ttl_days", "90").strip()
     try:
@@ -210,15 +214,20 @@ def token(
             f"Invalid value for 'ttl_days': got {days_text!r}; allowed: a whole "
             "number of days."
         )
-        return _users_page(request, reg, user, errors=[msg], status_code=422)
+        return render(request, "account_token.html", {"errors": [msg]}, status_code=422)
     try:
-        plaintext = issue_token_for(reg, user, username, label=label, ttl_days=ttl_days)
+        plaintext = issue_own_token(reg, user, label=label, ttl_days=ttl_days)
     except (TypeError, ValueError) as exc:
-        return _users_page(request, reg, user, errors=_messages(exc), status_code=422)
+        return render(
+            request,
+            "account_token.html",
+            {"errors": _messages(exc)},
+            status_code=422,
+        )
     return render(
         request,
-        "admin_token.html",
-        {"username": username, "label": label, "token": plaintext, "days": ttl_days},
+        "token_issued.html",
+        {"label": label, "token": plaintext, "days": ttl_days},
     )
 
 

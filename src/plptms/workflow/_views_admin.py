@@ -27,7 +27,7 @@ __all__ = [
     "check_dose_for",
     "create_user_for",
     "deactivate_user_for",
-    "issue_token_for",
+    "issue_own_token",
     "list_protocols_for",
     "list_users_for",
     "register_patient_for",
@@ -303,19 +303,22 @@ def deactivate_user_for(reg: Registry, principal: Principal, username: str) -> U
     return deactivate_user(reg, username, by=principal)
 
 
-def issue_token_for(
-    reg: Registry, principal: Principal, username: str, *, label: str, ttl_days: int
+def issue_own_token(
+    reg: Registry, principal: Principal, *, label: str, ttl_days: int
 ) -> str:
-    """Issue an API token for a user (needs ``user.manage``).
+    """Issue an API token for the signed-in user themselves.
+
+    A token is a personal credential: it acts as its user on the API. So each
+    user issues their own (any role), and nobody, the administrator included,
+    issues one that acts as someone else; the administrator ends a user's
+    tokens by deactivating the account.
 
     Parameters
     ----------
     reg : plptms.registry.Registry
         The registry.
     principal : plptms.access.Principal
-        The caller.
-    username : str
-        The user the token stands for (active).
+        The signed-in user (reloaded: an inactive account is refused).
     label : str
         What it is for (1-64 characters).
     ttl_days : int
@@ -328,17 +331,13 @@ def issue_token_for(
 
     Raises
     ------
-    plptms.access.AccessDeniedError
-        If the role may not manage users.
     ValueError
-        On an unknown or inactive user, a bad label or lifetime (nothing is
-        stored).
+        On an inactive user, a bad label or lifetime (nothing is stored).
     """
     from ._accounts import issue_api_token, principal_for
 
-    require(principal, Permission.USER_MANAGE)
     return issue_api_token(
-        reg, principal_for(reg, username), label=label, ttl_days=ttl_days
+        reg, principal_for(reg, principal.username), label=label, ttl_days=ttl_days
     )
 
 
