@@ -14,12 +14,13 @@ registry, and its controls are relayed there (``plptms.workflow._console_hub``).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from ..access import Principal
 from ..registry import Registry
@@ -385,13 +386,15 @@ def console_events(
     else:
         first = session_status_for(reg, user, site, code, session, console)
 
-    def events() -> Iterator[str]:
+    async def events() -> AsyncIterator[str]:
+        # async: the stream waits on the event loop, and each status read takes
+        # a thread of the pool only while it reads (not for the whole session)
         status = first
         while status is not None and status.running:  # here or on another worker
             yield f"event: progress\ndata: {status.model_dump_json()}\n\n"
-            time.sleep(EVENT_INTERVAL_S)
-            status = session_status_for(
-                reg, user, site, code, status.session_id, console
+            await asyncio.sleep(EVENT_INTERVAL_S)
+            status = await run_in_threadpool(
+                session_status_for, reg, user, site, code, status.session_id, console
             )
         data = "{}" if status is None else status.model_dump_json()
         yield f"event: end\ndata: {data}\n\n"
