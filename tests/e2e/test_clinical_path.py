@@ -46,9 +46,14 @@ PULSES_PER_TRAIN = 50
 TRAINS_PER_SESSION = 30
 #: Pulses of one session, by hand: 50 pulses a train x 30 trains.
 PULSES_PER_SESSION = 1500
-#: Simulated length of a session, by hand: 30 trains of 5 s (50 pulses at
-#: 10 Hz) and 29 pauses of 25 s between them, s.
-SESSION_S = 30 * 5.0 + 29 * 25.0
+FREQUENCY_HZ = 10.0
+#: A train and the pause after it, by hand: 50 pulses at 10 Hz (5 s) + 25 s.
+TRAIN_PERIOD_S = 30.0
+#: Simulated length of a session, by hand: 30 trains of 5 s and the 29 pauses
+#: of 25 s between them, s.
+SESSION_S = 875.0
+#: The console shows the time left rounded to the second, s.
+ROUNDING_S = 0.5
 #: The simulator's speed on the console in this test: the 875 s session runs
 #: in about 6 s of wall time, so the live progress shows intermediate values.
 SPEED = 150.0
@@ -187,6 +192,26 @@ def _physician_prepares(page: Any, base: str) -> None:
     _check(page, "assigned")
 
 
+def _check_reading(live: dict[str, str]) -> None:
+    """A live reading while stimulating, against the protocol by hand.
+
+    After ``p`` pulses the session is in train ``k = ceil(p / 50)`` with
+    ``n = p - 50 (k - 1)`` pulses of it delivered; the time left is the rest of
+    the session, ``875 - 30 (k - 1) - n / 10`` s (each train and its pause take
+    5 + 25 s, the last train has no pause), shown rounded to the second.
+    """
+    assert live["status"] == "running", live
+    done, total = (int(x) for x in live["pulses"].split("/"))
+    assert total == PULSES_PER_SESSION
+    assert 0 < done < PULSES_PER_SESSION
+    k = -(-done // PULSES_PER_TRAIN)
+    n = done - PULSES_PER_TRAIN * (k - 1)
+    assert live["train"] == f"{k}/{TRAINS_PER_SESSION}", live
+    left = SESSION_S - TRAIN_PERIOD_S * (k - 1) - n / FREQUENCY_HZ
+    shown = float(live["left"].removesuffix(" s (simulated)"))
+    assert abs(shown - left) <= ROUNDING_S, (live, left)
+
+
 def _technician_delivers(page: Any, base: str) -> None:
     """Console: refused without the AE review, then checks passed, run to the end."""
     page.goto(f"{base}/patients/{SITE}/{CODE}")
@@ -204,14 +229,20 @@ def _technician_delivers(page: Any, base: str) -> None:
     page.check("#ae_reviewed")
     _submit(page, "main form.stack button[type=submit]")
     assert re.search(r"/console\?session=\d+$", page.url), page.url
-    # live progress by server-sent events: an intermediate count first
-    page.wait_for_function(
-        "() => /^[1-9]\\d*\\/1500$/.test("
-        "document.getElementById('live-pulses').textContent)"
-        " && document.getElementById('live-pulses').textContent !== '1500/1500'",
+    # live progress by server-sent events: an intermediate reading first, its
+    # fields read at once (they come from one event)
+    live = page.wait_for_function(
+        """() => {
+            const text = (id) => document.getElementById(id).textContent;
+            const m = /^(\\d+)\\/(\\d+)$/.exec(text('live-pulses'));
+            if (!m || m[1] === '0' || m[1] === m[2]) return null;
+            if (text('live-state') !== 'stimulating') return null;
+            return {status: text('live-status'), pulses: text('live-pulses'),
+                    train: text('live-train'), left: text('live-left')};
+        }""",
         timeout=SESSION_TIMEOUT_MS,
-    )
-    assert "running" in page.inner_text("#live-status")
+    ).json_value()
+    _check_reading(live)
     _check(page, "console-running")
     # ... then the end, as the stream's last event shows it (read at once:
     # the page reloads from the registry 0.8 s later)
@@ -240,6 +271,8 @@ def _technician_delivers(page: Any, base: str) -> None:
 
 def _physician_downloads(page: Any, base: str, tmp_path: Path) -> dict[str, Path]:
     """The patient page lists the session; the reports come through its links."""
+    from playwright.sync_api import Error as PlaywrightError
+
     page.goto(f"{base}/patients/{SITE}/{CODE}")
     sessions = page.inner_text("#treatment table")
     (row,) = [r for r in sessions.splitlines() if "delivery" in r]
@@ -260,11 +293,11 @@ def _physician_downloads(page: Any, base: str, tmp_path: Path) -> dict[str, Path
     # (the patient page has no HTML link of its own)
     href = page.get_attribute("main a:text-is('Patient report (PDF)')", "href")
     assert href is not None
-    with page.expect_download() as info:
-        try:
-            page.goto(f"{base}{href}&format=html")
-        except Exception as exc:  # noqa: BLE001  (Chromium aborts a download's navigation)
-            assert "Download is starting" in str(exc) or "ERR_ABORTED" in str(exc)
+    with (
+        page.expect_download() as info,
+        pytest.raises(PlaywrightError, match=r"Download is starting|ERR_ABORTED"),
+    ):
+        page.goto(f"{base}{href}&format=html")  # Chromium aborts the navigation
     download = info.value
     assert download.suggested_filename == f"{SITE}-{CODE}-patient.html"
     files["patient.html"] = tmp_path / "patient.html"
@@ -284,6 +317,8 @@ def test_clinical_path_to_a_delivered_session_and_a_downloaded_report(
     (block,) = load_library().protocol(PROTOCOL).blocks
     assert block.dose.pulses_per_train == PULSES_PER_TRAIN
     assert block.dose.trains_per_session == TRAINS_PER_SESSION
+    assert block.dose.frequency_hz == FREQUENCY_HZ
+    assert block.dose.inter_train_interval_s == TRAIN_PERIOD_S - 5.0
     assert PULSES_PER_TRAIN * TRAINS_PER_SESSION == PULSES_PER_SESSION
 
     live, url = server
@@ -300,11 +335,16 @@ def test_clinical_path_to_a_delivered_session_and_a_downloaded_report(
         (d,) = reg.list_deliveries(aid)
         state = replay_events(reg.delivery_events(d.id))
         plan_pulses = sum(t["n_pulses"] for t in d.plan["trains"])
+        plan_s = sum(
+            t["n_pulses"] / t["frequency_hz"] + t["pause_after_s"]
+            for t in d.plan["trains"]
+        )
     assert d.status == "completed"
     assert d.number == 1
     assert d.device == "sim"
     assert len(d.plan["trains"]) == TRAINS_PER_SESSION
     assert plan_pulses == PULSES_PER_SESSION
+    assert plan_s == pytest.approx(SESSION_S, abs=1e-9)
     assert state.total == PULSES_PER_SESSION
 
     page = _sign_in(browser, live.url, "dr.berlin")
