@@ -244,17 +244,29 @@ def _technician_delivers(page: Any, base: str) -> None:
     ).json_value()
     _check_reading(live)
     _check(page, "console-running")
-    # ... then the end, as the stream's last event shows it (read at once:
-    # the page reloads from the registry 0.8 s later)
-    end = page.wait_for_function(
-        """() => {
-            const note = document.getElementById('live-note');
-            if (!note || !note.textContent.includes('no longer running')) return null;
-            return {status: document.getElementById('live-status').textContent,
-                    pulses: document.getElementById('live-pulses').textContent};
-        }""",
-        timeout=SESSION_TIMEOUT_MS,
-    ).json_value()
+    # ... then the end, as the stream's last event shows it (the page reloads
+    # from the registry 0.8 s later: on a slow machine the reload may come
+    # first, and the reloaded page shows the stored end in the same fields)
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        end = page.wait_for_function(
+            """() => {
+                const note = document.getElementById('live-note');
+                const done = document.querySelector("section#live[data-running='no']");
+                if (!done && !(note && note.textContent.includes('no longer running')))
+                    return null;
+                const text = (id) => document.getElementById(id).textContent.trim();
+                return {status: text('live-status'), pulses: text('live-pulses')};
+            }""",
+            timeout=SESSION_TIMEOUT_MS,
+        ).json_value()
+    except PlaywrightError:  # the reload destroyed the page between two polls
+        page.wait_for_load_state("load")
+        end = {
+            "status": page.inner_text("#live-status").strip(),
+            "pulses": page.inner_text("#live-pulses").strip(),
+        }
     total = f"{PULSES_PER_SESSION}/{PULSES_PER_SESSION}"
     assert end == {"status": "completed", "pulses": total}, end
     page.locator("section#live[data-running='no']").wait_for(
