@@ -135,3 +135,45 @@ def test_a_session_held_by_a_live_runner_cannot_be_aborted(url: str) -> None:
         with pytest.raises(SessionLeasedError):
             abort_session(reg, sid, actor="t", reason="Patient declined to go on.")
         assert reg.get_delivery(sid).status == "faulted"
+
+
+def test_one_session_at_a_time_per_patient(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second session of the same patient cannot open while the first runs.
+
+    Running: opened and not yet leased (for ``UNLEASED_GRACE_S``), or leased by
+    a runner whose lease is live. A dead runner's expired lease no longer
+    blocks. Each refusal stores nothing.
+    """
+    import time
+
+    import plptms.registry._delivery as delivery
+
+    def start(reg: Registry, number: int) -> int:
+        return prepare_start(
+            reg, "S1", "P001", "small-10hz", number, device="sim", actor="t",
+            ae_reviewed=True,
+        ).session_id  # fmt: skip
+
+    with Registry(url) as reg:
+        first = start(reg, 1)
+        seq = reg.audit_head().seq
+        with pytest.raises(SessionLeasedError, match="one session at a time"):
+            start(reg, 2)  # opened, its runner not yet leased
+        reg.acquire_lease(first, holder="h:1:a", ttl_s=60, actor="t")
+        with pytest.raises(SessionLeasedError, match=f"Delivery session {first}"):
+            start(reg, 2)  # its runner's lease is live
+        assert reg.audit_head().seq == seq  # nothing stored by the refusals
+        assert [
+            d.number for d in reg.list_deliveries(reg.get_delivery(first).assignment_id)
+        ] == [1]
+        reg.acquire_lease(first, holder="h:1:a", ttl_s=0.2, actor="t")
+        time.sleep(0.3)  # the runner died: its lease expired
+        second = start(reg, 2)
+        # an opened session never leased blocks only for the grace time
+        with pytest.raises(SessionLeasedError, match=f"Delivery session {second}"):
+            start(reg, 3)
+        monkeypatch.setattr(delivery, "UNLEASED_GRACE_S", 0.2)
+        time.sleep(0.3)
+        assert start(reg, 3) > second

@@ -21,9 +21,10 @@ from ._models import (
     LeaseLostError,
     RecordNotFoundError,
     RegistryError,
+    SessionLeasedError,
 )
 from ._patients import patient_row
-from ._store import _check_actor, _check_reason, _now, audit, rows_out
+from ._store import _aware, _check_actor, _check_reason, _now, audit, rows_out
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -118,6 +119,48 @@ def _event_data(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+#: How long a session opened but not yet leased by its runner counts as
+#: running, s (plptms choice: the runner takes its lease at once; a session
+#: never leased within this time was abandoned before its first pulse).
+UNLEASED_GRACE_S = 60.0
+
+
+def _refuse_if_running(s: Session, patient_id: int, now: dt.datetime) -> None:
+    """Refuse a new session while another of the same patient is running.
+
+    Running means status ``running`` with a live lease (its runner's heartbeat),
+    or opened less than :data:`UNLEASED_GRACE_S` ago and not yet leased. A
+    session whose lease expired (its runner died) does not block: it is resumed
+    or ended through its own path. Checked inside the opening transaction, so
+    two starts at once cannot both pass.
+    """
+    from sqlalchemy import select
+
+    from .db._schema import DeliveryLeaseRow, DeliverySessionRow
+    from .db._schema import ProtocolAssignmentRow as A
+
+    rows = s.execute(
+        select(DeliverySessionRow, DeliveryLeaseRow.expires_at)
+        .join(A, A.id == DeliverySessionRow.assignment_id)
+        .outerjoin(
+            DeliveryLeaseRow, DeliveryLeaseRow.session_id == DeliverySessionRow.id
+        )
+        .where(A.patient_id == patient_id, DeliverySessionRow.status == "running")
+    ).all()
+    for row, expires in rows:
+        lease_end: dt.datetime | None = expires  # None: no lease (outer join)
+        if lease_end is not None:
+            live = _aware(lease_end) > now
+        else:
+            live = (now - _aware(row.started_at)).total_seconds() < UNLEASED_GRACE_S
+        if live:
+            raise SessionLeasedError(
+                f"Delivery session {row.id} (session {row.number}) of this patient "
+                "is running: one session at a time per patient; end or stop it "
+                "first."
+            )
+
+
 class DeliveryStore:
     """Registry methods for delivery sessions, events and leases (a mixin)."""
 
@@ -177,6 +220,7 @@ class DeliveryStore:
                     f"Invalid value for 'assignment_id': got {assignment_id!r}; no "
                     "such protocol assignment."
                 )
+            _refuse_if_running(s, a.patient_id, at)
             if s.execute(
                 select(DeliverySessionRow.id).where(
                     DeliverySessionRow.assignment_id == assignment_id,
