@@ -119,21 +119,19 @@ def test_other_site_is_a_404(plan_client: Any) -> None:
     sign_in(plan_client, "dr2")
     for code in ("P010", "NOPE404"):
         assert plan_client.get(f"/patients/S01/{code}/plan").status_code == 404
-        r = plan_client.get(
-            f"/api/v1/patients/S01/{code}/plan", headers=_auth("dr2")
-        )
+        r = plan_client.get(f"/api/v1/patients/S01/{code}/plan", headers=_auth("dr2"))
         assert r.status_code == 404
     # their own site's patient (no protocol assigned) is shown
     r = plan_client.get("/patients/S02/P001/plan")
     assert r.status_code == 200
-    assert "No protocol assigned" in r.text
+    assert "No protocol is assigned" in r.text
 
 
 def test_no_assignment_and_no_history(plan_client: Any) -> None:
     sign_in(plan_client, "dr1")
     r = plan_client.get("/patients/S01/P002/plan")
     assert r.status_code == 200
-    assert "No protocol assigned" in r.text
+    assert "No protocol is assigned" in r.text
     assert 'href="/patients/S01/P002/assign"' in r.text  # a physician may assign
     r = plan_client.get("/patients/S01/P001/plan")  # assigned, no PLP history
     assert r.status_code == 200
@@ -175,4 +173,6 @@ def test_sign_in_and_token_needed(plan_client: Any) -> None:
     assert r.status_code == 303
     assert r.headers["location"] == "/sign-in"
     assert plan_client.get(API).status_code == 401
-    assert plan_client.get(API, headers={"Authorization": "Bearer x"}).status_code == 401
+    assert (
+        plan_client.get(API, headers={"Authorization": "Bearer x"}).status_code == 401
+    )

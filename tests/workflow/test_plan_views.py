@@ -52,9 +52,8 @@ MWF_FROM_SATURDAY = tuple(
 
 def protocol_3pw() -> Any:
     """``small-10hz`` at 80 % RMT, three sessions a week over four weeks."""
-    from tests.workflow.conftest import protocol_data
-
     from plptms.protocol import Protocol
+    from tests.workflow.conftest import protocol_data
 
     data = protocol_data(intensity_pct_rmt=80)
     data["id"] = "small-10hz-3pw"
@@ -67,11 +66,6 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
     """The web seed (S01/P001 without history, small-10hz assigned; S02), plus
     S01/P010 (left arm, screened, an RMT, small-10hz then small-10hz-3pw
     assigned) and S01/P011 (right leg, nothing assigned)."""
-    from tests._review import REVIEW
-    from tests.web.conftest import seed
-    from tests.workflow.conftest import protocol_data
-    from tests.workflow.test_targeting_views import history
-
     from plptms.motor import SimulatedSubject, SubjectParameters, hunt_ml_pest
     from plptms.protocol import Protocol
     from plptms.safety import (
@@ -80,6 +74,10 @@ def reg(tmp_path: Path) -> Iterator[Registry]:
         load_screening_items,
         screen,
     )
+    from tests._review import REVIEW
+    from tests.web.conftest import seed
+    from tests.workflow.conftest import protocol_data
+    from tests.workflow.test_targeting_views import history
 
     url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
     seed(url)

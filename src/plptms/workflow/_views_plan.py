@@ -245,4 +245,3 @@ def _plan_view(
             "unknown": context.unknown,
         }
     )
-
