@@ -95,7 +95,9 @@ def test_start_date_on_the_page(plan_client: Any) -> None:
     assert ">2026-01-09</td>" not in r.text
 
 
-@pytest.mark.parametrize("bad", ["10/01/2026", "2026-02-30", "tomorrow"])
+@pytest.mark.parametrize(
+    "bad", ["10/01/2026", "2026-02-30", "tomorrow", "9999-12-31", "1999-12-31"]
+)
 def test_bad_start_is_named(plan_client: Any, bad: str) -> None:
     sign_in(plan_client, "dr1")
     r = plan_client.get(URL, params={"start": bad})
@@ -149,6 +151,8 @@ def test_api_plan(plan_client: Any, db_file: str) -> None:
     r = plan_client.get(API, headers=_auth("op1"))
     assert r.status_code == 200
     body = r.json()
+    # RFC 3339 date-time: the registry's naive UTC time gets its offset
+    assert dt.datetime.fromisoformat(body["patient"]["created_at"]).tzinfo is not None
     assert body["assignment"]["protocol_id"] == "small-10hz"
     assert body["start_date"] == ASSIGNED_ON.isoformat()
     plan = body["plan"]

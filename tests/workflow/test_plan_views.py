@@ -20,7 +20,12 @@ import sqlalchemy as sa
 from plptms.access import AccessDeniedError, Principal, Role
 from plptms.registry import Registry
 from plptms.workflow._views import PatientNotFoundError
-from plptms.workflow._views_plan import NO_ASSIGNMENT, treatment_plan_for
+from plptms.workflow._views_plan import (
+    NO_ASSIGNMENT,
+    START_RANGE,
+    StartDateError,
+    treatment_plan_for,
+)
 
 DR = Principal(username="dr1", role=Role.PHYSICIAN, sites=frozenset({"S01"}))
 OP = Principal(username="op1", role=Role.OPERATOR, sites=frozenset({"S01"}))
@@ -220,3 +225,20 @@ def test_no_history_says_so(reg: Registry) -> None:
 def test_start_of_wrong_type(reg: Registry) -> None:
     with pytest.raises(TypeError, match="start"):
         treatment_plan_for(reg, DR, "S01", "P010", start="2026-01-10")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "start", [dt.date(1999, 12, 31), dt.date(2101, 1, 1), dt.date.max]
+)
+def test_start_out_of_range(reg: Registry, start: dt.date) -> None:
+    with pytest.raises(StartDateError, match="'start'"):
+        treatment_plan_for(reg, DR, "S01", "P010", start=start)
+
+
+def test_start_at_the_bounds(reg: Registry) -> None:
+    lo, hi = START_RANGE
+    assert (lo, hi) == (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
+    for start in (lo, hi):
+        view = treatment_plan_for(reg, DR, "S01", "P010", start=start)
+        assert view.plan is not None
+        assert view.plan.sessions[0].date >= start

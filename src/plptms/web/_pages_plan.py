@@ -15,12 +15,12 @@ import re
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from ..access import Principal
 from ..registry import Registry
-from ..workflow._views_plan import PlanView, treatment_plan_for
-from ._api import Detail
+from ..workflow._views_plan import PlanView, StartDateError, treatment_plan_for
+from ._api import Detail, _utc
 from ._app import API_PREFIX
 from ._deps import api_principal, current_principal, registry
 from ._render import render
@@ -42,10 +42,6 @@ VERDICT_TEXT: Final[dict[str, str]] = {
     "refused": "Refused: the safety engine refuses this protocol; no plan is made.",
     "incomplete": "Incomplete: some rules could not be checked.",
 }
-
-
-class StartDateError(ValueError):
-    """The ``start`` query parameter is not a date written ``YYYY-MM-DD``."""
 
 
 def parse_start(text: str | None) -> dt.date | None:
@@ -80,6 +76,15 @@ def parse_start(text: str | None) -> dt.date | None:
     )
 
 
+def _bad_start(request: Request, exc: StartDateError) -> Response:
+    return render(
+        request,
+        "error.html",
+        {"title": "Invalid date", "message": str(exc)},
+        status_code=422,
+    )
+
+
 @router.get("/patients/{site}/{code}/plan", include_in_schema=False)
 def plan_page(
     request: Request,
@@ -94,13 +99,11 @@ def plan_page(
         day = parse_start(start)
     except StartDateError as exc:
         treatment_plan_for(reg, user, site, code)  # role and site first
-        return render(
-            request,
-            "error.html",
-            {"title": "Invalid date", "message": str(exc)},
-            status_code=422,
-        )
-    view = treatment_plan_for(reg, user, site, code, start=day)
+        return _bad_start(request, exc)
+    try:
+        view = treatment_plan_for(reg, user, site, code, start=day)
+    except StartDateError as exc:
+        return _bad_start(request, exc)
     return render(
         request,
         "plan.html",
@@ -121,13 +124,20 @@ def plan_page(
 )
 def api_plan(
     reg: Reg, caller: Caller, site: str, code: str, start: dt.date | None = None
-) -> PlanView:
+) -> PlanView | JSONResponse:
     """Return the treatment plan of the patient's latest assigned protocol.
 
     Blocks with the intensity in % RMT (and % MSO when the RMT is known), how
     to localise each target, the session calendar from ``start`` (default: the
     date of the assignment), follow-up visits, the maintenance note, the
     safety verdict and the warnings. Without an assigned protocol, ``plan`` is
-    null and ``problem`` says so.
+    null and ``problem`` says so. ``start`` outside [2000-01-01, 2100-12-31]
+    is refused (422).
     """
-    return treatment_plan_for(reg, caller, site, code, start=start)
+    try:
+        return _utc(treatment_plan_for(reg, caller, site, code, start=start))
+    except StartDateError as exc:
+        return JSONResponse(
+            {"detail": [{"loc": ["query", "start"], "msg": str(exc)}]},
+            status_code=422,
+        )

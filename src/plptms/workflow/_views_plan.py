@@ -36,7 +36,13 @@ from ._views_clinic import VerdictView, verdict_view
 if TYPE_CHECKING:
     from ..registry import AssignmentOut, Registry
 
-__all__ = ["AssignedProtocol", "PlanView", "treatment_plan_for"]
+__all__ = [
+    "START_RANGE",
+    "AssignedProtocol",
+    "PlanView",
+    "StartDateError",
+    "treatment_plan_for",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,14 @@ NO_ASSIGNMENT = (
     "No protocol is assigned to this patient: there is no plan yet. Assign a "
     "protocol (it is checked by the safety engine) to see its plan."
 )
+
+#: Start dates a calendar may be built from (a sanity bound, not a clinical rule:
+#: it keeps every session and follow-up date a valid calendar date).
+START_RANGE: tuple[dt.date, dt.date] = (dt.date(2000, 1, 1), dt.date(2100, 12, 31))
+
+
+class StartDateError(ValueError):
+    """A refused start date of the calendar (the message names ``start``)."""
 
 
 class AssignedProtocol(BaseModel):
@@ -161,6 +175,8 @@ def treatment_plan_for(
     ------
     TypeError
         If ``start`` is not a date.
+    StartDateError
+        If ``start`` is outside :data:`START_RANGE`.
     plptms.access.AccessDeniedError
         If the role may not read treatment (a blinded rater).
     PatientNotFoundError
@@ -174,6 +190,12 @@ def treatment_plan_for(
     # at the patient's site
     patient = _patient_in_scope(reg, principal, site, code)
     require(principal, Permission.TREATMENT_READ, site=site)
+    lo, hi = START_RANGE
+    if start is not None and not lo <= start <= hi:
+        raise StartDateError(
+            f"Invalid value for 'start': got {start.isoformat()}; allowed range is "
+            f"[{lo.isoformat()}, {hi.isoformat()}]."
+        )
     assignments = reg.list_assignments(site, code)
     if not assignments:
         return PlanView(
