@@ -98,6 +98,7 @@ def create_app(
     from ._pages_admin import router as admin_page_router
     from ._pages_clinic import router as clinic_page_router
     from ._pages_followup import router as followup_router
+    from ._pages_plan import router as plan_router
     from ._pages_targeting import router as targeting_router
     from ._pages_trial import router as trial_router
     from ._sessions import SessionCodec
@@ -143,6 +144,7 @@ def create_app(
     app.include_router(trial_router)
     app.include_router(targeting_router)
     app.include_router(followup_router)
+    app.include_router(plan_router)
     app.include_router(api_router, prefix=API_PREFIX)
     app.include_router(api_admin_router, prefix=API_PREFIX)
     app.include_router(api_trial_router, prefix=API_PREFIX)
