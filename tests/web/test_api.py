@@ -196,8 +196,26 @@ def test_openapi_schema_is_published_without_pages(client) -> None:  # type: ign
         f"{API}/patients/{{site}}/{{code}}",
         f"{API}/patients/{{site}}/{{code}}/assessments",
         f"{API}/patients/{{site}}/{{code}}/targets",  # _pages_targeting
+        f"{API}/patients/{{site}}/{{code}}/plan",  # _pages_plan
+        f"{API}/patients/{{site}}/{{code}}/rmt",  # _api_trial
+        f"{API}/followup",  # _pages_followup
         f"{API}/scales",
         f"{API}/protocols",  # _api_admin
         f"{API}/protocols/check",
+        *(
+            f"{API}/trials{tail}"  # _api_trial
+            for tail in (
+                "",
+                "/{trial_id}",
+                "/{trial_id}/adverse-events",
+                "/{trial_id}/analysis",
+                "/{trial_id}/consort",
+                "/{trial_id}/enrolments",
+                "/{trial_id}/export",
+                "/{trial_id}/interim",
+                "/{trial_id}/unblind",
+                "/{trial_id}/visits",
+            )
+        ),
     }
     assert client.get("/docs").status_code == 404  # no CDN-loading docs page

@@ -23,6 +23,7 @@ from tests.web.test_security import PASSWORD, _sign_in, _signed_in
 _accounts_seeded = _security._accounts_seeded
 real = _security.real
 real_client = _security.real_client
+_pg_accounts_template = _security._pg_accounts_template
 
 NEW_PW = "a brand new passphrase"
 

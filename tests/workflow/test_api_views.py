@@ -21,6 +21,7 @@ from tests.web.conftest import S02_ONLY_CODE, audit_actors
 # the web tests' registry of two sites (S01, S02), as fixtures here too
 _seeded = web_fixtures._seeded
 db_file = web_fixtures.db_file
+_pg_template = web_fixtures._pg_template
 
 #: RMT read back from the registry, % MSO.
 ATOL_PCT_MSO = 1e-9

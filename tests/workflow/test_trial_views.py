@@ -175,8 +175,10 @@ def test_enrol_form_offers_the_users_patients_with_their_screening(
         ("S01", "DEMO-101"),
         ("S01", "DEMO-102"),
         ("S01", "DEMO-103"),
+        ("S01", "DEMO-104"),  # the two Berlin patients with a finished course
+        ("S01", "DEMO-105"),
     ]
-    assert [c.enrolled for c in form.candidates] == [True, False, False]
+    assert [c.enrolled for c in form.candidates] == [True, False, False, False, False]
     assert form.candidates[0].screening == "eligible"
     assert [f.id for f in form.factors] == ["limb", "pain_band"]  # site filled in
 

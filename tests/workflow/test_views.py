@@ -27,6 +27,7 @@ from tests.web.conftest import S02_ONLY_CODE, audit_actors, counts
 # the web tests' registry of two sites (S01, S02), as fixtures here too
 _seeded = web_fixtures._seeded
 db_file = web_fixtures.db_file
+_pg_template = web_fixtures._pg_template
 
 
 def _p(role: Role, *sites: str, name: str = "u1") -> Principal:
