@@ -404,6 +404,15 @@ def test_design_errors_name_the_field() -> None:
     data["endpoints"] = [{**data["endpoints"][0], "measure": "value"}]
     with pytest.raises(ValueError, match="'definition'"):
         VirtualDesign(**{**ok, "definition": TrialDefinition.model_validate(data)})
+    data = defn.model_dump()
+    data["arms"][1]["condition"] = "active"
+    data["arms"][1]["co_interventions"] = {}
+    two_active = TrialDefinition.model_validate(
+        {**data, "arms": [data["arms"][0], {**data["arms"][1], "id": "active_2",
+                                             "protocol_id": "xu2019-m1-10hz"}]}
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="'definition'"):
+        VirtualDesign(**{**ok, "definition": two_active})
     design = VirtualDesign(**ok)
     with pytest.raises(TypeError, match="'rng'"):
         simulate_trial(design, 1)  # type: ignore[arg-type]

@@ -48,6 +48,7 @@ from ._prng import HmacRandom
 from ._randomisation import AllocationRecord, allocate
 from ._simulate_summary import (
     MonteCarloEstimate,
+    VirtualTrialResult,
     VirtualTrialSummary,
     summarise_virtual_trials,
 )
@@ -100,10 +101,10 @@ class VirtualDesign(BaseModel):
     ----------
     definition : TrialDefinition
         The trial (sites, arms, randomisation, visits, primary endpoint, alpha,
-        sidedness), e.g. from :func:`plptms.trial.read_trial_definition`. Its
-        first primary endpoint must be a ``change_from_baseline`` on a pain
-        intensity scale, and its stratification factors among ``site``,
-        ``limb`` and ``pain_band``.
+        sidedness), e.g. from :func:`plptms.trial.read_trial_definition`. It
+        has active and sham arms; its first primary endpoint must be a
+        ``change_from_baseline`` on a pain intensity scale, and its
+        stratification factors among ``site``, ``limb`` and ``pain_band``.
     n_patients : int
         Patients randomised per virtual trial, at least 2 per arm.
     true_effect : float
@@ -231,6 +232,13 @@ class VirtualDesign(BaseModel):
         return self
 
     def _check_endpoint(self) -> None:
+        conditions = sorted({a.condition for a in self.definition.arms})
+        if conditions != ["active", "sham"]:
+            raise ValueError(
+                f"Invalid value for 'definition': got arms of condition(s) "
+                f"{conditions}; allowed: active and sham arms (the true effect is "
+                "active minus sham)."
+            )
         ep = self.definition.primary_endpoints[0]
         pain = _pain_intensity_ids()
         if ep.measure != "change_from_baseline" or ep.scale_id not in pain:
@@ -340,72 +348,6 @@ class VirtualDesign(BaseModel):
         ]
         data["endpoints"] = [ep.model_dump()]
         return TrialDefinition.model_validate(data)
-
-
-class VirtualTrialResult(BaseModel):
-    """What one virtual trial gives.
-
-    Parameters
-    ----------
-    estimable : bool
-        Whether the primary analysis could be run (else the estimate fields are
-        ``None`` and ``reason`` says why).
-    reason : str | None
-        Why the primary endpoint was not estimable.
-    estimate, se, df, ci_lower, ci_upper, pvalue : float | None
-        The primary contrast (active minus sham, or the second arm minus the
-        first) at the primary endpoint's visit, from the engine's MMRM: points,
-        points, Satterthwaite df, the interval at ``level_pct`` and the two-sided
-        p-value.
-    level_pct : float
-        Confidence level of the interval, %.
-    rejected : bool
-        Whether the null hypothesis of no effect was rejected: two-sided
-        ``pvalue < alpha``, or one-sided ``pvalue / 2 < alpha`` with the
-        estimate in favour of active (lower pain). ``False`` when not estimable.
-    converged : bool | None
-        Whether the MMRM optimisation met its tolerance.
-    n_randomised : int
-        Patients randomised.
-    n_by_arm : dict of str to int
-        Patients allocated to each arm.
-    n_observed_by_visit : dict of str to int
-        Patients with the outcome observed at each simulated visit.
-    n_dropped_out : int
-        Patients who dropped out before the last simulated visit.
-    imbalance_overall : float
-        Range over arms of the arm counts divided by their ratio weights.
-    imbalance_site : float
-        The largest such range within one site.
-    imbalance_stratum : float
-        The largest such range within one stratum (a combination of the levels
-        of every stratification factor).
-    imbalance_level : float
-        The largest such range within one level of one factor (the marginal
-        totals that minimisation balances).
-    """
-
-    model_config = _FROZEN
-
-    estimable: bool
-    reason: str | None = None
-    estimate: float | None = None
-    se: float | None = None
-    df: float | None = None
-    ci_lower: float | None = None
-    ci_upper: float | None = None
-    pvalue: float | None = None
-    level_pct: float
-    rejected: bool
-    converged: bool | None = None
-    n_randomised: int
-    n_by_arm: dict[str, int]
-    n_observed_by_visit: dict[str, int]
-    n_dropped_out: int
-    imbalance_overall: float
-    imbalance_site: float
-    imbalance_stratum: float
-    imbalance_level: float
 
 
 def _finite(value: float, field: str) -> None:

@@ -1,4 +1,4 @@
-"""Performance measures of many virtual trials, with Monte Carlo standard errors.
+"""What a virtual trial gives, and the performance of many, with Monte Carlo SEs.
 
 The measures and their Monte Carlo standard errors (MCSE) are those that Morris,
 White and Crowther set out for simulation studies :footcite:`morris2019`
@@ -37,11 +37,80 @@ if TYPE_CHECKING:
 
     from numpy.typing import NDArray
 
-    from ._simulate import VirtualTrialResult
-
-__all__ = ["MonteCarloEstimate", "VirtualTrialSummary", "summarise_virtual_trials"]
+__all__ = [
+    "MonteCarloEstimate",
+    "VirtualTrialResult",
+    "VirtualTrialSummary",
+    "summarise_virtual_trials",
+]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class VirtualTrialResult(BaseModel):
+    """What one virtual trial gives.
+
+    Parameters
+    ----------
+    estimable : bool
+        Whether the primary analysis could be run (else the estimate fields are
+        ``None`` and ``reason`` says why).
+    reason : str | None
+        Why the primary endpoint was not estimable.
+    estimate, se, df, ci_lower, ci_upper, pvalue : float | None
+        The primary contrast (active minus sham, or the second arm minus the
+        first) at the primary endpoint's visit, from the engine's MMRM: points,
+        points, Satterthwaite df, the interval at ``level_pct`` and the two-sided
+        p-value.
+    level_pct : float
+        Confidence level of the interval, %.
+    rejected : bool
+        Whether the null hypothesis of no effect was rejected: two-sided
+        ``pvalue < alpha``, or one-sided ``pvalue / 2 < alpha`` with the
+        estimate in favour of active (lower pain). ``False`` when not estimable.
+    converged : bool | None
+        Whether the MMRM optimisation met its tolerance.
+    n_randomised : int
+        Patients randomised.
+    n_by_arm : dict of str to int
+        Patients allocated to each arm.
+    n_observed_by_visit : dict of str to int
+        Patients with the outcome observed at each simulated visit.
+    n_dropped_out : int
+        Patients who dropped out before the last simulated visit.
+    imbalance_overall : float
+        Range over arms of the arm counts divided by their ratio weights.
+    imbalance_site : float
+        The largest such range within one site.
+    imbalance_stratum : float
+        The largest such range within one stratum (a combination of the levels
+        of every stratification factor).
+    imbalance_level : float
+        The largest such range within one level of one factor (the marginal
+        totals that minimisation balances).
+    """
+
+    model_config = _FROZEN
+
+    estimable: bool
+    reason: str | None = None
+    estimate: float | None = None
+    se: float | None = None
+    df: float | None = None
+    ci_lower: float | None = None
+    ci_upper: float | None = None
+    pvalue: float | None = None
+    level_pct: float
+    rejected: bool
+    converged: bool | None = None
+    n_randomised: int
+    n_by_arm: dict[str, int]
+    n_observed_by_visit: dict[str, int]
+    n_dropped_out: int
+    imbalance_overall: float
+    imbalance_site: float
+    imbalance_stratum: float
+    imbalance_level: float
 
 
 class MonteCarloEstimate(BaseModel):
@@ -149,8 +218,6 @@ def summarise_virtual_trials(
     ----------
     .. footbibliography::
     """
-    from ._simulate import VirtualTrialResult
-
     for k, r in enumerate(results):
         check_type(r, VirtualTrialResult, f"results[{k}]")
     check_type(true_effect, (int, float), "true_effect")
