@@ -43,6 +43,7 @@ def test_import_core_subpackages_is_light() -> None:
 
 
 CORE = (
+    "batch",
     "protocol",
     "safety",
     "scales",

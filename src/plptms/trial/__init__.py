@@ -107,6 +107,13 @@ from ._sequential import (
     pocock_boundaries,
     spending_function,
 )
+from ._simulate import VirtualDesign, simulate_trial
+from ._simulate_summary import (
+    MonteCarloEstimate,
+    VirtualTrialResult,
+    VirtualTrialSummary,
+    summarise_virtual_trials,
+)
 from ._trial_analysis import (
     EndpointAnalysis,
     ModeratorResult,
@@ -151,6 +158,7 @@ __all__ = [
     "MMRMSpec",
     "Minimisation",
     "ModeratorResult",
+    "MonteCarloEstimate",
     "OdmEvent",
     "OdmForm",
     "OdmItem",
@@ -174,6 +182,9 @@ __all__ = [
     "TrialDefinition",
     "TrialDefinitionError",
     "TrialSite",
+    "VirtualDesign",
+    "VirtualTrialResult",
+    "VirtualTrialSummary",
     "VisitSpec",
     "VisitState",
     "VisitStatus",
@@ -212,7 +223,9 @@ __all__ = [
     "refused_arms",
     "responder_analysis",
     "simulate_allocations",
+    "simulate_trial",
     "spending_function",
+    "summarise_virtual_trials",
     "t_to_z",
     "validate_odm",
     "visit_calendar",
