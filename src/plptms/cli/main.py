@@ -37,6 +37,7 @@ from . import (
     _trial,
     _trial_analysis,  # noqa: F401  (registers its commands on trial_app)
     _trial_followup,  # noqa: F401  (registers its commands on trial_app)
+    _trial_simulate,  # noqa: F401  (registers `trial simulate` on trial_app)
     _users,
 )
 
