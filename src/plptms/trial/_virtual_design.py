@@ -33,7 +33,7 @@ _WHAT = "virtual trial design file"
 
 
 def _definition_data(raw: object, source: Path) -> tuple[dict[str, Any], str]:
-    """The definition's fields (read from a file or inline) and where they came from."""
+    """Return the definition's fields (from a file or inline) and their source."""
     if isinstance(raw, str):
         path = Path(raw)
         if not path.is_absolute():

@@ -28,6 +28,7 @@ def power_curve_figure(study: VirtualStudy) -> Figure:
     ----------
     study : VirtualStudy
         From :func:`~plptms.trial._virtual_study.run_virtual_trials`.
+
     Returns
     -------
     fig : matplotlib.figure.Figure

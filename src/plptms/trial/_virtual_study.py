@@ -21,7 +21,6 @@ is the run of the design's own ``true_effect``.
 from __future__ import annotations
 
 import math
-import os
 import struct
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +39,7 @@ from ._simulate_summary import (
 )
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Sequence
 
 __all__ = [
