@@ -262,6 +262,7 @@ def main() -> None:
     lines += bench_threshold.run()
     lines += bench_efield.run()
     os.environ.setdefault("PLPTMS_BENCH_FIGURES", str(Path("docs/figures").resolve()))
+    import bench_batch
     import bench_closedloop
     import bench_delivery
     import bench_meta
@@ -273,6 +274,7 @@ def main() -> None:
     lines += bench_delivery.run()
     lines += bench_randomisation.run()
     lines += bench_mmrm.run()
+    lines += bench_batch.run()
     if not args.skip_crash:
         lines += bench_crash(args)
     if not args.skip_registry:
