@@ -15,7 +15,7 @@ from ._registry import _console, _fail
 from ._trial import trial_app
 
 if TYPE_CHECKING:
-    from ..trial._simulate_summary import MonteCarloEstimate
+    from ..trial import MonteCarloEstimate
 
 _PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -113,9 +113,11 @@ def simulate_cmd(
     import numpy as np
 
     from ..protocol import ProtocolFileError
-    from ..trial import TrialDefinitionError
-    from ..trial._virtual_design import read_virtual_design
-    from ..trial._virtual_study import run_virtual_trials
+    from ..trial import (
+        TrialDefinitionError,
+        read_virtual_design,
+        run_virtual_trials,
+    )
 
     effect_list = _parse_effects(effects)
     try:
@@ -140,7 +142,7 @@ def simulate_cmd(
         raise _fail(str(exc)) from None
     wall_s = time.perf_counter() - t0
     if plot is not None:
-        from ..trial._virtual_plot import write_power_curve
+        from ..trial import write_power_curve
 
         write_power_curve(study, plot)
     if as_json:
@@ -150,7 +152,7 @@ def simulate_cmd(
 
 
 def _render(study: object, wall_s: float, plot: Path | None) -> None:
-    from ..trial._virtual_study import VirtualStudy
+    from ..trial import VirtualStudy
 
     assert isinstance(study, VirtualStudy)
     con = _console()
