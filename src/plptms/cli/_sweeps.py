@@ -70,6 +70,17 @@ def _target(text: str) -> SweepTarget:
     return SweepTarget(**kwargs)
 
 
+def _message(exc: ValueError) -> str:
+    """One line for a refusal (a pydantic error's own messages, without its URL)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return " ".join(
+            str(e["msg"]).removeprefix("Value error, ") for e in exc.errors()
+        )
+    return str(exc)
+
+
 def _opt(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
 
@@ -129,7 +140,7 @@ def dose_sweep(
             progress=progress,
         )
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(_message(exc)) from None
     if as_json:
         typer.echo(json.dumps(records, indent=2))
         return
@@ -200,7 +211,7 @@ def threshold_compare(
             progress=progress,
         )
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(_message(exc)) from None
     wall = time.perf_counter() - t0
     if as_json:
         typer.echo(

@@ -89,6 +89,17 @@ Record = dict[str, bool | int | float | str | None]
 OptionValue = bool | int | float | str
 
 
+class _ValidOptions(Exception):
+    """Raised by :class:`_NoPulse` at the first pulse: the options passed."""
+
+
+class _NoPulse:
+    """A responder that stops a hunt at its first pulse."""
+
+    def stimulate(self, intensity_pct_mso: float) -> float:
+        raise _ValidOptions
+
+
 class HuntSpec(BaseModel):
     """One method, with its options, in a benchmark.
 
@@ -130,6 +141,14 @@ class HuntSpec(BaseModel):
                 f"Invalid value for 'options': got {unknown} for method "
                 f"{self.method.value!r}; allowed keys are {', '.join(allowed)}."
             )
+        if not self.options:  # the defaults are valid (and importing stays light)
+            return self
+        # the hunt checks its options before the first pulse: fail here, not in a
+        # worker
+        try:
+            hunt(_NoPulse(), start_intensity_pct_mso=50.0, **self.options)
+        except _ValidOptions:
+            pass
         return self
 
     @classmethod
