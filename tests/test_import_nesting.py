@@ -37,13 +37,14 @@ def test_import_core_subpackages_is_light() -> None:
     mods = _modules_after(
         "import plptms.protocol, plptms.safety, plptms.scales, plptms.motor, "
         "plptms.registry, plptms.targeting, plptms.efield, plptms.meta, "
-        "plptms.closedloop"
+        "plptms.closedloop, plptms.sweeps"
     )
     assert not [m for m in HEAVY if m in mods]
 
 
 CORE = (
     "batch",
+    "sweeps",
     "protocol",
     "safety",
     "scales",

@@ -33,6 +33,7 @@ from . import (
     _safety,
     _serve,
     _session,
+    _sweeps,  # noqa: F401  (registers dose sweep and threshold compare)
     _targeting,
     _trial,
     _trial_analysis,  # noqa: F401  (registers its commands on trial_app)
