@@ -123,10 +123,19 @@ from ._trial_analysis import (
 )
 from ._trial_interim import InterimReport, interim_analysis, t_to_z
 from ._trial_models import contrast_weights
+from ._virtual_design import read_virtual_design
+from ._virtual_plot import power_curve_figure, write_power_curve
+from ._virtual_study import (
+    EFFECT_BLOCK_TAG,
+    VirtualStudy,
+    effect_seed,
+    run_virtual_trials,
+)
 
 __all__ = [
     "ADVERSE_EVENT_TERMS",
     "DAYS_PER_MONTH",
+    "EFFECT_BLOCK_TAG",
     "RELATEDNESS_LEVELS",
     "Allocation",
     "AllocationRecord",
@@ -183,6 +192,7 @@ __all__ = [
     "TrialDefinitionError",
     "TrialSite",
     "VirtualDesign",
+    "VirtualStudy",
     "VirtualTrialResult",
     "VirtualTrialSummary",
     "VisitSpec",
@@ -203,6 +213,7 @@ __all__ = [
     "definition_verdicts",
     "diff_definitions",
     "durability",
+    "effect_seed",
     "evaluate_interim",
     "exact_block_correct_guesses",
     "exact_simple_imbalance",
@@ -219,9 +230,12 @@ __all__ = [
     "plan_amendment",
     "pocock_boundaries",
     "pocock_simon_scores",
+    "power_curve_figure",
     "read_trial_definition",
+    "read_virtual_design",
     "refused_arms",
     "responder_analysis",
+    "run_virtual_trials",
     "simulate_allocations",
     "simulate_trial",
     "spending_function",
@@ -232,4 +246,5 @@ __all__ = [
     "visit_status",
     "write_consort",
     "write_odm",
+    "write_power_curve",
 ]
