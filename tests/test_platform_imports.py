@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 SUBPACKAGES = (
+    "batch",
+    "sweeps",
     "protocol",
     "safety",
     "scales",

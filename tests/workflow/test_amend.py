@@ -11,6 +11,7 @@ from plptms.registry import Registry
 from plptms.registry.db._schema import DoseAmendmentRow
 from plptms.workflow import (
     SessionRefusedError,
+    abort_session,
     amend_dose,
     prepare_resume,
     prepare_start,
@@ -34,12 +35,21 @@ def _start(reg: Registry, number: int) -> object:
     )  # fmt: skip
 
 
+def _end(reg: Registry, prepared: object) -> None:
+    """End an opened session before the next opens (its plan was all we read)."""
+    abort_session(
+        reg, prepared.session_id,  # type: ignore[attr-defined]
+        actor="t", reason="Only the session's plan is checked here.",
+    )  # fmt: skip
+
+
 def test_an_amendment_applies_from_its_session_on(url: str) -> None:
     with Registry(url) as reg:
         aid = _amend(reg, from_session=2, intensity_pct_rmt=80, trains_per_session=1)
         first = _start(reg, 1)
         assert first.plan.amendment_id is None  # type: ignore[attr-defined]
         assert first.plan.intensity_pct_rmt == 90  # type: ignore[attr-defined]
+        _end(reg, first)  # one session at a time: only its plan is read here
         second = _start(reg, 2)
         plan = second.plan  # type: ignore[attr-defined]
         assert plan.amendment_id == aid
@@ -51,6 +61,7 @@ def test_an_amendment_applies_from_its_session_on(url: str) -> None:
         assert abs(rmt[0] - RMT) < 5  # the simulated subject's threshold
         for t in plan.trains:
             assert t.intensity_pct_mso == pytest.approx(80 * rmt[0] / 100, rel=1e-12)
+        _end(reg, second)
         # a newer amendment takes over from its own session on
         newer = _amend(reg, from_session=3, intensity_pct_rmt=70)
         assert _start(reg, 3).plan.amendment_id == newer  # type: ignore[attr-defined]
