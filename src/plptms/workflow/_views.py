@@ -365,12 +365,17 @@ def patient_page(
             reasons=screening.reasons,
         ),
         rmt=None if rmt is None else RMTView(rmt_pct_mso=rmt[0], measured_on=rmt[1]),
-        rmt_history=tuple(
-            RMTView(**{k: v for k, v in r.items() if k != "stimulator"})
-            for r in reg.list_rmt(site, code)
-        ),
+        rmt_history=_rmt_history(reg, site, code),
         treatment=treatment,
         may_record_assessment=principal.may(Permission.ASSESSMENT_WRITE),
+    )
+
+
+def _rmt_history(reg: Registry, site: str, code: str) -> tuple[RMTView, ...]:
+    """Every stored RMT of a patient, oldest first (the stimulator left out)."""
+    return tuple(
+        RMTView(**{k: v for k, v in r.items() if k != "stimulator"})
+        for r in reg.list_rmt(site, code)
     )
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from ..access import Permission, Principal, require
-from ._views import RMTView, _patient_in_scope
+from ._views import RMTView, _patient_in_scope, _rmt_history
 from ._views_trial import _not_found, _sees_arms, _trial_in_scope, engine_role
 from ._views_trial_data import _trial_wide
 
@@ -74,10 +74,7 @@ def rmt_history_for(
     require(principal, Permission.ASSESSMENT_READ)
     scoped = reg.scoped(principal.sites)
     _patient_in_scope(scoped, principal, site, code)
-    return [
-        RMTView(**{k: v for k, v in r.items() if k != "stimulator"})
-        for r in scoped.list_rmt(site, code)
-    ]
+    return list(_rmt_history(scoped, site, code))
 
 
 def record_rmt_for(reg: Registry, principal: Principal, rmt: RMTInput) -> RMTRecorded:
