@@ -18,8 +18,10 @@ from plptms.delivery.sim import PtyEmulator
 
 pytest.importorskip("serial", reason="pyserial is not installed")
 
-#: Short link timeout for the tests, s.
-REPLY_TIMEOUT_S = 0.5
+#: Link timeout for the tests, s. Short enough that the fault tests which wait it out
+#: stay quick, long enough that an emulator starved of CPU by a parallel test run
+#: still answers in time (0.5 s was exceeded under full-suite load on 2 cores).
+REPLY_TIMEOUT_S = 1.5
 
 Rig = Callable[..., tuple[Any, Any]]
 
