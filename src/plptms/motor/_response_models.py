@@ -81,7 +81,7 @@ _ABSENT_UV = 5.0
 _N_QUADRATURE = 64
 #: Interquartile-range match of Student t(3) to the standard normal:
 #: Phi^-1(0.75) / t3^-1(0.75) = 0.67449 / 0.76489.
-_T3_SCALE = 0.6744897501960817 / 0.7648923284451138
+_T3_SCALE = 0.6744897501960817 / 0.7648923284043444
 #: Logistic scale with unit SD: sqrt(3) / pi.
 _LOGISTIC_SCALE = math.sqrt(3.0) / math.pi
 

@@ -1144,6 +1144,11 @@ def hunt_psi(
     resolution_pct_mso: float = C.INTENSITY_RESOLUTION_PCT_MSO,
     lapse_rate: float = 0.0,
     mep_threshold_uv: float = C.MEP_PRESENT_UV,
+    placement: Literal["entropy", "estimate"] = "entropy",
+    threshold_prior_mean_pct_mso: float | None = None,
+    threshold_prior_sd_pct_mso: float | None = None,
+    spread_prior_median: float = C.PSI_PRIOR_SPREAD_MEDIAN,
+    spread_prior_log_sd: float = C.PSI_PRIOR_SPREAD_LOG_SD,
 ) -> ThresholdResult:
     """Bayesian adaptive (Psi) threshold hunt.
 
@@ -1156,6 +1161,14 @@ def hunt_psi(
     The estimate is the posterior mean of ``t``; the hunt stops when its posterior
     SD reaches ``target_sd_pct_mso`` :footcite:`qi2011`, or as not converged when
     the budget runs out or the threshold is probably above 100 % MSO.
+
+    With ``placement="estimate"`` and a threshold prior it is the Bayesian
+    adaptive method of :footcite:`qi2011`: a population prior on the threshold
+    (e.g. ``threshold_prior_mean_pct_mso=52.6``, ``threshold_prior_sd_pct_mso=8``
+    :footcite:`silbert2013`), each pulse at the posterior mean (rounded to the
+    stimulator's resolution), and the stop on the posterior SD. This needs no
+    expected-entropy search and concentrates the pulses where they inform the
+    threshold most.
 
     Parameters
     ----------
@@ -1176,6 +1189,17 @@ def hunt_psi(
         the simulated subject.
     mep_threshold_uv : float
         MEP criterion, uV, in (0, 10000].
+    placement : {"entropy", "estimate"}
+        ``"entropy"``: each pulse at the intensity minimising the expected
+        posterior entropy (Psi); ``"estimate"``: at the posterior mean of the
+        threshold (Qi et al., 2011).
+    threshold_prior_mean_pct_mso, threshold_prior_sd_pct_mso : float | None
+        Normal prior on the threshold, % MSO: mean in [10, 130], SD in
+        [0.5, 100]. Both ``None`` (default): uniform on the grid.
+    spread_prior_median : float
+        Median of the log-normal prior on the relative spread, in [0.02, 0.3].
+    spread_prior_log_sd : float
+        SD of the logarithm of the relative spread prior, in [0.01, 5].
 
     Returns
     -------
@@ -1205,6 +1229,11 @@ def hunt_psi(
             "target_sd_pct_mso": target_sd_pct_mso,
             "resolution_pct_mso": resolution_pct_mso,
             "lapse_rate": lapse_rate,
+            "placement": placement,
+            "threshold_prior_mean_pct_mso": threshold_prior_mean_pct_mso,
+            "threshold_prior_sd_pct_mso": threshold_prior_sd_pct_mso,
+            "spread_prior_median": spread_prior_median,
+            "spread_prior_log_sd": spread_prior_log_sd,
         },
     )
 
