@@ -71,7 +71,9 @@ def test_posterior_equals_hand_computed_bayes_update() -> None:
     x2 = float(eng.propose(idx)[0])
     eng.observe(idx, np.array([x2]), np.array([False]))
     post = {
-        k: w * _phi((55.0 - k[0]) / (k[1] * k[0])) * (1 - _phi((x2 - k[0]) / (k[1] * k[0])))
+        k: w
+        * _phi((55.0 - k[0]) / (k[1] * k[0]))
+        * (1 - _phi((x2 - k[0]) / (k[1] * k[0])))
         for k, w in prior.items()
     }
     total = sum(post.values())
@@ -111,7 +113,10 @@ def paired() -> dict[str, tuple[np.ndarray, object]]:
         pop = sample_population(N_SUBJECTS, seed=11)
         t = pop.thresholds_pct_mso
         start = np.minimum(100.0, np.round(t * 1.2))
-        out[key] = (t, hunt_population(pop, method, start_intensity_pct_mso=start, **options))
+        out[key] = (
+            t,
+            hunt_population(pop, method, start_intensity_pct_mso=start, **options),
+        )
     return out
 
 
@@ -148,9 +153,10 @@ def test_ten_pulses_cannot_reach_relative_frequency_accuracy(
     n = bayes.pulses_used  # type: ignore[attr-defined]
     assert n.mean() <= 10.0
     pop = sample_population(N_SUBJECTS, seed=11)
-    sigma = np.array(
-        [pop.subject_parameters(i).relative_spread for i in range(N_SUBJECTS)]
-    ) * t
+    sigma = (
+        np.array([pop.subject_parameters(i).relative_spread for i in range(N_SUBJECTS)])
+        * t
+    )
     bound_sd = sigma / np.sqrt(n * FISHER_AT_THRESHOLD + sigma**2 / 8.0**2)
     bound_mae = math.sqrt(2.0 / math.pi) * float(np.sqrt(np.mean(bound_sd**2)))
     e_b = _errors(t, bayes)

@@ -77,8 +77,11 @@ ABSOLUTE_SPREAD_LOG_SD = 0.3
 #: pulse without one, uV (only the comparison with the criterion matters).
 _PRESENT_UV = 500.0
 _ABSENT_UV = 5.0
-#: Gauss-Hermite nodes for the response probability with output noise.
+#: Gauss-Hermite nodes for the response probability with output noise: within
+#: 2e-4 of adaptive quadrature (scipy.integrate.quad) for output_log_sd >= 0.25.
 _N_QUADRATURE = 64
+#: Smallest non-zero output_log_sd (below it 64 nodes resolve the curve poorly).
+_MIN_OUTPUT_LOG_SD = 0.25
 #: Interquartile-range match of Student t(3) to the standard normal:
 #: Phi^-1(0.75) / t3^-1(0.75) = 0.67449 / 0.76489.
 _T3_SCALE = 0.6744897501960817 / 0.7648923284043444
@@ -161,8 +164,8 @@ class ResponseModelPopulation:
     drift_correlation : float
         Pulse-to-pulse correlation of the drift, in [0, 1).
     output_log_sd : float
-        SD of the log-normal factor on the whole MEP, in [0, 2]; 0 for none. Only
-        with ``shape="normal"`` and no drift.
+        SD of the log-normal factor on the whole MEP: 0 for none, or in
+        [0.25, 2]. Only with ``shape="normal"`` and no drift.
 
     Raises
     ------
@@ -200,6 +203,11 @@ class ResponseModelPopulation:
             drift_correlation, "drift_correlation", 0.0, 1.0, high_inclusive=False
         )
         self.output_log_sd = check_range(output_log_sd, "output_log_sd", 0.0, 2.0)
+        if 0.0 < self.output_log_sd < _MIN_OUTPUT_LOG_SD:
+            raise ValueError(
+                f"Invalid value for 'output_log_sd': got {output_log_sd}; allowed: 0 "
+                f"or [{_MIN_OUTPUT_LOG_SD}, 2] (the quadrature needs a smooth curve)."
+            )
         if self.output_log_sd > 0.0 and shape != "normal":
             raise ValueError(
                 f"Invalid value for 'shape': got {shape!r} with output_log_sd="
@@ -274,7 +282,7 @@ class ResponseModelPopulation:
         if self.output_log_sd == 0.0:
             if self.shape == "normal":
                 sd = np.sqrt(sd**2 + (self.drift_sd * t0) ** 2)
-            return response_cdf((x - t0) / sd, self.shape)  # type: ignore[arg-type]
+            return response_cdf((x - t0) / sd, self.shape)
         nodes, weights = np.polynomial.hermite_e.hermegauss(_N_QUADRATURE)
         weights = weights / weights.sum()
         e = (x[:, None] + sd[:, None] * nodes[None, :]) / t0[:, None]

@@ -864,7 +864,9 @@ def _psi_engine(
         )
     t_prior: tuple[float, float] | None = None
     if threshold_prior_mean_pct_mso is not None:
-        check_type(threshold_prior_mean_pct_mso, _NUMBER, "threshold_prior_mean_pct_mso")
+        check_type(
+            threshold_prior_mean_pct_mso, _NUMBER, "threshold_prior_mean_pct_mso"
+        )
         check_type(threshold_prior_sd_pct_mso, _NUMBER, "threshold_prior_sd_pct_mso")
         t_prior = (
             check_range(
@@ -875,7 +877,7 @@ def _psi_engine(
                 unit="% MSO",
             ),
             check_range(
-                threshold_prior_sd_pct_mso,
+                float(threshold_prior_sd_pct_mso),  # type: ignore[arg-type]
                 "threshold_prior_sd_pct_mso",
                 0.5,
                 100.0,
