@@ -587,12 +587,23 @@ class _Psi(_Engine):
         target_sd_pct_mso: float,
         resolution_pct_mso: float,
         lapse_rate: float,
+        placement: str = "entropy",
+        threshold_prior: tuple[float, float] | None = None,
+        spread_prior: tuple[float, float] = (
+            C.PSI_PRIOR_SPREAD_MEDIAN,
+            C.PSI_PRIOR_SPREAD_LOG_SD,
+        ),
+        grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
     ) -> None:
         super().__init__(n)
         # Posterior grid: threshold 10-130 % MSO in 0.5 % MSO steps, relative
-        # spread 0.02-0.30 in 12 log-spaced values.
-        t_grid = np.round(np.arange(10.0, 130.0 + 1e-9, 0.5), _DECIMALS)
-        r_grid = np.geomspace(0.02, 0.30, 12)
+        # spread 0.02-0.30 in 12 log-spaced values (``grid`` replaces it in tests).
+        if grid is None:
+            t_grid = np.round(np.arange(10.0, 130.0 + 1e-9, 0.5), _DECIMALS)
+            r_grid = np.geomspace(0.02, 0.30, 12)
+        else:
+            t_grid, r_grid = grid
+        self.placement = placement
         tt, rr = np.meshgrid(t_grid, r_grid, indexing="ij")
         self.theta_t = tt.ravel()
         self.theta_r = rr.ravel()
@@ -605,10 +616,10 @@ class _Psi(_Engine):
         self.x_grid = np.round(np.arange(1, n_x + 1) * resolution_pct_mso, _DECIMALS)
         self.psi = self._p(self.x_grid)
         self.h_psi = _binary_entropy(self.psi)
-        log_r = np.log(self.theta_r / C.PSI_PRIOR_SPREAD_MEDIAN)
-        prior = np.exp(-0.5 * (log_r / C.PSI_PRIOR_SPREAD_LOG_SD) ** 2)
-        prior /= prior.sum()
-        self.post = np.tile(prior, (n, 1))
+        self.post = np.tile(
+            _grid_prior(self.theta_t, self.theta_r, threshold_prior, spread_prior),
+            (n, 1),
+        )
         self.next_x = start.astype(np.float64).copy()
 
     def _p(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -659,12 +670,40 @@ class _Psi(_Engine):
         end = ~above & ~precise & (n_used >= self.max_pulses)
         self._stop(idx[end], StopReason.PULSE_BUDGET_EXHAUSTED, mean[end])
         live = self.active[idx]
-        if live.any():
+        if live.any() and self.placement == "estimate":
+            # Next pulse at the posterior mean, where a pulse tells most about
+            # the threshold (Qi et al., 2011; as ML-PEST places it at the ML
+            # estimate).
+            self.next_x[idx[live]] = _round_to(mean[live], self.resolution)
+        elif live.any():
             p_live = post[live]
             p1 = p_live @ self.psi.T
             expected = p_live @ self.h_psi.T
             gain = _binary_entropy(p1) - expected
             self.next_x[idx[live]] = self.x_grid[np.argmax(gain, axis=1)]
+
+
+def _grid_prior(
+    theta_t: NDArray[np.float64],
+    theta_r: NDArray[np.float64],
+    threshold_prior: tuple[float, float] | None,
+    spread_prior: tuple[float, float],
+) -> NDArray[np.float64]:
+    """Prior weights on the (threshold, relative spread) grid, summing to one.
+
+    Independent factors: the relative spread log-normal (``spread_prior`` = median,
+    SD of its natural logarithm); the threshold uniform on the grid when
+    ``threshold_prior`` is None, else normal (mean, SD in % MSO), truncated to the
+    grid.
+    """
+    median, log_sd = spread_prior
+    log_r = np.log(theta_r / median)
+    w = -0.5 * (log_r / log_sd) ** 2
+    if threshold_prior is not None:
+        mean, sd = threshold_prior
+        w = w - 0.5 * ((theta_t - mean) / sd) ** 2
+    prior = np.exp(w - w.max())
+    return np.asarray(prior / prior.sum(), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -807,9 +846,48 @@ def _psi_engine(
     target_sd_pct_mso: float = C.PSI_TARGET_SD_PCT_MSO,
     resolution_pct_mso: float = C.INTENSITY_RESOLUTION_PCT_MSO,
     lapse_rate: float = 0.0,
+    placement: Literal["entropy", "estimate"] = "entropy",
+    threshold_prior_mean_pct_mso: float | None = None,
+    threshold_prior_sd_pct_mso: float | None = None,
+    spread_prior_median: float = C.PSI_PRIOR_SPREAD_MEDIAN,
+    spread_prior_log_sd: float = C.PSI_PRIOR_SPREAD_LOG_SD,
 ) -> _Engine:
     budget = _check_int(max_pulses, "max_pulses", 1, C.MAX_PULSES_LIMIT)
     least = _check_int(min_pulses, "min_pulses", 1, budget)
+    check_option(placement, "placement", ("entropy", "estimate"))
+    if (threshold_prior_mean_pct_mso is None) != (threshold_prior_sd_pct_mso is None):
+        raise ValueError(
+            "Invalid value for 'threshold_prior_sd_pct_mso': got "
+            f"{threshold_prior_sd_pct_mso!r} with threshold_prior_mean_pct_mso="
+            f"{threshold_prior_mean_pct_mso!r}; allowed: both None (uniform prior) "
+            "or both numbers."
+        )
+    t_prior: tuple[float, float] | None = None
+    if threshold_prior_mean_pct_mso is not None:
+        check_type(
+            threshold_prior_mean_pct_mso, _NUMBER, "threshold_prior_mean_pct_mso"
+        )
+        check_type(threshold_prior_sd_pct_mso, _NUMBER, "threshold_prior_sd_pct_mso")
+        t_prior = (
+            check_range(
+                threshold_prior_mean_pct_mso,
+                "threshold_prior_mean_pct_mso",
+                10.0,
+                130.0,
+                unit="% MSO",
+            ),
+            check_range(
+                float(threshold_prior_sd_pct_mso),  # type: ignore[arg-type]
+                "threshold_prior_sd_pct_mso",
+                0.5,
+                100.0,
+                unit="% MSO",
+            ),
+        )
+    check_type(spread_prior_median, _NUMBER, "spread_prior_median")
+    r_median = check_range(spread_prior_median, "spread_prior_median", 0.02, 0.3)
+    check_type(spread_prior_log_sd, _NUMBER, "spread_prior_log_sd")
+    r_log_sd = check_range(spread_prior_log_sd, "spread_prior_log_sd", 0.01, 5.0)
     check_type(target_sd_pct_mso, _NUMBER, "target_sd_pct_mso")
     target = check_range(
         target_sd_pct_mso,
@@ -837,6 +915,9 @@ def _psi_engine(
         target_sd_pct_mso=target,
         resolution_pct_mso=res,
         lapse_rate=lapse,
+        placement=placement,
+        threshold_prior=t_prior,
+        spread_prior=(r_median, r_log_sd),
     )
 
 
@@ -1065,6 +1146,11 @@ def hunt_psi(
     resolution_pct_mso: float = C.INTENSITY_RESOLUTION_PCT_MSO,
     lapse_rate: float = 0.0,
     mep_threshold_uv: float = C.MEP_PRESENT_UV,
+    placement: Literal["entropy", "estimate"] = "entropy",
+    threshold_prior_mean_pct_mso: float | None = None,
+    threshold_prior_sd_pct_mso: float | None = None,
+    spread_prior_median: float = C.PSI_PRIOR_SPREAD_MEDIAN,
+    spread_prior_log_sd: float = C.PSI_PRIOR_SPREAD_LOG_SD,
 ) -> ThresholdResult:
     """Bayesian adaptive (Psi) threshold hunt.
 
@@ -1077,6 +1163,14 @@ def hunt_psi(
     The estimate is the posterior mean of ``t``; the hunt stops when its posterior
     SD reaches ``target_sd_pct_mso`` :footcite:`qi2011`, or as not converged when
     the budget runs out or the threshold is probably above 100 % MSO.
+
+    With ``placement="estimate"`` and a threshold prior it is the Bayesian
+    adaptive method of :footcite:`qi2011`: a population prior on the threshold
+    (e.g. ``threshold_prior_mean_pct_mso=52.6``, ``threshold_prior_sd_pct_mso=8``
+    :footcite:`silbert2013`), each pulse at the posterior mean (rounded to the
+    stimulator's resolution), and the stop on the posterior SD. This needs no
+    expected-entropy search and concentrates the pulses where they inform the
+    threshold most.
 
     Parameters
     ----------
@@ -1097,6 +1191,17 @@ def hunt_psi(
         the simulated subject.
     mep_threshold_uv : float
         MEP criterion, uV, in (0, 10000].
+    placement : {"entropy", "estimate"}
+        ``"entropy"``: each pulse at the intensity minimising the expected
+        posterior entropy (Psi); ``"estimate"``: at the posterior mean of the
+        threshold (Qi et al., 2011).
+    threshold_prior_mean_pct_mso, threshold_prior_sd_pct_mso : float | None
+        Normal prior on the threshold, % MSO: mean in [10, 130], SD in
+        [0.5, 100]. Both ``None`` (default): uniform on the grid.
+    spread_prior_median : float
+        Median of the log-normal prior on the relative spread, in [0.02, 0.3].
+    spread_prior_log_sd : float
+        SD of the logarithm of the relative spread prior, in [0.01, 5].
 
     Returns
     -------
@@ -1126,6 +1231,11 @@ def hunt_psi(
             "target_sd_pct_mso": target_sd_pct_mso,
             "resolution_pct_mso": resolution_pct_mso,
             "lapse_rate": lapse_rate,
+            "placement": placement,
+            "threshold_prior_mean_pct_mso": threshold_prior_mean_pct_mso,
+            "threshold_prior_sd_pct_mso": threshold_prior_sd_pct_mso,
+            "spread_prior_median": spread_prior_median,
+            "spread_prior_log_sd": spread_prior_log_sd,
         },
     )
 
