@@ -43,6 +43,7 @@ from ._mep import (
     read_emg,
 )
 from ._responder import CoilPosition, PopulationResponder, PositionResponder, Responder
+from ._response_models import ResponseModelPopulation, response_cdf
 from ._subject import (
     SimulatedPopulation,
     SimulatedSubject,
@@ -90,6 +91,7 @@ __all__ = [
     "PositionResponder",
     "RejectionReason",
     "Responder",
+    "ResponseModelPopulation",
     "SamplingRateTooLowError",
     "SimulatedPopulation",
     "SimulatedSubject",
@@ -113,6 +115,7 @@ __all__ = [
     "hunt_threshold",
     "next_hotspot_position",
     "read_emg",
+    "response_cdf",
     "sample_population",
     "sample_subject_parameters",
     "search_hotspot",
