@@ -130,6 +130,23 @@ def test_type_i_error_is_alpha(null_results: list[VirtualTrialResult]) -> None:
     assert abs(s.bias.value) <= K_MCSE * s.bias.mcse, s.bias
 
 
+def test_type_i_error_with_the_interim_look_is_alpha(
+    null_results: list[VirtualTrialResult],
+) -> None:
+    """The example trial's look (half the information, O'Brien-Fleming-type).
+
+    Lan-DeMets spending keeps the overall type I error at alpha whatever the
+    looks: the rejection rate with the look is within 3 binomial MCSE of it.
+    """
+    s = summarise_virtual_trials(null_results, 0.0)
+    assert s.sequential is not None
+    assert s.sequential.planned_fractions == (0.5,)
+    mcse = math.sqrt(ALPHA * (1 - ALPHA) / N_NULL_TRIALS)
+    got = s.sequential.rejection_rate.value
+    assert abs(got - ALPHA) <= K_MCSE * mcse, s.sequential.rejection_rate
+    assert s.sequential.looks[0].taken.value == 1.0
+
+
 def test_empirical_se_is_the_analytic_se(
     null_results: list[VirtualTrialResult],
 ) -> None:
