@@ -99,6 +99,7 @@ def effect_design() -> VirtualDesign:
     defn = _definition(
         factorial=True, sites=3,
         visits=("end_of_course", "followup_1m", "followup_3m"),
+        interim=[],  # no look: this run checks the analysis at the end only
     )  # fmt: skip
     return VirtualDesign(
         definition=defn, n_patients=48, true_effect=EFFECT, site_shares=None,
@@ -128,6 +129,23 @@ def test_type_i_error_is_alpha(null_results: list[VirtualTrialResult]) -> None:
     assert abs(s.rejection_rate.value - ALPHA) <= K_MCSE * mcse, s.rejection_rate
     assert abs(s.coverage.value - (1 - ALPHA)) <= K_MCSE * mcse, s.coverage
     assert abs(s.bias.value) <= K_MCSE * s.bias.mcse, s.bias
+
+
+def test_type_i_error_with_the_interim_look_is_alpha(
+    null_results: list[VirtualTrialResult],
+) -> None:
+    """The example trial's look (half the information, O'Brien-Fleming-type).
+
+    Lan-DeMets spending keeps the overall type I error at alpha whatever the
+    looks: the rejection rate with the look is within 3 binomial MCSE of it.
+    """
+    s = summarise_virtual_trials(null_results, 0.0)
+    assert s.sequential is not None
+    assert s.sequential.planned_fractions == (0.5,)
+    mcse = math.sqrt(ALPHA * (1 - ALPHA) / N_NULL_TRIALS)
+    got = s.sequential.rejection_rate.value
+    assert abs(got - ALPHA) <= K_MCSE * mcse, s.sequential.rejection_rate
+    assert s.sequential.looks[0].taken.value == 1.0
 
 
 def test_empirical_se_is_the_analytic_se(

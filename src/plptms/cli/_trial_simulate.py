@@ -36,6 +36,19 @@ def _parse_effects(value: str | None) -> list[float] | None:
     return out
 
 
+def _parse_sizes(value: str | None) -> list[int] | None:
+    if value is None:
+        return None
+    try:
+        return [int(part) for part in value.split(",")]
+    except ValueError:
+        raise typer.BadParameter(
+            f"got {value!r}; allowed: whole numbers of patients separated by commas, "
+            "e.g. 40,80,120.",
+            param_hint="'--sizes'",
+        ) from None
+
+
 def _check_backend(value: str) -> str:
     from ..batch import BACKENDS
 
@@ -95,10 +108,21 @@ def simulate_cmd(
             "default: the design's.",
         ),
     ] = None,
+    sizes: Annotated[
+        str | None,
+        typer.Option(
+            "--sizes",
+            help="Total sample sizes for a power curve over N, e.g. 40,80,120; "
+            "default: the design's n_patients.",
+        ),
+    ] = None,
     plot: Annotated[
         Path | None,
         typer.Option(
-            "--plot", callback=_check_plot, help="Write the power curve (.png/.svg)."
+            "--plot",
+            callback=_check_plot,
+            help="Write the power curve (.png/.svg/.pdf): over N with --sizes, "
+            "else over the effects.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -106,8 +130,11 @@ def simulate_cmd(
     """Simulate whole trials of a design and report their performance.
 
     Each virtual trial runs through the trial engine's own randomisation and
-    primary analysis (MMRM). Reports power (type I error at effect 0), bias,
-    coverage and arm imbalance, each with its Monte Carlo SE. The same seed gives
+    primary analysis (MMRM), and, if the definition has interim looks, its
+    group-sequential interim analyses. Reports power (type I error at effect 0),
+    bias, coverage and arm imbalance, and with looks the probability of stopping
+    at each look, the expected sample size and the power with the looks, each
+    with its Monte Carlo SE. The same seed gives
     the same results on every back-end. Exit 0 done, 2 bad input.
     """
     import numpy as np
@@ -120,6 +147,7 @@ def simulate_cmd(
     )
 
     effect_list = _parse_effects(effects)
+    size_list = _parse_sizes(sizes)
     try:
         vdesign = read_virtual_design(design)
     except (ProtocolFileError, TrialDefinitionError, OSError) as exc:
@@ -137,6 +165,7 @@ def simulate_cmd(
             progress=not as_json,
             effects=effect_list,
             n_workers=workers,
+            sizes=size_list,
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
@@ -161,16 +190,19 @@ def _render(study: object, wall_s: float, plot: Path | None) -> None:
         f"{study.n_trials:,} virtual trials per effect, seed {study.seed}, "
         f"alpha {study.alpha:g} ({study.sided}-sided); {wall_s:.1f} s."
     )
-    perf = Table(title="Primary analysis (estimate ± Monte Carlo SE)")
-    for col in ("true effect", "measure", "rejection rate", "bias", "empirical SE",
-                "model SE", "coverage", "estimable"):  # fmt: skip
+    perf = Table(title="Primary analysis at the end, without looks "
+                 "(estimate ± Monte Carlo SE)")  # fmt: skip
+    for col in ("patients", "true effect", "measure", "rejection rate", "bias",
+                "empirical SE", "model SE", "coverage", "estimable"):  # fmt: skip
         perf.add_column(col, justify="right")
     bal = Table(title="Randomisation balance and dropout (mean ± Monte Carlo SE)")
-    for col in ("true effect", "imbalance overall", "within site", "within stratum",
-                "within factor level", "dropout share"):  # fmt: skip
+    for col in ("patients", "true effect", "imbalance overall", "within site",
+                "within stratum", "within factor level",
+                "dropout share"):  # fmt: skip
         bal.add_column(col, justify="right")
     for s in study.summaries:
         perf.add_row(
+            str(s.n_patients),
             f"{s.true_effect:g}",
             "type I error" if s.measure == "type_i_error" else s.measure,
             _mc(s.rejection_rate),
@@ -181,6 +213,7 @@ def _render(study: object, wall_s: float, plot: Path | None) -> None:
             f"{s.n_estimable}/{s.n_trials}",
         )
         bal.add_row(
+            str(s.n_patients),
             f"{s.true_effect:g}",
             _mc(s.imbalance_overall, ".2f"),
             _mc(s.imbalance_site, ".2f"),
@@ -189,6 +222,7 @@ def _render(study: object, wall_s: float, plot: Path | None) -> None:
             _mc(s.dropout_share),
         )
     con.print(perf)
+    _render_looks(study)
     con.print(bal)
     con.print(
         "[dim]Imbalance: range over arms of the arm counts divided by their ratio "
@@ -196,3 +230,39 @@ def _render(study: object, wall_s: float, plot: Path | None) -> None:
     )
     if plot is not None:
         con.print(f"Written {escape(str(plot))}.")
+
+
+def _render_looks(study: object) -> None:
+    from ..trial import VirtualStudy
+
+    assert isinstance(study, VirtualStudy)
+    rows = [s for s in study.summaries if s.sequential is not None]
+    if not rows:
+        return
+    seq0 = rows[0].sequential
+    assert seq0 is not None
+    fractions = ", ".join(f"{t:g}" for t in seq0.planned_fractions)
+    table = Table(
+        title=f"With interim looks at {fractions} ({seq0.spending}; "
+        "estimate ± Monte Carlo SE)"
+    )
+    cols = ["patients", "true effect"]
+    cols += [f"stop at look {lk.look}" for lk in seq0.looks]
+    cols += ["reach final", "rejection with looks", "without looks", "difference",
+             "expected N"]  # fmt: skip
+    for col in cols:
+        table.add_column(col, justify="right")
+    for s in rows:
+        seq = s.sequential
+        assert seq is not None
+        table.add_row(
+            str(s.n_patients),
+            f"{s.true_effect:g}",
+            *(_mc(lk.stop) for lk in seq.looks),
+            _mc(seq.reach_final),
+            _mc(seq.rejection_rate),
+            _mc(seq.rejection_rate_no_looks),
+            _mc(seq.rejection_difference),
+            _mc(seq.expected_n_randomised, ".1f"),
+        )
+    _console().print(table)

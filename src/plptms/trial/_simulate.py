@@ -21,8 +21,10 @@ virtual trial:
 Nothing here re-implements the allocation or the analysis. The outcome model
 (``change = common + site + limb + active x (effect + site's deviation) + e``,
 errors correlated within a patient, compound symmetry) is plptms's simulation
-model, documented on :class:`VirtualDesign`. Interim looks are not simulated:
-every virtual trial is analysed once, at its end, at the definition's ``alpha``.
+model, documented on :class:`VirtualDesign`. Every virtual trial is analysed at
+its end at the definition's ``alpha`` (the design without looks); when the
+definition has interim looks, it is also analysed at each look and at its end
+by the engine's group-sequential code (:mod:`plptms.trial._virtual_looks`).
 
 :func:`summarise_virtual_trials` turns many results into the performance
 measures of a simulation study (rejection rate, bias, empirical SE, coverage,
@@ -54,6 +56,7 @@ from ._simulate_summary import (
 )
 from ._trial_analysis import TrialAnalysisError, analyse_trial
 from ._trial_models import level_pct
+from ._virtual_looks import analyse_looks
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -106,7 +109,9 @@ class VirtualDesign(BaseModel):
         ``change_from_baseline`` on a pain intensity scale, and its
         stratification factors among ``site``, ``limb`` and ``pain_band``.
     n_patients : int
-        Patients randomised per virtual trial, at least 2 per arm.
+        Patients randomised per virtual trial, at least 2 per arm; also the
+        planned sample size the information fraction of an interim look is a
+        share of (the definition's ``sample_size`` is replaced by it).
     true_effect : float
         Active minus sham difference in the mean change from baseline at every
         post-baseline visit, in scale points (negative: less pain on active).
@@ -148,6 +153,10 @@ class VirtualDesign(BaseModel):
         Probability that a patient still followed drops out before each
         simulated post-baseline visit (missing completely at random; all later
         visits are missing), in ``[0, 1)``. Default 0.05 (example).
+    recruitment_interval_days : int
+        Days between two consecutive randomisations (>= 1); with the visit days
+        it sets when interim looks happen and how many patients are randomised
+        by then. Default 1 (example).
 
     Raises
     ------
@@ -179,6 +188,7 @@ class VirtualDesign(BaseModel):
     residual_sd: float = 2.0
     within_patient_correlation: float = 0.5
     dropout_per_visit: float = 0.05
+    recruitment_interval_days: int = 1
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -206,6 +216,11 @@ class VirtualDesign(BaseModel):
                     f"Invalid value for {name!r}: got {value!r}; allowed range is "
                     "[0, 1)."
                 )
+        if self.recruitment_interval_days < 1:
+            raise ValueError(
+                f"Invalid value for 'recruitment_interval_days': got "
+                f"{self.recruitment_interval_days!r}; allowed range is [1, inf) days."
+            )
         self._check_endpoint()
         self._check_baseline()
         _shares(self.site_shares, defn.site_codes, "site_shares")
@@ -331,8 +346,9 @@ class VirtualDesign(BaseModel):
         """Return the definition cut down to what a virtual trial analyses.
 
         The baseline and the simulated visits, each collecting the primary scale
-        only, and the first primary endpoint only; everything else (sites, arms,
-        randomisation, alpha, sidedness) is the definition's.
+        only, the first primary endpoint only, and ``n_patients`` as the planned
+        sample size; everything else (sites, arms, randomisation, interim looks,
+        alpha, sidedness) is the definition's.
 
         Returns
         -------
@@ -347,6 +363,7 @@ class VirtualDesign(BaseModel):
             {**v, "scales": [ep.scale_id]} for v in data["visits"] if v["id"] in keep
         ]
         data["endpoints"] = [ep.model_dump()]
+        data["sample_size"] = self.n_patients
         return TrialDefinition.model_validate(data)
 
 
@@ -478,7 +495,7 @@ def simulate_trial(
         stay = rng.random(m) >= design.dropout_per_visit
         n_seen = int(np.argmin(stay)) if not stay.all() else m
         pid = f"V{k:05d}"
-        day0 = _START + dt.timedelta(days=k)
+        day0 = _START + dt.timedelta(days=k * design.recruitment_interval_days)
         withdrawn = None
         if n_seen < m:
             dropped += 1
@@ -517,6 +534,7 @@ def simulate_trial(
         )
     ep = analysis.endpoints[0]
     c = ep.contrasts[0]
+    sequential = analyse_looks(defn, patients, scores, c) if defn.interim else None
     if defn.sided == 2:
         rejected = c.pvalue < defn.alpha
     else:
@@ -532,6 +550,7 @@ def simulate_trial(
         pvalue=c.pvalue,
         rejected=bool(rejected),
         converged=ep.converged,
+        sequential=sequential,
         **common,
     )
 

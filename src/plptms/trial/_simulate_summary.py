@@ -19,6 +19,13 @@ formulas below are the standard ones. With ``n`` estimable trials, estimates
   ``sd / sqrt(N)`` over all ``N`` trials (allocation and dropout happen whether
   or not the analysis could be run).
 
+With interim looks (:class:`SequentialSummary`, over the ``n`` estimable
+trials): the probability of stopping at each look and of rejecting with the
+looks are proportions (MCSE as above); the expected number randomised is a
+mean (``sd / sqrt(n)``); the change in the rejection rate against the same
+trials analysed once, without looks, is the mean of the paired differences
+``d_i`` in ``{-1, 0, 1}``, MCSE ``sd(d) / sqrt(n)``.
+
 .. footbibliography::
 """
 
@@ -31,6 +38,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from ..utils import check_type
+from ._virtual_looks import SequentialOutcome
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -38,7 +46,9 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 __all__ = [
+    "LookSummary",
     "MonteCarloEstimate",
+    "SequentialSummary",
     "VirtualTrialResult",
     "VirtualTrialSummary",
     "summarise_virtual_trials",
@@ -88,6 +98,10 @@ class VirtualTrialResult(BaseModel):
     imbalance_level : float
         The largest such range within one level of one factor (the marginal
         totals that minimisation balances).
+    sequential : SequentialOutcome | None
+        The trial analysed with the definition's interim looks (``None`` when it
+        has none, or the trial is not estimable); ``rejected`` above is always
+        the single analysis at the end, without looks.
     """
 
     model_config = _FROZEN
@@ -111,6 +125,7 @@ class VirtualTrialResult(BaseModel):
     imbalance_site: float
     imbalance_stratum: float
     imbalance_level: float
+    sequential: SequentialOutcome | None = None
 
 
 class MonteCarloEstimate(BaseModel):
@@ -130,6 +145,88 @@ class MonteCarloEstimate(BaseModel):
     mcse: float
 
 
+class LookSummary(BaseModel):
+    """What happened at one interim look, over the estimable trials.
+
+    Parameters
+    ----------
+    look : int
+        The look, 1-based.
+    planned_fraction : float
+        Its planned information fraction.
+    taken : MonteCarloEstimate
+        Share of trials analysed at this look (not stopped before, look reached,
+        model estimable).
+    stop_for_efficacy : MonteCarloEstimate
+        Share of trials that stopped here crossing the upper boundary (benefit
+        of active stimulation).
+    stop_control_better : MonteCarloEstimate
+        Share that stopped here crossing the lower boundary (two-sided only).
+    stop : MonteCarloEstimate
+        Share that stopped here, either way.
+    cumulative_stop : MonteCarloEstimate
+        Share that stopped here or at an earlier look.
+    mean_information_fraction : MonteCarloEstimate | None
+        Mean observed fraction among the trials analysed here.
+    mean_n_randomised : MonteCarloEstimate | None
+        Mean number randomised by the look, among the trials analysed here.
+    """
+
+    model_config = _FROZEN
+
+    look: int
+    planned_fraction: float
+    taken: MonteCarloEstimate
+    stop_for_efficacy: MonteCarloEstimate
+    stop_control_better: MonteCarloEstimate
+    stop: MonteCarloEstimate
+    cumulative_stop: MonteCarloEstimate
+    mean_information_fraction: MonteCarloEstimate | None
+    mean_n_randomised: MonteCarloEstimate | None
+
+
+class SequentialSummary(BaseModel):
+    """Operating characteristics of a design with interim looks.
+
+    Parameters
+    ----------
+    n_trials : int
+        Estimable trials summarised (the same as the analysis without looks).
+    spending : str
+        Lan-DeMets spending function type.
+    planned_fractions : tuple of float
+        Information fractions of the interim looks.
+    looks : list of LookSummary
+        One per interim look.
+    reach_final : MonteCarloEstimate
+        Share of trials that ran to the final analysis.
+    rejection_rate : MonteCarloEstimate
+        Overall rejection rate with the looks (power, or the type I error at
+        effect 0).
+    rejection_rate_no_looks : MonteCarloEstimate
+        The same trials analysed once at the end, at the definition's alpha.
+    rejection_difference : MonteCarloEstimate
+        ``rejection_rate - rejection_rate_no_looks``, paired (same trials).
+    expected_n_randomised : MonteCarloEstimate
+        Mean number randomised when the trial ended (the expected sample size).
+    max_n_randomised : int
+        Patients randomised by a trial that runs to the end.
+    """
+
+    model_config = _FROZEN
+
+    n_trials: int
+    spending: str
+    planned_fractions: tuple[float, ...]
+    looks: list[LookSummary]
+    reach_final: MonteCarloEstimate
+    rejection_rate: MonteCarloEstimate
+    rejection_rate_no_looks: MonteCarloEstimate
+    rejection_difference: MonteCarloEstimate
+    expected_n_randomised: MonteCarloEstimate
+    max_n_randomised: int
+
+
 class VirtualTrialSummary(BaseModel):
     """Performance of a design over many virtual trials.
 
@@ -137,6 +234,8 @@ class VirtualTrialSummary(BaseModel):
     ----------
     n_trials : int
         Virtual trials summarised.
+    n_patients : int
+        Patients randomised per trial.
     n_estimable : int
         Trials whose primary analysis could be run; the measures of the
         analysis are over these.
@@ -159,11 +258,15 @@ class VirtualTrialSummary(BaseModel):
         :class:`~plptms.trial._simulate.VirtualTrialResult`), over all trials.
     dropout_share : MonteCarloEstimate
         Mean share of patients who dropped out before the last visit.
+    sequential : SequentialSummary | None
+        The operating characteristics with the interim looks, if the trials had
+        any.
     """  # noqa: E501
 
     model_config = _FROZEN
 
     n_trials: int
+    n_patients: int
     n_estimable: int
     true_effect: float
     measure: Literal["power", "type_i_error"]
@@ -177,6 +280,7 @@ class VirtualTrialSummary(BaseModel):
     imbalance_stratum: MonteCarloEstimate
     imbalance_level: MonteCarloEstimate
     dropout_share: MonteCarloEstimate
+    sequential: SequentialSummary | None = None
 
 
 def _proportion(x: NDArray[np.float64]) -> MonteCarloEstimate:
@@ -248,6 +352,7 @@ def summarise_virtual_trials(
     dropout = np.asarray([r.n_dropped_out / r.n_randomised for r in results])
     return VirtualTrialSummary(
         n_trials=len(results),
+        n_patients=max(r.n_randomised for r in results),
         n_estimable=n,
         true_effect=float(true_effect),
         measure="type_i_error" if true_effect == 0 else "power",
@@ -265,4 +370,64 @@ def summarise_virtual_trials(
         imbalance_stratum=per_trial("imbalance_stratum"),
         imbalance_level=per_trial("imbalance_level"),
         dropout_share=_mean(dropout),
+        sequential=_sequential(ok),
     )
+
+
+def _sequential(ok: Sequence[VirtualTrialResult]) -> SequentialSummary | None:
+    """Summarise the interim looks of the estimable trials (``None`` if none)."""
+    seqs = [r.sequential for r in ok if r.sequential is not None]
+    if not seqs:
+        return None
+    if len(seqs) != len(ok):
+        raise ValueError(
+            f"Invalid value for 'results': got {len(seqs)} of {len(ok)} estimable "
+            "trials with interim looks; allowed: all or none (one design)."
+        )
+    first = seqs[0]
+    looks = []
+    stopped_before = np.zeros(len(seqs))
+    for k, t_k in enumerate(first.planned_fractions, start=1):
+        outs = [next((lk for lk in s.looks if lk.look == k), None) for s in seqs]
+        taken = [o for o in outs if o is not None and o.taken]
+        stop_at = np.asarray([s.stopped_at == k for s in seqs], dtype=float)
+        up = np.asarray([s.stopped_at == k and s.direction == "upper" for s in seqs])
+        stopped_before = stopped_before + stop_at
+        looks.append(
+            LookSummary(
+                look=k,
+                planned_fraction=t_k,
+                taken=_proportion(np.asarray([o in taken for o in outs], dtype=float)),
+                stop_for_efficacy=_proportion(up.astype(float)),
+                stop_control_better=_proportion(stop_at - up),
+                stop=_proportion(stop_at),
+                cumulative_stop=_proportion(stopped_before.copy()),
+                mean_information_fraction=_mean_or_none(
+                    [o.information_fraction for o in taken]
+                ),
+                mean_n_randomised=_mean_or_none([o.n_randomised for o in taken]),
+            )
+        )
+    with_looks = np.asarray([s.rejected for s in seqs], dtype=float)
+    without = np.asarray([r.rejected for r in ok], dtype=float)
+    return SequentialSummary(
+        n_trials=len(seqs),
+        spending=first.spending,
+        planned_fractions=first.planned_fractions,
+        looks=looks,
+        reach_final=_proportion(
+            np.asarray([s.stopped_at is None for s in seqs], dtype=float)
+        ),
+        rejection_rate=_proportion(with_looks),
+        rejection_rate_no_looks=_proportion(without),
+        rejection_difference=_mean(with_looks - without),
+        expected_n_randomised=_mean(
+            np.asarray([s.n_randomised for s in seqs], dtype=float)
+        ),
+        max_n_randomised=max(r.n_randomised for r in ok),
+    )
+
+
+def _mean_or_none(values: Sequence[float | None]) -> MonteCarloEstimate | None:
+    x = np.asarray([v for v in values if v is not None], dtype=float)
+    return _mean(x) if len(x) else None

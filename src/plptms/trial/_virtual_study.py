@@ -16,6 +16,12 @@ block depends on the seed and the effect's value only, not on the other
 effects or their order: adding, removing or reordering effects leaves every
 other effect's trials bit for bit as they were, and a run without ``effects``
 is the run of the design's own ``true_effect``.
+
+**Sample sizes.** Given ``sizes`` (a power curve over the total sample size),
+the trials of effect ``e`` at ``n`` patients draw from
+``SeedSequence(seed, spawn_key=(SIZE_BLOCK_TAG, n, hi, lo))`` instead: one block
+per size and effect, again independent of the other sizes and effects (a run
+with ``sizes`` never shares a stream with a run without).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EFFECT_BLOCK_TAG",
+    "SIZE_BLOCK_TAG",
     "VirtualStudy",
     "effect_seed",
     "run_virtual_trials",
@@ -55,6 +62,8 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 #: First word of every effect's spawn key (ASCII ``"vtri"``), so that effect
 #: blocks never share a key with the plain children ``SeedSequence(seed).spawn``.
 EFFECT_BLOCK_TAG: Final[int] = 0x76747269
+#: First word of the spawn key of a (sample size, effect) block (ASCII ``"vtrn"``).
+SIZE_BLOCK_TAG: Final[int] = 0x7674726E
 #: Time of one virtual trial for the batching rule of ``run_tasks``: about 0.07 s
 #: for the example (4 sites, 120 patients, 4 visits; measured, docs/trials.md), so
 #: two trials per batch; designs with more visits take longer per trial.
@@ -69,7 +78,9 @@ class VirtualStudy(BaseModel):
     definition_id : str
         The trial definition's id.
     n_patients : int
-        Patients randomised per virtual trial.
+        Patients randomised per virtual trial (the design's).
+    sizes : list of int | None
+        The sample sizes of a power curve over sizes (``None``: the design's).
     n_trials : int
         Virtual trials per effect.
     alpha : float
@@ -80,13 +91,15 @@ class VirtualStudy(BaseModel):
     seed : int
         The study's seed (each effect's block is spawned from it).
     summaries : list of VirtualTrialSummary
-        One per effect, in the order the effects were given.
+        One per effect, in the order the effects were given; with ``sizes``, one
+        per size and effect (sizes outer, effects inner).
     """
 
     model_config = _FROZEN
 
     definition_id: str
     n_patients: int
+    sizes: list[int] | None = None
     n_trials: int
     alpha: float
     sided: int
@@ -94,8 +107,10 @@ class VirtualStudy(BaseModel):
     summaries: list[VirtualTrialSummary]
 
 
-def effect_seed(seed: int, effect: float) -> np.random.SeedSequence:
-    """Return the seed block of one true effect.
+def effect_seed(
+    seed: int, effect: float, n_patients: int | None = None
+) -> np.random.SeedSequence:
+    """Return the seed block of one true effect (and sample size).
 
     Parameters
     ----------
@@ -103,17 +118,24 @@ def effect_seed(seed: int, effect: float) -> np.random.SeedSequence:
         The study's seed, >= 0.
     effect : float
         The true effect, points (finite).
+    n_patients : int | None
+        The sample size of a power curve over sizes; ``None`` for a run
+        without ``sizes``.
 
     Returns
     -------
     block : numpy.random.SeedSequence
         ``SeedSequence(seed, spawn_key=(EFFECT_BLOCK_TAG, hi, lo))`` with ``hi``,
         ``lo`` the 32-bit words of ``effect``'s IEEE 754 double (``-0.0`` as
-        ``0.0``).
+        ``0.0``); with ``n_patients``, ``spawn_key=(SIZE_BLOCK_TAG, n_patients,
+        hi, lo)``.
     """
     (bits,) = struct.unpack(">Q", struct.pack(">d", float(effect) + 0.0))
+    hi, lo = bits >> 32, bits & 0xFFFFFFFF
+    if n_patients is None:
+        return np.random.SeedSequence(seed, spawn_key=(EFFECT_BLOCK_TAG, hi, lo))
     return np.random.SeedSequence(
-        seed, spawn_key=(EFFECT_BLOCK_TAG, bits >> 32, bits & 0xFFFFFFFF)
+        seed, spawn_key=(SIZE_BLOCK_TAG, int(n_patients), hi, lo)
     )
 
 
@@ -176,6 +198,32 @@ def _check_effects(effects: Sequence[float]) -> list[float]:
     return out
 
 
+def _check_sizes(sizes: Sequence[int], design: VirtualDesign) -> list[int]:
+    if isinstance(sizes, str | bytes):
+        raise TypeError(
+            "Invalid type for 'sizes': got str; allowed: a sequence of ints (patients)."
+        )
+    low = 2 * len(design.definition.arms)
+    out: list[int] = []
+    for k, n in enumerate(sizes):
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(
+                f"Invalid type for 'sizes[{k}]': got {type(n).__name__}; allowed: int."
+            )
+        if n < low or n in out:
+            raise ValueError(
+                f"Invalid value for 'sizes': got {n!r} at position {k}; allowed: "
+                f"distinct sample sizes >= {low} (at least 2 patients per arm)."
+            )
+        out.append(n)
+    if not out:
+        raise ValueError(
+            "Invalid value for 'sizes': got an empty list; allowed: at least one "
+            "sample size, or None for the design's n_patients."
+        )
+    return out
+
+
 def run_virtual_trials(
     design: VirtualDesign,
     n_trials: int,
@@ -186,6 +234,7 @@ def run_virtual_trials(
     progress: bool = False,
     effects: Sequence[float] | None = None,
     n_workers: int | None = None,
+    sizes: Sequence[int] | None = None,
 ) -> VirtualStudy:
     """Run ``n_trials`` virtual trials per true effect and summarise each effect.
 
@@ -216,20 +265,27 @@ def run_virtual_trials(
         ``true_effect``.
     n_workers : int | None
         Worker processes (``None``: one per CPU).
+    sizes : sequence of int | None
+        Total sample sizes (distinct, at least 2 per arm) for a power curve over
+        the sample size: the design is run at each in turn (``n_patients``, which
+        is also the planned size of interim looks); ``None`` for the design's.
+        Each (size, effect) has its own seed block (see the module notes) and
+        checkpoint sub-folder ``n_<size>/effect_<repr(effect)>``.
 
     Returns
     -------
     study : VirtualStudy
-        One summary per effect, in ``effects`` order.
+        One summary per effect, in ``effects`` order (per size and effect with
+        ``sizes``).
 
     Raises
     ------
     TypeError
         If an argument has the wrong type.
     ValueError
-        If ``n_trials``, ``seed``, ``effects``, ``backend`` or ``n_workers`` has
-        a wrong value, fewer than 2 trials of an effect are estimable, or the
-        checkpoint holds another run
+        If ``n_trials``, ``seed``, ``effects``, ``sizes``, ``backend`` or
+        ``n_workers`` has a wrong value, fewer than 2 trials of an effect are
+        estimable, or the checkpoint holds another run
         (:class:`~plptms.batch.CheckpointMismatchError`).
     """
     check_type(design, VirtualDesign, "design")
@@ -244,24 +300,32 @@ def run_virtual_trials(
                 f"[{low}, inf)."
             )
     values = _check_effects([design.true_effect] if effects is None else effects)
+    size_list = None if sizes is None else _check_sizes(sizes, design)
     root = Path(checkpoint) if checkpoint is not None else None
     summaries = []
-    for effect in values:
-        variant = design.model_copy(update={"true_effect": effect})
-        results = run_tasks(
-            simulate_design_json,
-            [variant.model_dump_json()] * n_trials,
-            seed=effect_seed(seed, effect),
-            backend=backend,
-            checkpoint=None if root is None else root / f"effect_{effect!r}",
-            progress=progress,
-            task_time_s=_TRIAL_TIME_S,
-            n_workers=n_workers,
-        )
-        summaries.append(summarise_virtual_trials(results, effect))
+    for n in [None] if size_list is None else size_list:
+        for effect in values:
+            update: dict[str, object] = {"true_effect": effect}
+            folder = root
+            if n is not None:
+                update["n_patients"] = n
+                folder = None if root is None else root / f"n_{n}"
+            variant = design.model_copy(update=update)
+            results = run_tasks(
+                simulate_design_json,
+                [variant.model_dump_json()] * n_trials,
+                seed=effect_seed(seed, effect, n),
+                backend=backend,
+                checkpoint=None if folder is None else folder / f"effect_{effect!r}",
+                progress=progress,
+                task_time_s=_TRIAL_TIME_S,
+                n_workers=n_workers,
+            )
+            summaries.append(summarise_virtual_trials(results, effect))
     return VirtualStudy(
         definition_id=design.definition.id,
         n_patients=design.n_patients,
+        sizes=size_list,
         n_trials=n_trials,
         alpha=design.definition.alpha,
         sided=design.definition.sided,
