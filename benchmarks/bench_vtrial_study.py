@@ -40,6 +40,7 @@ def study(
     backend: str = "auto",
     workers: int | None = None,
     design_path: Path = EXAMPLE,
+    checkpoint: Path | None = None,
 ) -> dict[str, Any]:
     """Run the study; return its figures (wall time, workers, the summaries)."""
     from plptms.trial._virtual_design import read_virtual_design
@@ -47,21 +48,27 @@ def study(
 
     design = read_virtual_design(design_path)
     n_workers = workers or os.cpu_count() or 1
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     result = run_virtual_trials(
         design, n_trials, seed=SEED, backend=backend, n_workers=n_workers,
-        effects=[design.true_effect, 0.0],
+        effects=[design.true_effect, 0.0], checkpoint=checkpoint,
     )  # fmt: skip
     wall = time.perf_counter() - t0
     return {"study": result, "wall_s": wall, "workers": n_workers,
-            "backend": backend, "design": design}  # fmt: skip
+            "backend": backend, "design": design,
+            "load": (load0, os.getloadavg()[0])}  # fmt: skip
 
 
 def run(
-    n_trials: int = N_TRIALS, *, backend: str = "auto", workers: int | None = None
+    n_trials: int = N_TRIALS,
+    *,
+    backend: str = "auto",
+    workers: int | None = None,
+    checkpoint: Path | None = None,
 ) -> list[str]:
     """Return the benchmark's section of docs/benchmarks.md."""
-    out = study(n_trials, backend=backend, workers=workers)
+    out = study(n_trials, backend=backend, workers=workers, checkpoint=checkpoint)
     res = out["study"]
     design = out["design"]
     looks = design.definition.interim
@@ -98,7 +105,10 @@ def run(
         "",
         f"- Wall time: **{out['wall_s']:.1f} s** for {n_all:,} trials "
         f"({out['wall_s'] / n_all * 1e3:.0f} ms a trial on {out['workers']} "
-        "workers, start-up included).",
+        "workers, start-up included; 1-minute load average "
+        f"{out['load'][0]:.1f} at the start and {out['load'][1]:.1f} at the end "
+        f"on {os.cpu_count()} CPUs: above the CPU count, the machine was shared "
+        "and the wall time is an upper bound).",
         "",
     ]
 
@@ -108,8 +118,16 @@ def main() -> None:
     parser.add_argument("--n-trials", type=int, default=N_TRIALS)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        default=None,
+        help="folder for per-batch checkpoints (resume after a kill)",
+    )
     args = parser.parse_args()
-    print("\n".join(run(args.n_trials, backend=args.backend, workers=args.workers)))
+    lines = run(args.n_trials, backend=args.backend, workers=args.workers,
+                checkpoint=args.checkpoint)  # fmt: skip
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -275,6 +275,9 @@ def main() -> None:
     lines += bench_randomisation.run()
     lines += bench_mmrm.run()
     lines += bench_batch.run()
+    import bench_vtrial_study
+
+    lines += bench_vtrial_study.run()
     if not args.skip_crash:
         lines += bench_crash(args)
     if not args.skip_registry:
