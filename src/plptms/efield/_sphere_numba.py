@@ -11,6 +11,13 @@ the block, whose accumulators are independent, so LLVM vectorises it without
 reassociating any sum (``fastmath=False``): every point's sum over dipoles runs in
 dipole order, and the result does not depend on the number of threads. Per pair: one
 square root and one division (``1 / (a F)`` gives both ``1 / a`` and ``1 / F``).
+
+Accuracy near the dipoles: the kernel forms ``a = r0 - r`` before squaring it, as
+SimNIBS's loop does, where the NumPy engine expands ``|a|^2 = r^2 - 2 r.r0 + r0^2``
+(so that ``r.r0`` is a matrix product) and loses about ``eps r0^2 / a^2`` of relative
+accuracy for a point at distance ``a`` from a dipole: about 1e-10 at 0.1 mm from a
+dipole 90 mm from the centre, below 1e-13 beyond 3 mm (tested against an
+extended-precision evaluation).
 """
 
 from __future__ import annotations
@@ -51,7 +58,6 @@ def _block(
     x = np.empty(n)
     y = np.empty(n)
     z = np.empty(n)
-    rsq = np.empty(n)
     vx = np.zeros(n)
     vy = np.zeros(n)
     vz = np.zeros(n)
@@ -59,7 +65,6 @@ def _block(
         x[i] = pts_t[0, start + i]
         y[i] = pts_t[1, start + i]
         z[i] = pts_t[2, start + i]
-        rsq[i] = x[i] * x[i] + y[i] * y[i] + z[i] * z[i]
     for j in range(n_dip):
         px = dip[0, j]
         py = dip[1, j]
@@ -67,14 +72,15 @@ def _block(
         mx = dip[3, j]
         my = dip[4, j]
         mz = dip[5, j]
-        r0sq = dip[6, j]
-        r0 = dip[7, j]
-        inv_r0 = dip[8, j]
-        m_dot_r0 = dip[9, j]
+        r0 = dip[6, j]
+        inv_r0 = dip[7, j]
+        m_dot_r0 = dip[8, j]
         for i in range(n):
-            r_dot_r0 = x[i] * px + y[i] * py + z[i] * pz
-            r0a = r0sq - r_dot_r0  # r0 . a
-            a2 = rsq[i] - 2.0 * r_dot_r0 + r0sq  # |a|^2
+            ax = px - x[i]  # a = r0 - r, formed first: no cancellation near r0
+            ay = py - y[i]
+            az = pz - z[i]
+            r0a = px * ax + py * ay + pz * az  # r0 . a
+            a2 = ax * ax + ay * ay + az * az  # |a|^2
             a = math.sqrt(a2)
             f = a * (a * r0 + r0a)  # F
             inv_af = 1.0 / (a * f)
@@ -147,7 +153,6 @@ def accumulate_numba(
             [
                 pos.T,
                 mom.T,
-                r0sq,
                 r0,
                 1.0 / r0,
                 np.einsum("ij,ij->i", mom, pos),
