@@ -34,7 +34,7 @@ sum:
 - ``"numpy"`` (the reference, always available): two matrix products over a
   (points x dipoles) block of scalars, evaluated in cache-sized chunks, no Python loop
   over dipoles;
-- ``"numba"`` (optional dependency, ``pip install plptms[fast]``): one fused compiled
+- ``"numba"`` (optional dependency, ``pip install plptms[numba]``): one fused compiled
   pass per (point, dipole) pair, parallel over points, no large temporary
   (``_sphere_numba``); the same formula, equal to the NumPy engine to rounding.
 

@@ -43,7 +43,7 @@ _BLOCK = 256
 _PARALLEL_MIN_PAIRS = 1 << 20
 
 
-@numba.njit(fastmath=False, cache=True, nogil=True)
+@numba.njit(fastmath=False, cache=True, nogil=True)  # type: ignore[misc, unused-ignore]
 def _block(
     pts_t: NDArray[np.float64],
     dip: NDArray[np.float64],
@@ -99,7 +99,7 @@ def _block(
         out[start + i, 2] = x[i] * vy[i] - y[i] * vx[i]
 
 
-@numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)
+@numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)  # type: ignore[misc, unused-ignore]
 def _kernel_parallel(
     pts_t: NDArray[np.float64],
     dip: NDArray[np.float64],
@@ -110,7 +110,7 @@ def _kernel_parallel(
         _block(pts_t, dip, out, b)
 
 
-@numba.njit(fastmath=False, cache=True, nogil=True)
+@numba.njit(fastmath=False, cache=True, nogil=True)  # type: ignore[misc, unused-ignore]
 def _kernel_serial(
     pts_t: NDArray[np.float64],
     dip: NDArray[np.float64],
