@@ -13,10 +13,13 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plptms.efield import SphereHead, e_field_sphere_loop, pose_on_sphere
 from plptms.efield._sphere import (
     _AUTO_NUMBA_MIN_PAIRS,
+    ENGINES,
     e_field_sphere,
     resolve_engine,
 )
@@ -212,6 +215,21 @@ def test_rejects_unknown_engine() -> None:
         e_field_sphere(pos, mom, pts, 1e6, engine="numbaa")
     with pytest.raises(TypeError, match="engine"):
         e_field_sphere(pos, mom, pts, 1e6, engine=1)  # type: ignore[arg-type]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(ENGINES), st.integers(min_value=0, max_value=10**12))
+def test_engine_in_range_passes(engine: str, n_pairs: int) -> None:
+    chosen = resolve_engine(engine, n_pairs)
+    assert chosen in ("numpy", "numba")
+    assert resolve_engine(chosen, n_pairs) == chosen  # idempotent
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text().filter(lambda t: t not in ENGINES))
+def test_engine_out_of_range_raises(engine: str) -> None:
+    with pytest.raises(ValueError, match="engine"):
+        resolve_engine(engine, 100)
 
 
 def test_import_efield_does_not_import_numba() -> None:
