@@ -10,7 +10,10 @@ over threads (``prange``); for each dipole, the innermost loop runs over the poi
 the block, whose accumulators are independent, so LLVM vectorises it without
 reassociating any sum (``fastmath=False``): every point's sum over dipoles runs in
 dipole order, and the result does not depend on the number of threads. Per pair: one
-square root and one division (``1 / (a F)`` gives both ``1 / a`` and ``1 / F``).
+square root and one division (``1 / (a F)`` gives both ``1 / a`` and ``1 / F``). The
+kernels use ``error_model="numpy"`` (no ZeroDivisionError branch, which would stop
+the vectorisation; ``a F > 0`` for every point inside the dipole shell, checked before
+the call).
 
 Accuracy near the dipoles: the kernel forms ``a = r0 - r`` before squaring it, as
 SimNIBS's loop does, where the NumPy engine expands ``|a|^2 = r^2 - 2 r.r0 + r0^2``
@@ -43,7 +46,7 @@ _BLOCK = 256
 _PARALLEL_MIN_PAIRS = 1 << 20
 
 
-@numba.njit(fastmath=False, cache=True, nogil=True)  # type: ignore[misc, unused-ignore]
+@numba.njit(fastmath=False, cache=True, nogil=True, error_model="numpy")  # type: ignore[misc, unused-ignore]
 def _block(
     pts_t: NDArray[np.float64],
     dip: NDArray[np.float64],
@@ -99,7 +102,9 @@ def _block(
         out[start + i, 2] = x[i] * vy[i] - y[i] * vx[i]
 
 
-@numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)  # type: ignore[misc, unused-ignore]
+@numba.njit(  # type: ignore[misc, unused-ignore]
+    parallel=True, fastmath=False, cache=True, nogil=True, error_model="numpy"
+)
 def _kernel_parallel(
     pts_t: NDArray[np.float64],
     dip: NDArray[np.float64],
@@ -110,7 +115,7 @@ def _kernel_parallel(
         _block(pts_t, dip, out, b)
 
 
-@numba.njit(fastmath=False, cache=True, nogil=True)  # type: ignore[misc, unused-ignore]
+@numba.njit(fastmath=False, cache=True, nogil=True, error_model="numpy")  # type: ignore[misc, unused-ignore]
 def _kernel_serial(
     pts_t: NDArray[np.float64],
     dip: NDArray[np.float64],
