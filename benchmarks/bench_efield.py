@@ -1,11 +1,19 @@
 """E-field benchmark: sphere-field throughput and coil-placement search time.
 
-Throughput is (dipoles x points) per second of ``plptms.efield.e_field_sphere``
-against a plain loop over dipoles in the style of SimNIBS's ``tms_E_field`` (the
-committed baseline, ``plptms.efield.e_field_sphere_loop``), and, when a local copy
+Throughput is (dipoles x points) per second of ``plptms.efield.e_field_sphere``,
+with its two engines side by side on the same inputs: the compiled Numba kernel
+(``engine="numba"``, what ``"auto"`` picks when Numba is installed) and the NumPy
+reference (``engine="numpy"``); the Numba kernel is warmed up first and its first
+call (compilation, or loading Numba's disk cache) is reported apart. Set
+PLPTMS_BENCH_NUMBA_COMPILE=1 to also time a cold compilation in a fresh process
+(empty cache: about 5-10 s). Both are compared with a plain loop over dipoles in the
+style of SimNIBS's ``tms_E_field`` (the committed baseline,
+``plptms.efield.e_field_sphere_loop``), and, when a local copy
 of SimNIBS's public repository is found, against SimNIBS's own function run side by
 side: its ``simnibs/simulation/analytical_solutions.py`` is extracted with ``git show``
-into a temporary directory and loaded with importlib (nothing of it is committed).
+into a temporary directory and loaded with importlib (nothing of it is committed):
+SimNIBS's analytic reference function, which its own tests use as the oracle of its
+FEM solver, not SimNIBS's FEM pipeline.
 Set PLPTMS_SIMNIBS_GIT to the git directory of such a copy (default: the fetched
 mirror ``/work/.mirror/simnibs+simnibs/repo``). The machine is shared, so each figure
 is the best of several repeats.
@@ -21,6 +29,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -48,6 +57,10 @@ REPEATS = 3
 N_POINTS = 10_000
 GOAL_SPEEDUP = 10.0
 MAX_REL_DIFF = 1e-9
+#: Issue 19: the Numba engine at >= 8x the NumPy engine, <= 1e-12 apart.
+GOAL_NUMBA_SPEEDUP = 8.0
+MAX_REL_DIFF_ENGINES = 1e-12
+COLD_COMPILE = os.environ.get("PLPTMS_BENCH_NUMBA_COMPILE", "") == "1"
 SIMNIBS_GIT = os.environ.get("PLPTMS_SIMNIBS_GIT", "/work/.mirror/simnibs+simnibs/repo")
 SIMNIBS_FILE = "simnibs/simulation/analytical_solutions.py"
 TARGET_M = np.array([0.012, 0.018, 0.066])
@@ -99,6 +112,43 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
+def _numba_first_call(pos: np.ndarray, mom: np.ndarray, pts: np.ndarray) -> str:
+    """Warm the Numba kernel up; say how long its first call took (or why none)."""
+    if importlib.util.find_spec("numba") is None:
+        return "Numba is not installed: the Numba rows are left out."
+    import numba
+
+    t0 = time.perf_counter()
+    e_field_sphere(pos, mom, pts[:300], 1e6, engine="numba")  # serial kernel
+    e_field_sphere(pos, mom, pts, 1e6, engine="numba")  # parallel kernel
+    first = time.perf_counter() - t0
+    text = (
+        f"Numba {numba.__version__}, {numba.get_num_threads()} threads; first calls "
+        f"of this process (import, then compile or load from Numba's disk cache): "
+        f"{first:.2f} s, not counted below."
+    )
+    if COLD_COMPILE:
+        code = (
+            "import time, numpy as np; from plptms.efield._sphere import "
+            "e_field_sphere as f; from plptms.efield._sphere_numba import "
+            "accumulate_numba as k; p = np.array([[0, 0, 0.1]]); "
+            "q = np.zeros((600, 3)); t = time.perf_counter(); "
+            "f(p, p, q[:1], 1.0, engine='numba'); "
+            "k(q, p, p, np.zeros_like(q), parallel=True); "
+            "print(time.perf_counter() - t)"
+        )
+        with tempfile.TemporaryDirectory() as cache:
+            out = subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ, "NUMBA_CACHE_DIR": cache},
+            )
+        text += f" Cold compilation (empty cache): {float(out.stdout):.1f} s."
+    return text
+
+
 def _throughput() -> list[str]:
     head = SphereHead()
     coil = standard_coil("magstim_70mm_fig8")
@@ -109,16 +159,26 @@ def _throughput() -> list[str]:
     u /= np.linalg.norm(u, axis=1)[:, None]
     pts = u * 0.075 * rng.uniform(0.3, 1.0, size=(N_POINTS, 1))
     pairs = pos.shape[0] * N_POINTS
+    numba_note = _numba_first_call(pos, mom, pts)
     impls: list[tuple[str, Callable[[], np.ndarray]]] = [
         (
-            "plptms `e_field_sphere` (vectorised, chunked)",
-            lambda: e_field_sphere(pos, mom, pts, 1e6),
+            "plptms `e_field_sphere`, NumPy engine (vectorised, chunked)",
+            lambda: e_field_sphere(pos, mom, pts, 1e6, engine="numpy"),
         ),
         (
             "plain loop over dipoles (committed baseline)",
             lambda: e_field_sphere_loop(pos, mom, pts, 1e6),
         ),
     ]
+    has_numba = importlib.util.find_spec("numba") is not None
+    if has_numba:
+        impls.insert(
+            1,
+            (
+                "plptms `e_field_sphere`, Numba engine (fused kernel)",
+                lambda: e_field_sphere(pos, mom, pts, 1e6, engine="numba"),
+            ),
+        )
     simnibs, note = _load_simnibs()
     if simnibs is not None:
         impls.append(
@@ -145,17 +205,31 @@ def _throughput() -> list[str]:
         f"Sphere field: {pos.shape[0]} dipoles (Magstim 70 mm figure-of-eight model) x "
         f"{N_POINTS:,} points = {pairs / 1e6:.1f} M pairs; best of {REPEATS}.",
         "",
-        "| implementation | time (s) | M pairs/s | speed-up vs this row | "
+        "| implementation | time (s) | M pairs/s | time / NumPy engine's | "
         "max rel. diff vs last row |",
         "|---|---:|---:|---:|---:|",
     ]
     for label, t, e in rows:
         lines.append(
-            f"| {label} | {t:.3f} | {pairs / t / 1e6:.1f} | {t / t_vec:.1f}x | "
+            f"| {label} | {t:.3f} | {pairs / t / 1e6:.1f} | {t / t_vec:.2f}x | "
             f"{_rel(e, ref):.1e} |"
         )
     speed = rows[-1][1] / t_vec
     ok = speed >= GOAL_SPEEDUP and all(_rel(e, ref) <= MAX_REL_DIFF for _, _, e in rows)
+    if has_numba:
+        ratio = times[0] / times[1]
+        diff = _rel(fields[1], fields[0])
+        ok_nb = ratio >= GOAL_NUMBA_SPEEDUP and diff <= MAX_REL_DIFF_ENGINES
+        lines += [
+            "",
+            f"Numba vs NumPy engine, same inputs, same run: {ratio:.1f}x "
+            f"({pairs / times[1] / 1e6:,.0f} vs {pairs / times[0] / 1e6:,.0f} M "
+            f"pairs/s), max relative difference {diff:.1e}. Goal: >= "
+            f"{GOAL_NUMBA_SPEEDUP:g}x at <= {MAX_REL_DIFF_ENGINES:g}: "
+            f"{'met' if ok_nb else 'NOT met'}. {numba_note}",
+        ]
+    else:
+        lines += ["", numba_note]
     lines += [
         "",
         f"Goal: >= {GOAL_SPEEDUP:g}x the loop at relative difference <= "
