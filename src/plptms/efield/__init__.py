@@ -27,10 +27,17 @@ from ._figures import plot_field_map
 from ._placement import PlacementResult, optimise_placement, placement_grid
 from ._pose import CoilPose, pose_on_sphere, tangent_basis
 from ._simnibs import SimnibsFieldAtTarget, read_simnibs_field
-from ._sphere import SphereHead, e_field_sphere, e_field_sphere_loop
+from ._sphere import (
+    ENGINES,
+    SphereHead,
+    e_field_sphere,
+    e_field_sphere_loop,
+    resolve_engine,
+)
 from ._stimulators import STIMULATORS, Stimulator, get_stimulator
 
 __all__ = [
+    "ENGINES",
     "STANDARD_COILS",
     "STIMULATORS",
     "CcdFormatError",
@@ -58,6 +65,7 @@ __all__ = [
     "pose_on_sphere",
     "read_ccd",
     "read_simnibs_field",
+    "resolve_engine",
     "standard_coil",
     "tangent_basis",
     "transfer_between_coils",

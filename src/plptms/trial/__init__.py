@@ -109,7 +109,9 @@ from ._sequential import (
 )
 from ._simulate import VirtualDesign, simulate_trial
 from ._simulate_summary import (
+    LookSummary,
     MonteCarloEstimate,
+    SequentialSummary,
     VirtualTrialResult,
     VirtualTrialSummary,
     summarise_virtual_trials,
@@ -124,9 +126,11 @@ from ._trial_analysis import (
 from ._trial_interim import InterimReport, interim_analysis, t_to_z
 from ._trial_models import contrast_weights
 from ._virtual_design import read_virtual_design
+from ._virtual_looks import LookOutcome, SequentialOutcome
 from ._virtual_plot import power_curve_figure, write_power_curve
 from ._virtual_study import (
     EFFECT_BLOCK_TAG,
+    SIZE_BLOCK_TAG,
     VirtualStudy,
     effect_seed,
     run_virtual_trials,
@@ -137,6 +141,7 @@ __all__ = [
     "DAYS_PER_MONTH",
     "EFFECT_BLOCK_TAG",
     "RELATEDNESS_LEVELS",
+    "SIZE_BLOCK_TAG",
     "Allocation",
     "AllocationRecord",
     "AnalysisDataset",
@@ -161,6 +166,8 @@ __all__ = [
     "InterimReport",
     "InterimSpec",
     "JamesBlindingIndex",
+    "LookOutcome",
+    "LookSummary",
     "MMRMConvergenceError",
     "MMRMEstimate",
     "MMRMResult",
@@ -179,6 +186,8 @@ __all__ = [
     "PlannedVisit",
     "RandomisationSpec",
     "ResponderAnalysis",
+    "SequentialOutcome",
+    "SequentialSummary",
     "SimpleRandomisation",
     "SimulatedAllocations",
     "StoppingRule",
