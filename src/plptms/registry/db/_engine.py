@@ -66,12 +66,16 @@ class RegistryMissingError(DatabaseOpenError):
         self.where = where
 
 
-class RegistryUnavailableError(DatabaseOpenError):
+class RegistryUnavailableError(ConnectionError):
     """The registry's PostgreSQL server cannot be reached (network or server down).
 
-    Raised when the registry is opened and by any operation while the server is
-    unreachable, after at most the connect timeout. plptms keeps no local copy:
-    nothing is written anywhere else, so no record forks from the registry.
+    Raised by any registry operation while the server is unreachable, after at
+    most the connect timeout (opening the registry then raises
+    :class:`DatabaseOpenError` with the same reason). plptms keeps no local
+    copy: nothing is written anywhere else, so no record forks from the
+    registry. It is a :class:`ConnectionError`, not a ``ValueError``: code that
+    refuses bad input (``except ValueError``) does not mistake an outage for a
+    refusal.
 
     Parameters
     ----------
@@ -110,7 +114,12 @@ class RegistryUnavailableError(DatabaseOpenError):
                 "record on paper (docs/multisite.md)"
             )
         self.reason = what
-        ValueError.__init__(self, what[0].upper() + what[1:] + ".")
+        super().__init__(what[0].upper() + what[1:] + ".")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the constructor's arguments (worker processes)."""
+        detail = self.detail
+        return (type(self), (self.url, self.address, detail, self.outcome))
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -194,8 +203,8 @@ def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
         If the URL does not parse, names an unknown dialect or a driver that is not
         installed, its SQLite directory cannot be created, or the database cannot be
         connected to (a directory, a file that is not a database, no server); the
-        message is one line. :class:`RegistryUnavailableError` when a PostgreSQL
-        server cannot be reached.
+        message is one line; a PostgreSQL server that cannot be reached is named
+        by its ``host:port``, within the connect timeout.
     ValueError
         If a ``PLPTMS_DB_*`` pool setting is not allowed (it names the variable).
 
@@ -237,6 +246,8 @@ def _open_error(url: str, exc: Exception) -> DatabaseOpenError | None:
 
     if isinstance(exc, DatabaseOpenError):
         return exc
+    if isinstance(exc, RegistryUnavailableError):
+        return DatabaseOpenError(exc.url, exc.reason)
     if isinstance(exc, NoSuchModuleError):
         return DatabaseOpenError(
             _shown(url), f"an unknown kind of database or driver ({exc})"
