@@ -127,12 +127,17 @@ def proxy(pg_url: str):  # type: ignore[no-untyped-def]
     p.close()
 
 
-@pytest.fixture
-def proxied(pg_url: str, proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The registry URL through the proxy, with a 2 s connect timeout."""
+def proxied_url(pg_url: str, proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Return the registry URL through the proxy (sets a 2 s connect timeout)."""
     monkeypatch.setenv(POOL_ENV["connect_timeout_s"], str(CONNECT_TIMEOUT_S))
     url = sa.engine.make_url(pg_url).set(host="127.0.0.1", port=proxy.port)
     return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def proxied(pg_url: str, proxy: TcpProxy, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The registry URL through the proxy, with a 2 s connect timeout."""
+    return proxied_url(pg_url, proxy, monkeypatch)
 
 
 def _counts(pg_url: str) -> tuple[int, int]:
@@ -193,13 +198,14 @@ def test_network_down_fails_fast_and_writes_nothing(
         reg.add_patient("S01", "P1", history=None, actor="n")
         before, files = _counts(pg_url), _files()
         proxy.cut(mode)
-        for attempt in ("write", "read"):
+        attempts = {
+            "write": lambda: reg.add_patient("S01", "P2", history=None, actor="n"),
+            "read": reg.list_patients,
+        }
+        for attempt, operation in attempts.items():
             start = time.monotonic()
             with pytest.raises(RegistryUnavailableError, match=f":{proxy.port}") as ei:
-                if attempt == "write":
-                    reg.add_patient("S01", "P2", history=None, actor="n")
-                else:
-                    reg.list_patients()
+                operation()
             elapsed = time.monotonic() - start
             assert elapsed < CONNECT_TIMEOUT_S + MARGIN_S, (attempt, elapsed)
             assert ei.value.outcome == "not_written"

@@ -9,33 +9,45 @@ restart of the application.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
-from tests.registry.test_multisite_network import (  # noqa: F401 (fixtures)
-    TcpProxy,
-    pg_url,
-    proxied,
-    proxy,
-)
+import pytest
+import sqlalchemy as sa
+
+from tests.registry.test_multisite_network import TcpProxy, proxied_url
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 
-def test_pages_and_api_answer_503_while_the_registry_is_unreachable(
-    proxied: str, proxy: TcpProxy
-) -> None:
-    from tests.web.conftest import SECRET, Accounts, sign_in
+@pytest.fixture
+def proxied(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[str, TcpProxy]]:
+    """The registry URL through a proxy, and the proxy (PostgreSQL only)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a network registry is PostgreSQL's")
+    url = sa.engine.make_url(db_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    yield proxied_url(db_url, proxy, monkeypatch), proxy
+    proxy.close()
 
+
+def test_pages_and_api_answer_503_while_the_registry_is_unreachable(
+    proxied: tuple[str, TcpProxy],
+) -> None:
     from plptms.registry import Registry
     from plptms.web import WebSettings, create_app
+    from tests.web.conftest import SECRET, Accounts, sign_in
 
-    with Registry(proxied) as reg:
+    url, proxy = proxied
+    with Registry(url) as reg:
         reg.add_patient("S01", "P001", history=None, actor="seed")
     accounts = Accounts()
     app = create_app(
-        WebSettings(db_url=proxied, secret_key=SECRET, cookie_secure=False),
+        WebSettings(db_url=url, secret_key=SECRET, cookie_secure=False),
         authenticate=accounts.authenticate,
         principal_for=accounts.principal_for,
         principal_from_token=accounts.principal_from_token,
@@ -59,4 +71,3 @@ def test_pages_and_api_answer_503_while_the_registry_is_unreachable(
         assert again.status_code == 200
         assert "P001" in again.text
         assert c.get("/api/v1/patients", headers=api).status_code == 200
-

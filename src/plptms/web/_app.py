@@ -279,9 +279,7 @@ def _add_handlers(app: FastAPI) -> None:
         return _page_not_found(request)
 
     @app.exception_handler(RegistryUnavailableError)
-    async def _unavailable(
-        request: Request, exc: RegistryUnavailableError
-    ) -> Response:
+    async def _unavailable(request: Request, exc: RegistryUnavailableError) -> Response:
         # the registry's server cannot be reached: say so (503), never a 500
         logger.error("Registry unavailable on %s %s: %s", request.method,
                      request.url.path, exc)  # fmt: skip

@@ -304,9 +304,7 @@ def _create(url: str, pool: PoolSettings | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if parsed.get_driver_name() in ("psycopg", "psycopg2"):
         options = parsed.query.get("options")
-        connect_args = pool.connect_args(
-            options if isinstance(options, str) else None
-        )
+        connect_args = pool.connect_args(options if isinstance(options, str) else None)
     engine = create_engine(url, connect_args=connect_args, **pool.engine_kwargs())
     _report_unavailable(engine, url)
     return engine

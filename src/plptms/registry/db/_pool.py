@@ -26,12 +26,14 @@ choices [design], not measured optima.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from ...utils._checks import check_range, check_type, short_repr
+from ...utils import check_range, check_type, short_repr
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "POOL_ENV",
@@ -212,7 +214,15 @@ def pool_settings_from_env(environ: Mapping[str, str] | None = None) -> PoolSett
         raw = env.get(var)
         if raw is None or not raw.strip():
             continue
-        values[name] = _check_field(name, _parse(name, raw), var)
+        parsed = _parse(name, raw)
+        try:
+            values[name] = _check_field(name, parsed, var)
+        except ValueError as exc:
+            # name the text received (the variable), not the number parsed
+            _, _, allowed = str(exc).partition("; allowed ")
+            raise ValueError(
+                f"Invalid value for {var!r}: got {short_repr(raw)}; allowed {allowed}"
+            ) from None
     return PoolSettings(**values)
 
 
