@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .._version import __version__
 from ..access import AccessDeniedError
 from ..registry import RecordNotFoundError
+from ..registry.db._engine import RegistryUnavailableError
 from ._deps import (
     Authenticate,
     CSRFError,
@@ -276,6 +277,23 @@ def _add_handlers(app: FastAPI) -> None:
     @app.exception_handler(RecordNotFoundError)
     async def _not_found(request: Request, exc: RecordNotFoundError) -> Response:
         return _page_not_found(request)
+
+    @app.exception_handler(RegistryUnavailableError)
+    async def _unavailable(request: Request, exc: RegistryUnavailableError) -> Response:
+        # the registry's server cannot be reached: say so (503), never a 500
+        logger.error("Registry unavailable on %s %s: %s", request.method,
+                     request.url.path, exc)  # fmt: skip
+        headers = {"Retry-After": "30"}
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=503, headers=headers)
+        response = render(
+            request,
+            "error.html",
+            {"title": "Registry unreachable", "message": str(exc)},
+            status_code=503,
+        )
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

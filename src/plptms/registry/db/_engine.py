@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from ._pool import PoolSettings
+
 __all__ = [
     "ALLOWED_URLS",
     "DEFAULT_DB_ENV",
     "DatabaseOpenError",
     "RegistryMissingError",
+    "RegistryUnavailableError",
     "default_url",
     "make_engine",
     "sqlite_file",
@@ -61,6 +64,62 @@ class RegistryMissingError(DatabaseOpenError):
     def __init__(self, url: str, where: str) -> None:
         super().__init__(url, f"no registry at {where} yet")
         self.where = where
+
+
+class RegistryUnavailableError(ConnectionError):
+    """The registry's PostgreSQL server cannot be reached (network or server down).
+
+    Raised by any registry operation while the server is unreachable, after at
+    most the connect timeout (opening the registry then raises
+    :class:`DatabaseOpenError` with the same reason). plptms keeps no local
+    copy: nothing is written anywhere else, so no record forks from the
+    registry. It is a :class:`ConnectionError`, not a ``ValueError``: code that
+    refuses bad input (``except ValueError``) does not mistake an outage for a
+    refusal.
+
+    Parameters
+    ----------
+    url : str
+        The URL, with any password hidden.
+    address : str
+        ``host:port`` of the server.
+    detail : str
+        What the driver said (one line).
+    outcome : {"not_written", "unknown"}
+        ``not_written``: the operation wrote nothing (it failed before or inside
+        its transaction, which the server rolls back). ``unknown``: the
+        connection dropped while committing; the change is stored whole or not
+        at all, and which one cannot be known here.
+    """
+
+    def __init__(self, url: str, address: str, detail: str, outcome: str) -> None:
+        self.url = url
+        self.address = address
+        self.detail = " ".join(detail.split())[:300]
+        self.outcome = outcome
+        if outcome == "unknown":
+            what = (
+                f"the connection to the registry database at {address} was lost "
+                f"while saving ({self.detail}): the change is either stored whole "
+                "or not at all, and plptms cannot tell which; nothing was written "
+                "anywhere else. When the registry is reachable again, look the "
+                "record up before entering it again"
+            )
+        else:
+            what = (
+                f"the registry database at {address} cannot be reached "
+                f"({self.detail}): nothing was written, here or anywhere else "
+                "(plptms keeps no local copy). Check the network to the registry "
+                "server and that PostgreSQL runs there, then retry; meanwhile "
+                "record on paper (docs/multisite.md)"
+            )
+        self.reason = what
+        super().__init__(what[0].upper() + what[1:] + ".")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the constructor's arguments (worker processes)."""
+        detail = self.detail
+        return (type(self), (self.url, self.address, detail, self.outcome))
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -114,7 +173,7 @@ def default_url() -> str:
     return f"sqlite:///{path}"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """Create an engine with the registry's connection settings.
 
     SQLite: WAL journal, foreign keys on, ``synchronous=FULL`` (a committed record
@@ -127,6 +186,10 @@ def make_engine(url: str) -> Engine:
     ----------
     url : str
         SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``).
+    pool : PoolSettings | None
+        PostgreSQL's pool and timeouts (:mod:`plptms.registry.db._pool`); from
+        the ``PLPTMS_DB_*`` environment variables when ``None``. SQLite ignores
+        them.
 
     Returns
     -------
@@ -140,16 +203,31 @@ def make_engine(url: str) -> Engine:
         If the URL does not parse, names an unknown dialect or a driver that is not
         installed, its SQLite directory cannot be created, or the database cannot be
         connected to (a directory, a file that is not a database, no server); the
-        message is one line.
+        message is one line; a PostgreSQL server that cannot be reached is named
+        by its ``host:port``, within the connect timeout.
+    ValueError
+        If a ``PLPTMS_DB_*`` pool setting is not allowed (it names the variable).
+
+    Notes
+    -----
+    On PostgreSQL, a connection lost to the network (or a server that cannot be
+    reached) makes any later operation raise :class:`RegistryUnavailableError`
+    instead of the driver's error; the pool then replaces its connections
+    (pre-ping), so operations succeed again once the server is back, without
+    reopening the registry.
     """
     from sqlalchemy.engine import make_url
 
     if not isinstance(url, str) or not url.strip():
         raise DatabaseOpenError(str(url), "an empty URL")
+    if pool is None and url.startswith("postgresql"):
+        from ._pool import pool_settings_from_env
+
+        pool = pool_settings_from_env()
     engine: Engine | None = None
     try:
         make_url(url)
-        engine = _create(url)
+        engine = _create(url, pool)
         with engine.connect():
             pass
     except Exception as exc:
@@ -168,6 +246,8 @@ def _open_error(url: str, exc: Exception) -> DatabaseOpenError | None:
 
     if isinstance(exc, DatabaseOpenError):
         return exc
+    if isinstance(exc, RegistryUnavailableError):
+        return DatabaseOpenError(exc.url, exc.reason)
     if isinstance(exc, NoSuchModuleError):
         return DatabaseOpenError(
             _shown(url), f"an unknown kind of database or driver ({exc})"
@@ -182,7 +262,7 @@ def _open_error(url: str, exc: Exception) -> DatabaseOpenError | None:
     return None
 
 
-def _create(url: str) -> Engine:
+def _create(url: str, pool: PoolSettings | None = None) -> Engine:
     """Create the engine (see :func:`make_engine`), without connecting."""
     from sqlalchemy import create_engine, event
 
@@ -216,7 +296,67 @@ def _create(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if pool is None or not url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True)
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_driver_name() in ("psycopg", "psycopg2"):
+        options = parsed.query.get("options")
+        connect_args = pool.connect_args(options if isinstance(options, str) else None)
+    engine = create_engine(url, connect_args=connect_args, **pool.engine_kwargs())
+    _report_unavailable(engine, url)
+    return engine
+
+
+#: PostgreSQL error classes that mean the server cannot serve the connection:
+#: class 08 (connection exception) and 57P01-57P03 (shut down, crashed, starting
+#: up) (PostgreSQL docs, Appendix A "Error codes").
+_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03")
+
+#: What the server says (``FATAL``) while it starts, stops or recovers.
+_SERVER_DOWN_WORDS = ("starting up", "shutting down", "in recovery mode")
+
+
+def _unreachable(ctx: Any) -> bool:
+    """Whether a failed operation means the server cannot be reached."""
+    from sqlalchemy.exc import OperationalError
+
+    if ctx.is_disconnect:
+        return True
+    if not isinstance(ctx.sqlalchemy_exception, OperationalError):
+        return False
+    orig = ctx.original_exception
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if state is not None:
+        return str(state).startswith("08") or state in _UNAVAILABLE_STATES
+    text = str(orig)
+    if ctx.connection is None and "FATAL:" in text:
+        # the server answered (a wrong password, an unknown database): reachable
+        return any(w in text for w in _SERVER_DOWN_WORDS)
+    return ctx.connection is None
+
+
+def _report_unavailable(engine: Engine, url: str) -> None:
+    """Turn a lost or impossible connection into :class:`RegistryUnavailableError`."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    address = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    shown = _shown(url)
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(ctx: Any) -> BaseException | None:
+        if ctx.is_pre_ping or not _unreachable(ctx):
+            return None  # a failed pre-ping is retried on a new connection
+        # no statement and a live connection: the failure came while committing
+        committing = ctx.connection is not None and ctx.statement is None
+        detail = str(ctx.original_exception).strip().splitlines() or ["no detail"]
+        return RegistryUnavailableError(
+            shown, address, detail[0], "unknown" if committing else "not_written"
+        )
 
 
 def write_lock(connection: Any) -> None:
