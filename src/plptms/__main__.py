@@ -1,5 +1,5 @@
 """``python -m plptms``."""
 
-from plptms.cli.main import app
+from plptms.cli.main import run
 
-app()
+run()

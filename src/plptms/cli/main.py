@@ -82,6 +82,7 @@ EXIT_REFUSED = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 3
 EXIT_REVIEW = 4
+EXIT_UNAVAILABLE = 5
 
 
 def _console() -> Console:
@@ -496,3 +497,23 @@ def demo(
         "Open the reports first; `plptms --help` lists every command."
     )
     console.print(f"[italic]{DISCLAIMER}[/italic]")
+
+
+def run() -> None:
+    """Run the command line (the ``plptms`` script and ``python -m plptms``).
+
+    A registry that became unreachable after it was opened (network or server
+    down) ends the command with exit code 5 and the registry's own message (what
+    was written, what to do), not a traceback.
+    """
+    from ..registry.db._engine import RegistryUnavailableError
+
+    try:
+        app()
+    except RegistryUnavailableError as exc:
+        Console(stderr=True, soft_wrap=True).print(
+            f"[bold red]Registry unavailable:[/bold red] {exc}",
+            markup=True,
+            highlight=False,
+        )
+        raise SystemExit(EXIT_UNAVAILABLE) from None

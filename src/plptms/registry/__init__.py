@@ -72,6 +72,13 @@ from ._web_sessions import (
     WEB_SESSION_KEEP,
     WebSessionOut,
 )
+from .db._engine import RegistryUnavailableError
+from .db._pool import (
+    PoolSettings,
+    check_connection_budget,
+    pool_settings_from_env,
+    site_connections,
+)
 
 __all__ = [
     "BLINDING_ANSWERS_3",
@@ -107,10 +114,12 @@ __all__ = [
     "MedicationChangeOut",
     "Outcome",
     "PatientOut",
+    "PoolSettings",
     "RecordNotFoundError",
     "Registry",
     "RegistryDeliveryLog",
     "RegistryError",
+    "RegistryUnavailableError",
     "Relatedness",
     "ScreeningOutcomeOut",
     "SeriousCriterion",
@@ -130,8 +139,11 @@ __all__ = [
     "VisitOut",
     "WebSessionOut",
     "WithdrawalOut",
+    "check_connection_budget",
     "check_display_name",
     "check_sites",
     "check_username",
     "kit_code",
+    "pool_settings_from_env",
+    "site_connections",
 ]
