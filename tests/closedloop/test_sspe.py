@@ -34,7 +34,13 @@ def test_kalman_step_matches_hand_computation() -> None:
     # x = (10/9, 0.5), P = diag(5/9, 1.25).
     f_mat = np.array([[0.0, -0.5], [0.5, 0.0]])
     x, p = kalman_step(
-        np.array([1.0, 0.0]), np.eye(2), 2.0, f_mat, np.eye(2), np.array([1.0, 0.0]), 1.0
+        np.array([1.0, 0.0]),
+        np.eye(2),
+        2.0,
+        f_mat,
+        np.eye(2),
+        np.array([1.0, 0.0]),
+        1.0,
     )
     np.testing.assert_allclose(x, [10 / 9, 0.5], atol=1e-12)
     np.testing.assert_allclose(p, np.diag([5 / 9, 1.25]), atol=1e-12)
@@ -121,6 +127,7 @@ def test_sinusoid_phase_is_the_analytic_phase() -> None:
             assert got.amplitude == pytest.approx(1.0, rel=0.02)
 
 
+@pytest.mark.slow
 def test_em_recovers_the_model_it_was_simulated_from() -> None:
     fs = 250.0
     truth = SSPEModel(

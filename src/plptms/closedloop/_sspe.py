@@ -1,13 +1,13 @@
-"""State space phase estimation (SSPE): a Kalman filter on damped oscillators.
+r"""State space phase estimation (SSPE): a Kalman filter on damped oscillators.
 
 The method of :footcite:t:`wodeyar2021`: the signal is the first coordinate of a
 sum of ``K`` damped rotating oscillators (the model of :footcite:t:`matsuda2017`),
 
 .. math::
 
-    x_t^{(k)} = a_k R(\\omega_k) x_{t-1}^{(k)} + w_t^{(k)}, \\quad
-    w^{(k)} \\sim N(0, \\sigma_k^2 I_2), \\qquad
-    y_t = \\sum_k x_{t,1}^{(k)} + v_t, \\quad v \\sim N(0, r),
+    x_t^{(k)} = a_k R(\omega_k) x_{t-1}^{(k)} + w_t^{(k)}, \quad
+    w^{(k)} \sim N(0, \sigma_k^2 I_2), \qquad
+    y_t = \sum_k x_{t,1}^{(k)} + v_t, \quad v \sim N(0, r),
 
 with ``R(omega)`` the rotation by ``omega = 2 pi f / fs``. The parameters are fitted
 on a training segment by expectation-maximisation (the Shumway-Stoffer updates
@@ -290,7 +290,7 @@ def _e_step(
     model: SSPEModel, y: NDArray[np.float64]
 ) -> tuple[float, NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Log-likelihood per sample, smoothed means, smoothed and lag-one covariances."""
-    from scipy.linalg import solve_discrete_lyapunov  # type: ignore[import-untyped]
+    from scipy.linalg import solve_discrete_lyapunov
 
     ss = _steady_state(model)
     d = ss.h.size
@@ -302,7 +302,7 @@ def _e_step(
         np.mean(np.log(2.0 * math.pi * ss.innov_var) + innov**2 / ss.innov_var)
     )
     # RTS smoother at steady state: J = P_f F' P_pred^-1
-    j_mat = np.linalg.solve(ss.p_pred, ss.f_mat @ ss.p_filt).T
+    j_mat = np.asarray(np.linalg.solve(ss.p_pred, ss.f_mat @ ss.p_filt).T, dtype=float)
     u = xf[::-1] @ (np.eye(d) - j_mat @ ss.f_mat).T
     u[0] = xf[-1]
     xs = _recursion(j_mat, u, np.zeros(d))[::-1]
@@ -472,7 +472,7 @@ def fit_sspe(
             "oscillator can be fitted."
         )
     a0 = 0.99
-    freqs = (float(slow_hz), float(peak_hz))
+    freqs: tuple[float, ...] = (float(slow_hz), float(peak_hz))
     if fast_hz is not None:
         freqs = (*freqs, float(fast_hz))
     k = len(freqs)
