@@ -38,6 +38,12 @@ from ._estimators import (
 from ._evaluate import ReplayResult, polar_histogram, replay
 from ._gate import GateVerdict, SafetyGate
 from ._offline import OfflinePhase, offline_phase
+from ._scoring import (
+    PhaseErrorCI,
+    paired_sd_difference,
+    phase_error_ci,
+    score_evenly,
+)
 from ._session import ClosedLoopOutcome, ClosedLoopProgress, ClosedLoopSession
 from ._simulate import SimulatedEEG, simulate_mu_eeg
 from ._source import (
@@ -49,6 +55,7 @@ from ._source import (
 )
 from ._spatial import HjorthFilter, default_neighbours
 from ._spectral import MuPeak, bandpass_fir, individual_peak_frequency
+from ._sspe import SSPEModel, SSPEPhaseEstimator, fit_sspe, sspe_filter
 from ._trigger import (
     Calibration,
     PhaseTrigger,
@@ -77,11 +84,14 @@ __all__ = [
     "MuPeak",
     "OfflinePhase",
     "PhaseAccuracy",
+    "PhaseErrorCI",
     "PhaseEstimate",
     "PhaseEstimator",
     "PhaseTrigger",
     "PulseRefusedError",
     "ReplayResult",
+    "SSPEModel",
+    "SSPEPhaseEstimator",
     "SafetyGate",
     "SessionBiomarkers",
     "SignalQualityError",
@@ -99,17 +109,22 @@ __all__ = [
     "circular_sd",
     "default_neighbours",
     "fit_etp",
+    "fit_sspe",
     "individual_peak_frequency",
     "make_estimator",
     "offline_phase",
+    "paired_sd_difference",
     "phase_accuracy",
+    "phase_error_ci",
     "play_recording",
     "polar_histogram",
     "read_recording",
     "recording_path",
     "recording_source",
     "replay",
+    "score_evenly",
     "session_biomarkers",
     "simulate_mu_eeg",
+    "sspe_filter",
     "wrap_phase",
 ]
