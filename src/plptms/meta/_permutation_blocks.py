@@ -54,8 +54,9 @@ if TYPE_CHECKING:
 __all__ = ["PERMUTATION_BLOCK", "blocked_permutation_test"]
 
 #: Permutations per block (one task), 2^16: a numerical setting, not a literature
-#: value. Measured on a shared 2-core machine under load (k = 8): about 0.1 s a
-#: block for FE, 0.3 s for DL, 3 s for REML; 10^6 permutations make 16 blocks.
+#: value. Measured on the shared 2-core development machine (k = 8, sign flips):
+#: about 0.05 s a block for FE and DL, 0.3 s for PM, 0.8 s for REML (2 s for a
+#: REML meta-regression, row orders); 10^6 permutations make 16 blocks.
 PERMUTATION_BLOCK: Final[int] = 2**16
 
 #: Most permutations of one test (10^10 at 2^16 a block is about 1.5 x 10^5 tasks,
