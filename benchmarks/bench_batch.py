@@ -16,10 +16,15 @@ not a sleep: on a shared machine it slows down with the load, as real work does)
 - **Virtual trials**: the shipped example design (2x2, 4 sites, 120 patients,
   4 visits) on 2 Dask workers: wall time, power and its Monte Carlo SE, beside
   the time of one trial run serially (over 20 trials).
+- **Method benchmarks**: the threshold-method benchmark (ML-PEST, defaults) over
+  simulated subjects, and a blocked permutation test (DL, k = 8, sign flips),
+  each serially and on the 2-worker cluster, with the results compared.
 
 Sizes come from the environment (defaults in brackets): ``PLPTMS_BENCH_BATCH_N1MS``
 [1000] 1 ms tasks, ``PLPTMS_BENCH_BATCH_N10MS`` [200], ``PLPTMS_BENCH_BATCH_N100MS``
-[20], ``PLPTMS_BENCH_VTRIALS`` [200] virtual trials. Run standalone:
+[20], ``PLPTMS_BENCH_VTRIALS`` [200] virtual trials, ``PLPTMS_BENCH_RMT_SUBJECTS``
+[1000] simulated subjects (10^5 for the issue's figure: about 20 CPU-minutes),
+``PLPTMS_BENCH_PERMUTATIONS`` [1000000] permutations. Run standalone:
 ``python benchmarks/bench_batch.py``.
 """
 
@@ -45,6 +50,8 @@ N_1MS = int(os.environ.get("PLPTMS_BENCH_BATCH_N1MS", "1000"))
 N_10MS = int(os.environ.get("PLPTMS_BENCH_BATCH_N10MS", "200"))
 N_100MS = int(os.environ.get("PLPTMS_BENCH_BATCH_N100MS", "20"))
 N_VTRIALS = int(os.environ.get("PLPTMS_BENCH_VTRIALS", "200"))
+N_RMT = int(os.environ.get("PLPTMS_BENCH_RMT_SUBJECTS", "1000"))
+N_PERM = int(os.environ.get("PLPTMS_BENCH_PERMUTATIONS", "1000000"))
 #: Virtual trials run serially for the per-trial time beside the Dask run.
 N_VTRIALS_SERIAL = 20
 N_IDENTITY = 1000
@@ -127,6 +134,7 @@ def run() -> list[str]:
                 )  # fmt: skip
                 _virtual_trials(address, 4)  # warm-up: workers import scipy
                 study, t_vt = _virtual_trials(address, N_VTRIALS)
+                methods = _method_benchmarks(address)
     n_vt_serial = min(N_VTRIALS, N_VTRIALS_SERIAL)
     _virtual_trials("serial", 2)  # warm-up: this process imports scipy
     t_vt_serial = _virtual_trials("serial", n_vt_serial)[1] / n_vt_serial
@@ -184,7 +192,44 @@ def run() -> list[str]:
         f"{s.rejection_rate.value:.3f} (Monte Carlo SE {s.rejection_rate.mcse:.3f}), "
         f"bias {s.bias.value:+.3f} ({s.bias.mcse:.3f}), coverage "
         f"{s.coverage.value:.3f} ({s.coverage.mcse:.3f}).",
+        *methods,
         "",
+    ]
+
+
+def _method_benchmarks(address: str) -> list[str]:
+    """Threshold benchmark and blocked permutation test: serial vs 2 workers."""
+    from plptms.meta import meta_analysis
+    from plptms.meta._permutation_blocks import blocked_permutation_test
+    from plptms.sweeps import threshold_method_benchmark
+
+    def rmt(backend: str) -> Any:
+        return threshold_method_benchmark(
+            N_RMT, ["ml_pest"], seed=SEED, backend=backend
+        )
+
+    threshold_method_benchmark(8, ["ml_pest"], seed=0, backend=address)  # warm-up
+    t_rmt = {b: _timed(lambda b=b: rmt(b)) for b in ("serial", address)}
+    same_rmt = rmt("serial").records == rmt(address).records
+    rng = np.random.default_rng(SEED)
+    res = meta_analysis(rng.normal(0.2, 0.3, 8), rng.uniform(0.02, 0.1, 8), method="DL")
+
+    def perm(backend: str) -> Any:
+        return blocked_permutation_test(res, n_perm=N_PERM, seed=SEED, backend=backend)
+
+    t_perm = {b: _timed(lambda b=b: perm(b)) for b in ("serial", address)}
+    p_s, p_d = perm("serial"), perm(address)
+    return [
+        f"- Threshold-method benchmark, {N_RMT:,} subjects (ML-PEST, defaults; "
+        f"batches of the rule): serial {t_rmt['serial']:.1f} s, 2 Dask workers "
+        f"{t_rmt[address]:.1f} s (efficiency "
+        f"{t_rmt['serial'] / (2 * t_rmt[address]):.0%}); records "
+        f"{'identical' if same_rmt else '**differ**'}.",
+        f"- Blocked permutation test, {N_PERM:,} sign flips (DL, k = 8, blocks of "
+        f"2^16): serial {t_perm['serial']:.1f} s, 2 Dask workers "
+        f"{t_perm[address]:.1f} s; p = {p_s.pvalue:.5f} (Monte Carlo SE "
+        f"{p_s.mc_se(p_s.pvalue):.5f}), {'identical' if p_s == p_d else '**differs**'}"
+        " on both.",
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,21 @@ def counted(param: tuple[str, int], rng: np.random.Generator) -> dict[str, Any]:
         raise RuntimeError(f"simulated failure at {index}")
     if index == FAIL_AT and (root / "kill").exists():
         os._exit(3)  # a kill: no cleanup, no exception handling
+    return {"i": index, "u": float(rng.random()), "even": index % 2 == 0, "tag": "x"}
+
+
+def held(param: tuple[str, int], rng: np.random.Generator) -> dict[str, Any]:
+    """As :func:`counted`, but task FAIL_AT waits while the marker 'hold' exists.
+
+    The call file holds the pid of the process running the task (a Dask worker's,
+    for the kill tests). The wait ends after 60 s at most, so a test cannot hang.
+    """
+    root, index = Path(param[0]), param[1]
+    (root / "calls").mkdir(exist_ok=True)
+    (root / "calls" / f"{index}-{uuid.uuid4().hex}").write_text(str(os.getpid()))
+    deadline = time.monotonic() + 60.0
+    while index == FAIL_AT and (root / "hold").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     return {"i": index, "u": float(rng.random()), "even": index % 2 == 0, "tag": "x"}
 
 
