@@ -63,6 +63,7 @@ from ._permutation import (
     PermutationResult,
     permutation_test,
 )
+from ._permutation_blocks import PERMUTATION_BLOCK, blocked_permutation_test
 from ._plots import forest_plot, funnel_plot
 from ._sensitivity import (
     LeaveOneOutRow,
@@ -73,6 +74,7 @@ from ._sensitivity import (
 
 __all__ = [
     "EGGER_MIN_STUDIES",
+    "PERMUTATION_BLOCK",
     "ArmSummary",
     "Coefficient",
     "Comparison",
@@ -102,6 +104,7 @@ __all__ = [
     "TestType",
     "Timepoint",
     "TrimFillResult",
+    "blocked_permutation_test",
     "collect_effects",
     "describe_i2",
     "egger_test",
