@@ -133,9 +133,12 @@ def course() -> dict[str, object]:
         min_pulses=1,
         max_pulses=40,
     )
-    sigma = np.array(
-        [yesterday.subject_parameters(i).relative_spread for i in range(N_SUBJECTS)]
-    ) * t2
+    sigma = (
+        np.array(
+            [yesterday.subject_parameters(i).relative_spread for i in range(N_SUBJECTS)]
+        )
+        * t2
+    )
     return {"t2": t2, "rf": rf2, "re": re, "prior_sd": prior_sd, "sigma": sigma}
 
 

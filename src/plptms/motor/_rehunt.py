@@ -80,7 +80,11 @@ def rehunt_prior_sd(
     check_type(between_session_sd_pct_mso, _NUMBER, "between_session_sd_pct_mso")
     check_type(previous_error_sd_pct_mso, _NUMBER, "previous_error_sd_pct_mso")
     a = check_range(
-        between_session_sd_pct_mso, "between_session_sd_pct_mso", 0.0, 20.0, unit="% MSO"
+        between_session_sd_pct_mso,
+        "between_session_sd_pct_mso",
+        0.0,
+        20.0,
+        unit="% MSO",
     )
     b = check_range(
         previous_error_sd_pct_mso, "previous_error_sd_pct_mso", 0.0, 20.0, unit="% MSO"
@@ -144,7 +148,11 @@ def rehunt_psi(
     ----------
     .. footbibliography::
     """
-    sd = rehunt_prior_sd() if previous_rmt_sd_pct_mso is None else previous_rmt_sd_pct_mso
+    sd = (
+        rehunt_prior_sd()
+        if previous_rmt_sd_pct_mso is None
+        else previous_rmt_sd_pct_mso
+    )
     check_type(previous_rmt_pct_mso, _NUMBER, "previous_rmt_pct_mso")
     start = start_intensity_pct_mso
     if start is None:
@@ -167,7 +175,7 @@ def next_session_population(
     between_session_sd_pct_mso: float = RMT_BETWEEN_SESSION_SD_PCT_MSO,
     seed: int | np.random.Generator | None = None,
 ) -> tuple[SimulatedPopulation, NDArray[np.float64]]:
-    """The same subjects at their next session: each true RMT changed at random.
+    """Draw the same subjects at their next session, each true RMT changed.
 
     Today's true RMT = the previous true RMT + N(0, ``between_session_sd_pct_mso``),
     clipped to [1, 100] % MSO; every other parameter is kept.
@@ -198,7 +206,11 @@ def next_session_population(
     check_type(population, SimulatedPopulation, "population")
     check_type(between_session_sd_pct_mso, _NUMBER, "between_session_sd_pct_mso")
     sd = check_range(
-        between_session_sd_pct_mso, "between_session_sd_pct_mso", 0.0, 20.0, unit="% MSO"
+        between_session_sd_pct_mso,
+        "between_session_sd_pct_mso",
+        0.0,
+        20.0,
+        unit="% MSO",
     )
     rng = np.random.default_rng(seed)
     n = population.n_subjects

@@ -1476,7 +1476,11 @@ def hunt_population(
     for lo in range(0, n, size):
         hi = min(n, lo + size)
         chunk = {
-            k: (v[lo:hi] if k in _PER_SUBJECT_OPTIONS and isinstance(v, np.ndarray) else v)
+            k: (
+                v[lo:hi]
+                if k in _PER_SUBJECT_OPTIONS and isinstance(v, np.ndarray)
+                else v
+            )
             for k, v in options.items()
         }
         engine = _FACTORIES[m](hi - lo, start[lo:hi], **chunk)
