@@ -24,6 +24,12 @@ from plptms.motor._constants import (
     SIM_RMT_MEAN_PCT_MSO,
     SIM_RMT_SD_PCT_MSO,
 )
+from plptms.motor._rehunt import (
+    REHUNT_TARGET_SD_PCT_MSO,
+    RMT_BETWEEN_SESSION_SD_PCT_MSO,
+    next_session_population,
+    rehunt_prior_sd,
+)
 from plptms.motor._response_models import ResponseModelPopulation
 from plptms.motor._subject import sample_population
 from plptms.motor._threshold import hunt_population
@@ -160,6 +166,125 @@ def _verdict(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+#: Subjects in the re-hunt scenario (two sessions each).
+N_REHUNT = int(os.environ.get("PLPTMS_BENCH_REHUNT_SUBJECTS", "2000"))
+#: Between-session SDs of the true RMT in the sensitivity rows, % MSO.
+REHUNT_BETWEEN_SDS = (1.0, RMT_BETWEEN_SESSION_SD_PCT_MSO, 3.0)
+REHUNT_LABEL = "Re-hunt with the previous RMT as prior"
+
+
+def _row(label: str, truth: np.ndarray, res: Any, elapsed: float) -> dict[str, Any]:
+    conv = res.converged
+    err = res.estimate_pct_mso[conv] - truth[conv]
+    return {
+        "label": label,
+        "converged": int(conv.sum()),
+        "pulses_mean": float(res.pulses_used.mean()),
+        "pulses_sd": float(res.pulses_used.std(ddof=1)),
+        "bias": float(err.mean()),
+        "sd": float(err.std(ddof=1)),
+        "mae": float(np.abs(err).mean()),
+        "p95": float(np.percentile(np.abs(err), 95)),
+        "time_s": elapsed,
+    }
+
+
+def _rehunt(n: int, between_sd: float) -> list[dict[str, Any]]:
+    """Session 1: RF on yesterday's truth; session 2: RF and re-hunt on today's."""
+    yesterday = sample_population(n, seed=SEED)
+    t1 = yesterday.thresholds_pct_mso
+    prev = hunt_population(
+        yesterday, "relative_frequency", start_intensity_pct_mso=_starts(t1, SEED + 1)
+    ).estimate_pct_mso
+    ok = ~np.isnan(prev)
+    rows = []
+    for label in (REFERENCE, REHUNT_LABEL):
+        today, t2 = next_session_population(
+            yesterday, between_session_sd_pct_mso=between_sd, seed=SEED + 2
+        )
+        t0 = time.perf_counter()
+        if label == REFERENCE:
+            res = hunt_population(
+                today,
+                "relative_frequency",
+                start_intensity_pct_mso=_starts(t2, SEED + 3),
+            )
+        else:
+            res = hunt_population(
+                today,
+                "psi",
+                start_intensity_pct_mso=np.where(ok, np.round(prev), 60.0),
+                placement="estimate",
+                previous_rmt_pct_mso=np.where(ok, prev, SIM_RMT_MEAN_PCT_MSO),
+                previous_rmt_sd_pct_mso=np.where(
+                    ok, rehunt_prior_sd(between_sd), SIM_RMT_SD_PCT_MSO
+                ),
+                target_sd_pct_mso=REHUNT_TARGET_SD_PCT_MSO,
+                min_pulses=1,
+                max_pulses=40,
+            )
+        rows.append(_row(label, t2, res, time.perf_counter() - t0))
+    return rows
+
+
+def _rehunt_lines() -> list[str]:
+    n = N_REHUNT
+    lines = [
+        "",
+        "### Re-hunt within a course: the previous session's RMT as prior",
+        "",
+        f"{n:,} subjects, two sessions. Session 1: relative frequency on yesterday's "
+        "true RMT gives the previous measured RMT. Today's true RMT = yesterday's + "
+        "N(0, between-session SD). Both methods hunt today's truth; the re-hunt's "
+        "prior is N(previous measured RMT, sqrt(between^2 + 1.35^2)) % MSO (1.35: "
+        "the previous hunt's error SD), first pulse at the previous RMT, pulses at "
+        f"the posterior mean, stop at posterior SD <= {REHUNT_TARGET_SD_PCT_MSO} % "
+        f"MSO. Between-session SD {RMT_BETWEEN_SESSION_SD_PCT_MSO} % MSO is a plptms "
+        "choice (Schambra et al. 2015 reliability study; figures not verified); "
+        "the other rows show the sensitivity.",
+        "",
+        "| between-session SD | method | converged | pulses mean (SD) | "
+        "mean abs error | 95th pct abs error | lower bound on error SD | goal |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    goal_lines = []
+    for between in REHUNT_BETWEEN_SDS:
+        rows = _rehunt(n, between)
+        ref, re = rows
+        s = rehunt_prior_sd(between)
+        sigma = SIM_RELATIVE_SPREAD_MEDIAN * SIM_RMT_MEAN_PCT_MSO
+        bound = 1.0 / np.sqrt(2 * re["pulses_mean"] / (np.pi * sigma**2) + 1 / s**2)
+        met = (
+            re["mae"] <= ref["mae"]
+            and re["p95"] <= ref["p95"]
+            and re["pulses_mean"] <= GOAL_PULSES
+        )
+        for r in rows:
+            goal = "-" if r is ref else ("**met**" if met else "not met")
+            bnd = "-" if r is ref else f"{bound:.2f}"
+            lines.append(
+                f"| {between:.1f} | {r['label']} | {r['converged']:,}/{n:,} | "
+                f"{r['pulses_mean']:.1f} ({r['pulses_sd']:.1f}) | {r['mae']:.2f} | "
+                f"{r['p95']:.2f} | {bnd} | {goal} |"
+            )
+        goal_lines.append(
+            f"- between-session SD {between:.1f} % MSO: re-hunt "
+            f"{'**goal met**' if met else '**goal not met**'} ({re['pulses_mean']:.1f} "
+            f"pulses; mean |error| {re['mae']:.2f} vs {ref['mae']:.2f}; 95th pct "
+            f"{re['p95']:.2f} vs {ref['p95']:.2f} % MSO)."
+        )
+    lines += [
+        "",
+        "Goal (issue 19): mean and 95th pct |error| no larger than relative "
+        "frequency's on the same subjects and the same truth today, with <= 10 "
+        "pulses on average. The bound column is the SD at the mean pulse count "
+        "for a typical subject (sigma = r T at the population medians).",
+        "",
+        *goal_lines,
+    ]
+    return lines
+
+
 def run() -> list[str]:
     n = N_SUBJECTS
     t0 = time.perf_counter()
@@ -253,6 +378,7 @@ def run() -> list[str]:
                 f"{r['pulses_mean']:.1f} | {r['bias']:+.2f} | {r['mae']:.2f} | "
                 f"{r['p95']:.2f} | {goal} |"
             )
+    lines += _rehunt_lines()
     lines += ["", f"Total benchmark time: {time.perf_counter() - t0:.0f} s.", ""]
     return lines
 

@@ -594,6 +594,7 @@ class _Psi(_Engine):
             C.PSI_PRIOR_SPREAD_LOG_SD,
         ),
         grid: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
+        subject_prior: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None,
     ) -> None:
         super().__init__(n)
         # Posterior grid: threshold 10-130 % MSO in 0.5 % MSO steps, relative
@@ -616,10 +617,15 @@ class _Psi(_Engine):
         self.x_grid = np.round(np.arange(1, n_x + 1) * resolution_pct_mso, _DECIMALS)
         self.psi = self._p(self.x_grid)
         self.h_psi = _binary_entropy(self.psi)
-        self.post = np.tile(
-            _grid_prior(self.theta_t, self.theta_r, threshold_prior, spread_prior),
-            (n, 1),
-        )
+        if subject_prior is None:
+            self.post = np.tile(
+                _grid_prior(self.theta_t, self.theta_r, threshold_prior, spread_prior),
+                (n, 1),
+            )
+        else:
+            self.post = _subject_grid_prior(
+                self.theta_t, self.theta_r, subject_prior, spread_prior
+            )
         self.next_x = start.astype(np.float64).copy()
 
     def _p(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -704,6 +710,27 @@ def _grid_prior(
         w = w - 0.5 * ((theta_t - mean) / sd) ** 2
     prior = np.exp(w - w.max())
     return np.asarray(prior / prior.sum(), dtype=np.float64)
+
+
+def _subject_grid_prior(
+    theta_t: NDArray[np.float64],
+    theta_r: NDArray[np.float64],
+    subject_prior: tuple[NDArray[np.float64], NDArray[np.float64]],
+    spread_prior: tuple[float, float],
+) -> NDArray[np.float64]:
+    """Per-subject prior weights, shape (n, grid), each row summing to one.
+
+    As :func:`_grid_prior` with a normal threshold prior whose mean and SD (% MSO)
+    differ between subjects: ``subject_prior = (means, sds)``, each of shape (n,).
+    A re-hunt centres it on each patient's previous RMT.
+    """
+    median, log_sd = spread_prior
+    w_r = -0.5 * (np.log(theta_r / median) / log_sd) ** 2
+    means, sds = subject_prior
+    z = (theta_t[None, :] - means[:, None]) / sds[:, None]
+    w = w_r[None, :] - 0.5 * z**2
+    prior = np.exp(w - w.max(axis=1, keepdims=True))
+    return np.asarray(prior / prior.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -851,10 +878,18 @@ def _psi_engine(
     threshold_prior_sd_pct_mso: float | None = None,
     spread_prior_median: float = C.PSI_PRIOR_SPREAD_MEDIAN,
     spread_prior_log_sd: float = C.PSI_PRIOR_SPREAD_LOG_SD,
+    previous_rmt_pct_mso: ArrayLike | None = None,
+    previous_rmt_sd_pct_mso: ArrayLike | None = None,
 ) -> _Engine:
     budget = _check_int(max_pulses, "max_pulses", 1, C.MAX_PULSES_LIMIT)
     least = _check_int(min_pulses, "min_pulses", 1, budget)
     check_option(placement, "placement", ("entropy", "estimate"))
+    subject_prior = _check_previous(
+        previous_rmt_pct_mso,
+        previous_rmt_sd_pct_mso,
+        n,
+        threshold_prior_mean_pct_mso is not None,
+    )
     if (threshold_prior_mean_pct_mso is None) != (threshold_prior_sd_pct_mso is None):
         raise ValueError(
             "Invalid value for 'threshold_prior_sd_pct_mso': got "
@@ -918,7 +953,77 @@ def _psi_engine(
         placement=placement,
         threshold_prior=t_prior,
         spread_prior=(r_median, r_log_sd),
+        subject_prior=subject_prior,
     )
+
+
+#: Per-subject options of the re-hunt, sliced with the subjects in chunks.
+_PER_SUBJECT_OPTIONS = ("previous_rmt_pct_mso", "previous_rmt_sd_pct_mso")
+#: Allowed range of the re-hunt prior SD, % MSO (as threshold_prior_sd_pct_mso).
+_PREVIOUS_SD_RANGE = (0.5, 100.0)
+
+
+def _per_subject(
+    value: ArrayLike, field: str, n: int, low: float, high: float, low_inclusive: bool
+) -> NDArray[np.float64]:
+    """One number or one per subject, each in range, as a float array (n,)."""
+    if np.isscalar(value) or isinstance(value, bool):
+        check_type(value, _NUMBER, field)
+    elif np.asarray(value).dtype.kind not in "iuf":
+        raise TypeError(
+            f"Invalid type for '{field}': got an array of {np.asarray(value).dtype}; "
+            "allowed: a number or an array of numbers."
+        )
+    try:
+        arr = np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)).copy()
+    except ValueError:
+        raise ValueError(
+            f"Invalid value for '{field}': got shape {np.shape(value)}; allowed: one "
+            f"value, or one per subject ({n})."
+        ) from None
+    ok = (arr >= low) if low_inclusive else (arr > low)
+    bad = ~(ok & (arr <= high))
+    if bad.any():
+        check_range(
+            float(arr[bad][0]),
+            field,
+            low,
+            high,
+            low_inclusive=low_inclusive,
+            unit="% MSO",
+        )
+    return arr
+
+
+def _check_previous(
+    previous_rmt_pct_mso: ArrayLike | None,
+    previous_rmt_sd_pct_mso: ArrayLike | None,
+    n: int,
+    has_threshold_prior: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Validate the re-hunt prior (previous RMT and its SD), or return None."""
+    if previous_rmt_pct_mso is None and previous_rmt_sd_pct_mso is None:
+        return None
+    if previous_rmt_pct_mso is None or previous_rmt_sd_pct_mso is None:
+        raise ValueError(
+            "Invalid value for 'previous_rmt_sd_pct_mso': got "
+            f"{previous_rmt_sd_pct_mso!r} with previous_rmt_pct_mso="
+            f"{previous_rmt_pct_mso!r}; allowed: both None (no re-hunt prior) or "
+            "both given."
+        )
+    if has_threshold_prior:
+        raise ValueError(
+            "Invalid value for 'previous_rmt_pct_mso': got a previous RMT together "
+            "with threshold_prior_mean_pct_mso; allowed: one threshold prior, "
+            "either the population prior or the previous RMT."
+        )
+    means = _per_subject(
+        previous_rmt_pct_mso, "previous_rmt_pct_mso", n, 0.0, C.MAX_PCT_MSO, False
+    )
+    sds = _per_subject(
+        previous_rmt_sd_pct_mso, "previous_rmt_sd_pct_mso", n, *_PREVIOUS_SD_RANGE, True
+    )
+    return means, sds
 
 
 _FACTORIES: dict[ThresholdMethod, Callable[..., _Engine]] = {
@@ -1151,6 +1256,8 @@ def hunt_psi(
     threshold_prior_sd_pct_mso: float | None = None,
     spread_prior_median: float = C.PSI_PRIOR_SPREAD_MEDIAN,
     spread_prior_log_sd: float = C.PSI_PRIOR_SPREAD_LOG_SD,
+    previous_rmt_pct_mso: float | None = None,
+    previous_rmt_sd_pct_mso: float | None = None,
 ) -> ThresholdResult:
     """Bayesian adaptive (Psi) threshold hunt.
 
@@ -1202,6 +1309,13 @@ def hunt_psi(
         Median of the log-normal prior on the relative spread, in [0.02, 0.3].
     spread_prior_log_sd : float
         SD of the logarithm of the relative spread prior, in [0.01, 5].
+    previous_rmt_pct_mso, previous_rmt_sd_pct_mso : float | None
+        Re-hunt within a course: normal prior on today's threshold centred on the
+        patient's previous measured RMT, % MSO, in (0, 100], with SD in
+        [0.5, 100] % MSO (between-session change and the previous hunt's error
+        together; :func:`rehunt_prior_sd` builds it). Both ``None`` (default): no
+        re-hunt prior. Not together with ``threshold_prior_mean_pct_mso``. Use
+        with ``placement="estimate"`` (see :func:`rehunt_psi`).
 
     Returns
     -------
@@ -1236,6 +1350,8 @@ def hunt_psi(
             "threshold_prior_sd_pct_mso": threshold_prior_sd_pct_mso,
             "spread_prior_median": spread_prior_median,
             "spread_prior_log_sd": spread_prior_log_sd,
+            "previous_rmt_pct_mso": previous_rmt_pct_mso,
+            "previous_rmt_sd_pct_mso": previous_rmt_sd_pct_mso,
         },
     )
 
@@ -1337,13 +1453,37 @@ def hunt_population(
     size = _check_int(chunk_size, "chunk_size", 1, 1_000_000)
     n = int(responder.n_subjects)
     start = _check_start(start_intensity_pct_mso, n)
+    if m is ThresholdMethod.PSI and any(
+        options.get(k) is not None for k in _PER_SUBJECT_OPTIONS
+    ):
+        # Validate the per-subject prior before any pulse, then slice it by chunk.
+        prev = _check_previous(
+            options.get("previous_rmt_pct_mso"),
+            options.get("previous_rmt_sd_pct_mso"),
+            n,
+            options.get("threshold_prior_mean_pct_mso") is not None,
+        )
+        assert prev is not None
+        options = {
+            **options,
+            "previous_rmt_pct_mso": prev[0],
+            "previous_rmt_sd_pct_mso": prev[1],
+        }
     estimate = np.full(n, np.nan)
     pulses = np.zeros(n, dtype=np.int64)
     converged = np.zeros(n, dtype=bool)
     reason = np.zeros(n, dtype=np.int64)
     for lo in range(0, n, size):
         hi = min(n, lo + size)
-        engine = _FACTORIES[m](hi - lo, start[lo:hi], **options)
+        chunk = {
+            k: (
+                v[lo:hi]
+                if k in _PER_SUBJECT_OPTIONS and isinstance(v, np.ndarray)
+                else v
+            )
+            for k, v in options.items()
+        }
+        engine = _FACTORIES[m](hi - lo, start[lo:hi], **chunk)
         while engine.active.any():
             idx = np.flatnonzero(engine.active)
             x = engine.propose(idx)
