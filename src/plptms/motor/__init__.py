@@ -42,6 +42,7 @@ from ._mep import (
     find_tms_triggers,
     read_emg,
 )
+from ._rehunt import next_session_population, rehunt_prior_sd, rehunt_psi
 from ._responder import CoilPosition, PopulationResponder, PositionResponder, Responder
 from ._response_models import ResponseModelPopulation, response_cdf
 from ._subject import (
@@ -114,7 +115,10 @@ __all__ = [
     "hunt_relative_frequency",
     "hunt_threshold",
     "next_hotspot_position",
+    "next_session_population",
     "read_emg",
+    "rehunt_prior_sd",
+    "rehunt_psi",
     "response_cdf",
     "sample_population",
     "sample_subject_parameters",
