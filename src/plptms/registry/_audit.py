@@ -46,6 +46,7 @@ __all__ = [
     "AuditReport",
     "TrustRoots",
     "append_audit",
+    "audit_entry",
     "canonical",
     "event_hash",
     "row_state",
@@ -138,6 +139,74 @@ def _hash_fields(
     }
 
 
+def audit_entry(
+    key: bytes,
+    *,
+    seq: int,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    table: str,
+    row_id: int,
+    old: dict[str, Any] | None,
+    new: dict[str, Any] | None,
+    reason: str | None,
+    prev_hash: str,
+) -> dict[str, Any]:
+    """Return the columns of one keyed audit entry (``audit_log``), hashed.
+
+    The one place an entry's stored text, hash and MAC are made: the ORM chain
+    (:class:`AuditChain`) and the batched Core writes (:mod:`._bulk`) both call
+    it, so the two write the same bytes for the same change.
+
+    Parameters
+    ----------
+    key : bytes
+        The site key.
+    seq : int
+        The entry's sequence number (the head's + 1).
+    at : datetime.datetime
+        When (stored as UTC ISO text, microseconds).
+    actor, action, table : str
+        Who, what and where.
+    row_id : int
+        Primary key of the row.
+    old, new : dict | None
+        Row state before and after (stored as canonical JSON).
+    reason : str | None
+        Why.
+    prev_hash : str
+        Hash of the entry before (:data:`GENESIS_HASH` for the first).
+
+    Returns
+    -------
+    columns : dict
+        ``audit_log`` column name to value.
+    """
+    at_s = _norm(at)
+    old_s = None if old is None else canonical(old)
+    new_s = None if new is None else canonical(new)
+    digest = _entry_hash(
+        _hash_fields(
+            seq, at_s, actor, action, table, row_id, old_s, new_s, reason, prev_hash
+        )
+    )
+    return {
+        "seq": seq,
+        "at": at_s,
+        "actor": actor,
+        "action": action,
+        "table_name": table,
+        "row_id": row_id,
+        "old": old_s,
+        "new": new_s,
+        "reason": reason,
+        "prev_hash": prev_hash,
+        "hash": digest,
+        "mac": mac(key, "audit", digest),
+    }
+
+
 class AuditChain:
     """Appends keyed entries to the chain within one write transaction.
 
@@ -210,35 +279,23 @@ class AuditChain:
         """
         from .db._schema import AuditRow
 
-        seq = self.seq + 1
-        at_s = _norm(at)
-        old_s = None if old is None else canonical(old)
-        new_s = None if new is None else canonical(new)
-        digest = _entry_hash(
-            _hash_fields(
-                seq, at_s, actor, action, table, row_id, old_s, new_s, reason, self.head
-            )
+        entry = audit_entry(
+            self._key,
+            seq=self.seq + 1,
+            at=at,
+            actor=actor,
+            action=action,
+            table=table,
+            row_id=row_id,
+            old=old,
+            new=new,
+            reason=reason,
+            prev_hash=self.head,
         )
-        tag = mac(self._key, "audit", digest)
-        self._session.add(
-            AuditRow(
-                seq=seq,
-                at=at_s,
-                actor=actor,
-                action=action,
-                table_name=table,
-                row_id=row_id,
-                old=old_s,
-                new=new_s,
-                reason=reason,
-                prev_hash=self.head,
-                hash=digest,
-                mac=tag,
-            )
-        )
-        self.seq = seq
-        self.head = digest
-        self._session.info[HEAD_INFO] = (seq, digest, tag)
+        self._session.add(AuditRow(**entry))
+        self.seq = entry["seq"]
+        self.head = entry["hash"]
+        self._session.info[HEAD_INFO] = (self.seq, self.head, entry["mac"])
 
 
 def append_audit(
