@@ -8,6 +8,7 @@ would insert, so the audited states are the same.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
@@ -18,11 +19,85 @@ if TYPE_CHECKING:
     import datetime as dt
     from collections.abc import Sequence
 
+    from sqlalchemy import Row, Select
     from sqlalchemy.engine import Connection
 
     from ._models import VisitIn
 
-__all__ = ["plan_assessments"]
+__all__ = ["find_visit", "plan_assessments"]
+
+
+@functools.cache
+def _find_visit_stmt() -> Select[Any]:
+    """Return the one lookup of :func:`find_visit` (built once, compiled once)."""
+    from sqlalchemy import Date, bindparam, select
+
+    from .db._schema import AssessmentRow, PatientRow, VisitRow
+
+    P, V, A = PatientRow.__table__, VisitRow.__table__, AssessmentRow.__table__
+    taken = (
+        select(A.c.id)
+        .where(
+            A.c.visit_id == V.c.id,
+            A.c.scale_id == bindparam("scale_id"),
+            A.c.deleted_at.is_(None),
+        )
+        .order_by(A.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            P.c.id.label("patient_id"),
+            P.c.amputation_date,
+            P.c.deleted_at,
+            V.c.id.label("visit_id"),
+            taken.label("taken"),
+        )
+        .select_from(P)
+        .outerjoin(
+            V,
+            (V.c.patient_id == P.c.id)
+            & (V.c.visit_date == bindparam("visit_date", type_=Date))
+            & (V.c.kind == bindparam("kind"))
+            & V.c.deleted_at.is_(None),
+        )
+        .where(P.c.site == bindparam("site"), P.c.code == bindparam("code"))
+    )
+
+
+def find_visit(
+    conn: Connection, site: str, code: str, visit: VisitIn, scale_id: str
+) -> Row[Any] | None:
+    """Look up a patient, its visit and the scale there, in one statement.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The write transaction's connection.
+    site, code : str
+        The patient.
+    visit : VisitIn
+        The visit (by date and kind; not deleted).
+    scale_id : str
+        The scale.
+
+    Returns
+    -------
+    found : sqlalchemy.Row | None
+        ``None`` when there is no such patient; else ``patient_id``,
+        ``amputation_date``, ``deleted_at`` (of the patient), ``visit_id``
+        (``None``: no such visit) and ``taken`` (the id of an assessment of
+        that scale at the visit, or ``None``).
+    """
+    params = {
+        "site": site,
+        "code": code,
+        "visit_date": visit.visit_date,
+        "kind": visit.kind.value,
+        "scale_id": scale_id,
+    }
+    return conn.execute(_find_visit_stmt(), params).first()
 
 
 def _check_after_amputation(

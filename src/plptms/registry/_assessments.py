@@ -14,6 +14,7 @@ from ._assessment_rows import (
     _assessment_values,
     _check_after_amputation,
     _visit_values,
+    find_visit,
     plan_assessments,
 )
 from ._audit import row_state
@@ -150,56 +151,35 @@ class AssessmentStore:
             recorded at that visit (:class:`DuplicateRecordError`; correct it
             instead). Nothing is stored.
         """
-        from sqlalchemy import select
-
-        from .db._schema import AssessmentRow, PatientRow, VisitRow
+        from .db._schema import AssessmentRow, VisitRow
 
         actor = _check_actor(actor)
         result = _scored(scored)
         scale_id = scored.scale_id
         at = _now()
-        P, V, A = PatientRow.__table__, VisitRow.__table__, AssessmentRow.__table__
+        V, A = VisitRow.__table__, AssessmentRow.__table__
         with self._write() as s:
             chain = CoreChain(s)
             conn = chain.conn
-            p = conn.execute(
-                select(P.c.id, P.c.amputation_date, P.c.deleted_at).where(
-                    P.c.site == site, P.c.code == code
-                )
-            ).first()
-            if p is None or p.deleted_at is not None:
+            found = find_visit(conn, site, code, visit, scale_id)
+            if found is None or found.deleted_at is not None:
                 raise RecordNotFoundError(
                     f"Invalid value for 'code': got {site}/{code}; no such patient "
                     "(or deleted)."
                 )
-            vid = conn.execute(
-                select(V.c.id).where(
-                    V.c.patient_id == p.id,
-                    V.c.visit_date == visit.visit_date,
-                    V.c.kind == visit.kind.value,
-                    V.c.deleted_at.is_(None),
-                )
-            ).scalar_one_or_none()
+            vid = found.visit_id
             if vid is None:
-                _check_after_amputation(p.amputation_date, visit, "visit_date")
-                v = _visit_values(p.id, visit, at)
+                _check_after_amputation(found.amputation_date, visit, "visit_date")
+                v = _visit_values(found.patient_id, visit, at)
                 v["id"] = vid = insert_rows(conn, V, [v])[0]
                 chain.inserts(actor, V, [v], at)
-            else:
-                dup = conn.execute(
-                    select(A.c.id).where(
-                        A.c.visit_id == vid,
-                        A.c.scale_id == scale_id,
-                        A.c.deleted_at.is_(None),
-                    )
-                ).first()
-                if dup:
-                    raise DuplicateRecordError(
-                        f"Invalid value for 'scale_id': got {scale_id!r}; already "
-                        f"recorded at the {visit.kind.value} visit of "
-                        f"{visit.visit_date.isoformat()} (assessment {dup[0]}): "
-                        "correct it instead."
-                    )
+            elif found.taken is not None:
+                raise DuplicateRecordError(
+                    f"Invalid value for 'scale_id': got {scale_id!r}; already "
+                    f"recorded at the {visit.kind.value} visit of "
+                    f"{visit.visit_date.isoformat()} (assessment {found.taken}): "
+                    "correct it instead."
+                )
             row = _assessment_values(vid, scale_id, result, at)
             row["id"] = insert_rows(conn, A, [row])[0]
             chain.inserts(actor, A, [row], at)

@@ -14,6 +14,7 @@ here cannot move before the commit, and the new head is left in
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from ._audit import GENESIS_HASH, HEAD_INFO, KEY_INFO, _norm, audit_entry
@@ -28,6 +29,32 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 __all__ = ["CoreChain", "insert_rows", "values_state"]
+
+
+@functools.cache
+def _statements(table: Table) -> tuple[Any, Any, Any]:
+    """Return ``table``'s insert, insert-returning-key and max-key statements.
+
+    Built once per table, so that each write reuses the compiled form instead of
+    building and compiling a new statement.
+    """
+    from sqlalchemy import func, insert, select
+
+    (pk,) = table.primary_key.columns
+    return (
+        insert(table),
+        insert(table).returning(pk, sort_by_parameter_order=True),
+        select(func.max(pk)),
+    )
+
+
+@functools.cache
+def _head_stmt() -> Any:
+    from sqlalchemy import select
+
+    from .db._schema import AuditRow
+
+    return select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
 
 
 def values_state(table: Table, values: dict[str, Any]) -> dict[str, Any]:
@@ -79,23 +106,18 @@ def insert_rows(
     ids : list of int
         The ids, ``ids[k]`` for ``rows[k]``.
     """
-    from sqlalchemy import func, insert, select
-
     if not rows:
         return []
+    plain, returning, top_id = _statements(table)
     if len(rows) == 1:
-        pk = conn.execute(insert(table), rows[0]).inserted_primary_key
-        return [int(pk[0])]
+        return [int(conn.execute(plain, rows[0]).inserted_primary_key[0])]
     if conn.dialect.name == "sqlite":
-        top = conn.execute(select(func.max(table.c.id))).scalar_one()
+        top = conn.execute(top_id).scalar_one()
         first = 1 if top is None else int(top) + 1
         ids = list(range(first, first + len(rows)))
-        conn.execute(
-            insert(table), [{**r, "id": i} for r, i in zip(rows, ids, strict=True)]
-        )
+        conn.execute(plain, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
         return ids
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [int(i) for i in conn.execute(stmt, list(rows)).scalars()]
+    return [int(i) for i in conn.execute(returning, list(rows)).scalars()]
 
 
 class CoreChain:
@@ -118,10 +140,6 @@ class CoreChain:
     """
 
     def __init__(self, session: Session) -> None:
-        from sqlalchemy import select
-
-        from .db._schema import AuditRow
-
         key = session.info.get(KEY_INFO)
         if not isinstance(key, bytes):
             raise RegistryError(
@@ -131,9 +149,7 @@ class CoreChain:
         self._key = key
         self._session = session
         self.conn = session.connection()
-        last = self.conn.execute(
-            select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
-        ).first()
+        last = self.conn.execute(_head_stmt()).first()
         self.seq = 0 if last is None else int(last[0])
         self.head = GENESIS_HASH if last is None else str(last[1])
         self._pending: list[dict[str, Any]] = []
@@ -208,13 +224,11 @@ class CoreChain:
 
     def flush(self) -> None:
         """Write the pending entries (one ``executemany``)."""
-        from sqlalchemy import insert
-
         from .db._schema import AuditRow
 
         if not self._pending:
             return
         last = self._pending[-1]
-        self.conn.execute(insert(AuditRow.__table__), self._pending)
+        self.conn.execute(_statements(AuditRow.__table__)[0], self._pending)
         self._pending = []
         self._session.info[HEAD_INFO] = (last["seq"], last["hash"], last["mac"])
