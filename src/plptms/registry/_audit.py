@@ -67,12 +67,19 @@ HEAD_INFO = "plptms_audit_head"
 
 
 def _norm(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(dt.UTC).isoformat(timespec="microseconds")
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date):  # one check for the common, non-date case
+        if isinstance(value, dt.datetime):
+            aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+            return aware.astimezone(dt.UTC).isoformat(timespec="microseconds")
         return value.isoformat()
     return value
+
+
+#: The canonical encoder, made once (``json.dumps`` with these arguments makes a
+#: new one per call; the text is the same).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def canonical(obj: Any) -> str:
@@ -88,9 +95,7 @@ def canonical(obj: Any) -> str:
     text : str
         Canonical JSON.
     """
-    return json.dumps(
-        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(obj)
 
 
 def row_state(row: Any) -> dict[str, Any]:
