@@ -76,6 +76,31 @@ def _plain_store(reg: Any, records: list[Any]) -> int:
     return len(rows)
 
 
+def _plain_one(reg: Any, site: str, code: str, visit: Any, sc: Any) -> None:
+    """Store the same rows as ``store_assessment``, the same way, unaudited."""
+    from plptms.registry._assessment_rows import (
+        _assessment_values,
+        _visit_values,
+        find_visit,
+    )
+    from plptms.registry._assessments import _scored
+    from plptms.registry._bulk import insert_rows
+    from plptms.registry._store import _now
+    from plptms.registry.db._schema import AssessmentRow, VisitRow
+
+    result = _scored(sc)
+    at = _now()
+    with reg._write() as s:
+        conn = s.connection()
+        found = find_visit(conn, site, code, visit, sc.scale_id)
+        vid = found.visit_id
+        if vid is None:
+            v = _visit_values(found.patient_id, visit, at)
+            vid = insert_rows(conn, VisitRow.__table__, [v])[0]
+        row = _assessment_values(vid, sc.scale_id, result, at)
+        insert_rows(conn, AssessmentRow.__table__, [row])
+
+
 def _scored_records(recs: list[Any]) -> list[Any]:
     from plptms.scales import score_record
 
@@ -139,7 +164,7 @@ def bench_backend(url: str, plain_url: str, label: str) -> list[str]:
         reg.store_assessment("S1", "SINGLE", visit, sc, actor="bench")
         t_single += time.perf_counter() - t0
         t0 = time.perf_counter()
-        _plain_store(plain, [("S1", "SINGLE", visit, sc)])
+        _plain_one(plain, "S1", "SINGLE", visit, sc)
         t_single_plain += time.perf_counter() - t0
     same = _data_rows(reg) == _data_rows(plain)
     plain.close()

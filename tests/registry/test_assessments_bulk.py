@@ -321,3 +321,62 @@ def test_visit_before_amputation_refused(registry: Registry) -> None:
     with pytest.raises(RegistryError, match=r"records\[3\]\.visit_date"):
         registry.store_assessments(_batch(), actor="import")
     assert _counts(registry) == before
+
+
+# ------------------------------------------------------- the head anchor file
+def _head(seq: int) -> Any:
+    from plptms.registry._anchor import AuditHead
+
+    return AuditHead(
+        database="sqlite:////x", seq=seq, hash=f"{seq:064x}", mac=None, at=AT
+    )
+
+
+def test_anchor_is_updated_in_place_and_survives_a_torn_slot(tmp_path: Any) -> None:
+    from plptms.registry._anchor import (
+        ANCHOR_SLOT_BYTES,
+        read_head_file,
+        write_anchor,
+    )
+
+    path = tmp_path / "anchor.json"
+    write_anchor(path, _head(1))
+    inode = path.stat().st_ino
+    for seq in (2, 3, 4):
+        write_anchor(path, _head(seq))
+        assert read_head_file(path).seq == seq
+    # overwritten in place (no new file, no temporary left), two slots
+    assert path.stat().st_ino == inode
+    assert path.stat().st_size == 2 * ANCHOR_SLOT_BYTES
+    assert [p.name for p in tmp_path.iterdir()] == ["anchor.json"]
+    data = bytearray(path.read_bytes())
+    newest = 0 if b'"seq":4,' in data[:ANCHOR_SLOT_BYTES] else 1
+    older = data[(1 - newest) * ANCHOR_SLOT_BYTES :][:ANCHOR_SLOT_BYTES]
+    assert b'"seq":3,' in older
+    # a crash tears the slot being written: the other slot's head (3) is read
+    start = newest * ANCHOR_SLOT_BYTES + 100
+    data[start : start + 20] = b"x" * 20
+    path.write_bytes(bytes(data))
+    assert read_head_file(path).seq == 3  # lags by one write, never ahead
+    write_anchor(path, _head(5))  # the torn slot is the one overwritten
+    assert read_head_file(path).seq == 5
+    # both slots torn: unreadable, said so
+    path.write_bytes(b"0" * 64 + b" " + b"x" * (2 * ANCHOR_SLOT_BYTES - 65))
+    with pytest.raises(RegistryError, match="intact head"):
+        read_head_file(path)
+
+
+def test_anchor_in_the_earlier_format_is_read_then_replaced(tmp_path: Any) -> None:
+    from plptms.registry._anchor import (
+        ANCHOR_SLOT_BYTES,
+        read_head_file,
+        write_anchor,
+        write_head_file,
+    )
+
+    path = tmp_path / "anchor.json"
+    write_head_file(path, _head(7))  # one JSON record, as earlier versions wrote
+    assert read_head_file(path).seq == 7
+    write_anchor(path, _head(8))
+    assert read_head_file(path).seq == 8
+    assert path.stat().st_size == 2 * ANCHOR_SLOT_BYTES
