@@ -7,7 +7,7 @@ score and then store), with the version of plptms that stored it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._version import __version__
 from ._assessment_rows import (
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from contextlib import AbstractContextManager
 
+    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
     from ..scales import ResponseResult, ScoredRecord
@@ -157,7 +158,7 @@ class AssessmentStore:
         result = _scored(scored)
         scale_id = scored.scale_id
         at = _now()
-        V, A = VisitRow.__table__, AssessmentRow.__table__
+        V, A = cast("Table", VisitRow.__table__), cast("Table", AssessmentRow.__table__)
         with self._write() as s:
             chain = CoreChain(s)
             conn = chain.conn
@@ -230,7 +231,7 @@ class AssessmentStore:
             columns = _scored(sc, f"records[{k}]")  # refuses what is not scored
             prepared.append((site, code, visit, sc.scale_id, columns))
         at = _now()
-        V, A = VisitRow.__table__, AssessmentRow.__table__
+        V, A = cast("Table", VisitRow.__table__), cast("Table", AssessmentRow.__table__)
         with self._write() as s:
             chain = CoreChain(s)
             new_visits, plan = plan_assessments(chain.conn, prepared, at)

@@ -110,7 +110,9 @@ def insert_rows(
         return []
     plain, returning, top_id = _statements(table)
     if len(rows) == 1:
-        return [int(conn.execute(plain, rows[0]).inserted_primary_key[0])]
+        pk = conn.execute(plain, rows[0]).inserted_primary_key
+        assert pk is not None  # an insert of one row gives its key
+        return [int(pk[0])]
     if conn.dialect.name == "sqlite":
         top = conn.execute(top_id).scalar_one()
         first = 1 if top is None else int(top) + 1
