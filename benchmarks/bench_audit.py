@@ -1,11 +1,14 @@
 """Audit cost: one audited write and one per-pulse delivery event, SQLite.
 
-Times two paths on a fresh SQLite registry (WAL, ``synchronous=FULL``) in a
-temporary folder: an audited write (``add_patient``: one transaction, one audit
-entry and, since the keyed chain, the head anchor file) and
-``append_delivery_event`` (the per-pulse path: one durable transaction per
-event), and the anchor file write alone with and without fsync. Prints p50 and
-p99 per call in milliseconds.
+Times on a fresh SQLite registry (WAL, ``synchronous=FULL``) in a temporary
+folder: an audited write (``add_patient``: one transaction, one audit entry and,
+since the keyed chain, the head anchor file); an audited assessment
+(``store_assessment``: its new visit and the assessment, two entries, Core
+inserts) beside the same rows written the same way without audit (the plain
+baseline, alternating call by call); ``append_delivery_event`` (the per-pulse
+path: one durable transaction per event); and the anchor file write alone: in
+place (two slots, ``fdatasync``) and the earlier atomic replacement with and
+without fsync. Prints p50 and p99 per call in milliseconds.
 
 Run it on two source trees side by side to compare them, e.g.::
 
@@ -20,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from typing import Any
 
 N_WRITES = int(os.environ.get("PLPTMS_BENCH_WRITES", "300"))
 N_EVENTS = int(os.environ.get("PLPTMS_BENCH_EVENTS", "2000"))
@@ -55,6 +59,7 @@ def bench(url: str) -> list[str]:
         t0 = time.perf_counter()
         reg.add_patient("S1", f"P{k:05d}", history=None, actor="bench")
         writes.append(time.perf_counter() - t0)
+    assessed, plain_times = _assessments(reg, url)
     proto = load_library().protocol("consensus2024-example-10hz")
     aid = reg.assign_protocol(
         "S1", "P00000", proto, check_protocol(proto, review=_BENCH_REVIEW), actor="b"
@@ -78,10 +83,50 @@ def bench(url: str) -> list[str]:
     reg.close()
     return [
         _summary("audited write (add_patient)", writes),
+        *(
+            [
+                _summary("audited assessment (store_assessment)", assessed),
+                _summary("same rows, no audit (plain)", plain_times),
+                f"| audited / plain, p50 | | "
+                f"{statistics.median(assessed) / statistics.median(plain_times):.2f}x"
+                " | | |",
+            ]
+            if assessed
+            else []
+        ),
         _summary("append_delivery_event", events),
         f"| verify_audit ({report.entries} entries, {N_EVENTS} events, "
         f"ok={report.ok}) | 1 | {t_verify * 1e3:.1f} | | |",
     ]
+
+
+def _assessments(reg: Any, url: str) -> tuple[list[float], list[float]]:
+    """Time store_assessment and the same rows unaudited (new code only)."""
+    import datetime as dt
+
+    try:
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        from bench_registry import _plain_one
+        from plptms.registry import Registry, VisitIn
+        from plptms.scales import score_record
+    except ImportError:
+        return [], []
+    plain = Registry(url.replace("bench.sqlite3", "plain.sqlite3"))
+    for r in (reg, plain):
+        r.add_patient("S1", "ASSESS", history=None, actor="bench")
+    sc = score_record("nrs_phantom_average", {"1": 3})
+    today = dt.date.today()
+    audited, plain_times = [], []
+    for k in range(N_WRITES):
+        visit = VisitIn(visit_date=today - dt.timedelta(days=k), kind="follow_up")
+        t0 = time.perf_counter()
+        reg.store_assessment("S1", "ASSESS", visit, sc, actor="bench")
+        audited.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        _plain_one(plain, "S1", "ASSESS", visit, sc)
+        plain_times.append(time.perf_counter() - t0)
+    plain.close()
+    return audited, plain_times
 
 
 def bench_anchor(folder: str) -> list[str]:
@@ -101,13 +146,25 @@ def bench_anchor(folder: str) -> list[str]:
         at=dt.datetime.now(dt.UTC),
     )
     out = []
+    try:
+        from plptms.registry._anchor import write_anchor
+    except ImportError:
+        pass
+    else:
+        times = []
+        for k in range(N_WRITES):
+            h = head.model_copy(update={"seq": k + 1})
+            t0 = time.perf_counter()
+            write_anchor(Path(folder) / "slots.json", h)
+            times.append(time.perf_counter() - t0)
+        out.append(_summary("anchor write in place (two slots, fdatasync)", times))
     for fsync in (True, False):
         times = []
         for _ in range(N_WRITES):
             t0 = time.perf_counter()
             write_head_file(Path(folder) / "anchor.json", head, fsync=fsync)
             times.append(time.perf_counter() - t0)
-        out.append(_summary(f"anchor file write, fsync={fsync}", times))
+        out.append(_summary(f"anchor replaced (tmp + rename), fsync={fsync}", times))
     return out
 
 

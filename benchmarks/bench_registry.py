@@ -1,11 +1,18 @@
 """Registry benchmark: store rate and full export, SQLite and PostgreSQL.
 
-10,000 patients with 20 visits each (one NRS assessment per visit, 200,000 in all)
-are loaded through the audited bulk path; the single-assessment path (one
-transaction, one audit entry each: what a clinic does) is timed on a sample. The
-full-registry export (CSV per table and the tidy long file) is timed on the loaded
-registry. The baseline run side by side is a plain ``executemany`` insert of the
-same rows into an unaudited table on the same backend (no scoring, no audit).
+10,000 patients with 20 visits each (one NRS assessment per visit, 200,000 in all,
+each creating its visit) are scored once, then stored through the audited bulk
+path (``Registry.store_assessments``: Core inserts, the hash-chained audit); the
+single-assessment path (``Registry.store_assessment``: one durable transaction,
+its visit and assessment audited, the head anchored: what a clinic does) is timed
+on a sample. The full-registry export (CSV per table and the tidy long file) is
+timed on the loaded registry.
+
+Like for like: the plain baseline, run side by side on a second fresh registry
+on the same backend, writes the same visit and assessment rows with the same
+batched Core inserts in the same transactions, only without the audit entries
+(and without the head anchor); cost = audited time / plain time for the same
+rows. Both registries' data rows are checked to be the same.
 """
 
 from __future__ import annotations
@@ -47,15 +54,75 @@ def _records(n_patients: int) -> list[Any]:
     return recs
 
 
-def bench_backend(url: str, label: str) -> list[str]:
+def _plain_store(reg: Any, records: list[Any]) -> int:
+    """Store the same rows as ``store_assessments``, the same way, unaudited."""
+    from plptms.registry._assessment_rows import _assessment_values, plan_assessments
+    from plptms.registry._assessments import _scored
+    from plptms.registry._bulk import insert_rows
+    from plptms.registry._store import _now
+    from plptms.registry.db._schema import AssessmentRow, VisitRow
+
+    prepared = [(s, c, v, sc.scale_id, _scored(sc)) for s, c, v, sc in records]
+    at = _now()
+    with reg._write() as s:
+        conn = s.connection()
+        new_visits, plan = plan_assessments(conn, prepared, at)
+        for v, vid in zip(
+            new_visits, insert_rows(conn, VisitRow.__table__, new_visits), strict=True
+        ):
+            v["id"] = vid
+        rows = [_assessment_values(v["id"], sid, res, at) for v, sid, res in plan]
+        insert_rows(conn, AssessmentRow.__table__, rows)
+    return len(rows)
+
+
+def _plain_one(reg: Any, site: str, code: str, visit: Any, sc: Any) -> None:
+    """Store the same rows as ``store_assessment``, the same way, unaudited."""
+    from plptms.registry._assessment_rows import (
+        _assessment_values,
+        _visit_values,
+        find_visit,
+    )
+    from plptms.registry._assessments import _scored
+    from plptms.registry._bulk import insert_rows
+    from plptms.registry._store import _now
+    from plptms.registry.db._schema import AssessmentRow, VisitRow
+
+    result = _scored(sc)
+    at = _now()
+    with reg._write() as s:
+        conn = s.connection()
+        found = find_visit(conn, site, code, visit, sc.scale_id)
+        vid = found.visit_id
+        if vid is None:
+            v = _visit_values(found.patient_id, visit, at)
+            vid = insert_rows(conn, VisitRow.__table__, [v])[0]
+        row = _assessment_values(vid, sc.scale_id, result, at)
+        insert_rows(conn, AssessmentRow.__table__, [row])
+
+
+def _scored_records(recs: list[Any]) -> list[Any]:
+    from plptms.scales import score_record
+
+    return [(r.site, r.code, r.visit, score_record(r.scale_id, r.items)) for r in recs]
+
+
+def _data_rows(reg: Any) -> tuple[int, int, float]:
     import sqlalchemy as sa
 
-    from plptms.registry import Registry, VisitIn
-    from plptms.workflow import (
-        AssessmentInput,
-        record_assessment,
-        record_assessments,
-    )
+    with reg.engine.connect() as c:
+        return tuple(  # type: ignore[return-value]
+            c.execute(
+                sa.text(
+                    "SELECT (SELECT count(*) FROM visits), count(*), sum(total) "
+                    "FROM assessments"
+                )
+            ).one()
+        )
+
+
+def _load(url: str, label: str) -> tuple[Any, float]:
+    from plptms.registry import Registry
 
     reg = Registry(url)
     t0 = time.perf_counter()
@@ -67,52 +134,40 @@ def bench_backend(url: str, label: str) -> list[str]:
             ],
             actor="bench",
         )
-    t_patients = time.perf_counter() - t0
-    recs = _records(N_PATIENTS)
-    t0 = time.perf_counter()
-    for start in range(0, len(recs), BATCH):
-        record_assessments(reg, recs[start : start + BATCH], actor="bench")
-    t_bulk = time.perf_counter() - t0
-    # single-assessment path on a sample (fresh visits)
     reg.add_patient("S1", "SINGLE", history=None, actor="bench")
+    return reg, time.perf_counter() - t0
+
+
+def bench_backend(url: str, plain_url: str, label: str) -> list[str]:
+    from plptms.registry import VisitIn
+    from plptms.scales import score_record
+
+    reg, t_patients = _load(url, label)
+    plain, _ = _load(plain_url, label)
+    scored = _scored_records(_records(N_PATIENTS))
+    t_bulk = t_plain = 0.0
+    for start in range(0, len(scored), BATCH):  # side by side, batch by batch
+        batch = scored[start : start + BATCH]
+        t0 = time.perf_counter()
+        reg.store_assessments(batch, actor="bench")
+        t_bulk += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _plain_store(plain, batch)
+        t_plain += time.perf_counter() - t0
+    # single-assessment path on a sample (fresh visits), audited and plain in turn
     today = dt.date.today()
-    t0 = time.perf_counter()
+    t_single = t_single_plain = 0.0
     for k in range(N_SINGLE):
-        rec = AssessmentInput(
-            site="S1",
-            code="SINGLE",
-            visit=VisitIn(visit_date=today - dt.timedelta(days=k), kind="follow_up"),
-            scale_id="nrs_phantom_average",
-            items={"1": k % 11},
-        )
-        record_assessment(reg, rec, actor="bench")
-    t_single = time.perf_counter() - t0
-    # baseline: plain executemany of the same number of single rows, unaudited
-    with reg.engine.begin() as c:
-        c.execute(
-            sa.text(
-                "CREATE TABLE bench_plain (id INTEGER PRIMARY KEY, "
-                "patient TEXT, visit_date DATE, value FLOAT)"
-            )
-        )
-    rows = [
-        {
-            "id": i,
-            "patient": r.code,
-            "visit_date": r.visit.visit_date,
-            "value": float(r.items["1"]),
-        }
-        for i, r in enumerate(recs)
-    ]
-    t0 = time.perf_counter()
-    with reg.engine.begin() as c:
-        c.execute(
-            sa.text(
-                "INSERT INTO bench_plain VALUES (:id, :patient, :visit_date, :value)"
-            ),
-            rows,
-        )
-    t_plain = time.perf_counter() - t0
+        visit = VisitIn(visit_date=today - dt.timedelta(days=k), kind="follow_up")
+        sc = score_record("nrs_phantom_average", {"1": k % 11})
+        t0 = time.perf_counter()
+        reg.store_assessment("S1", "SINGLE", visit, sc, actor="bench")
+        t_single += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _plain_one(plain, "S1", "SINGLE", visit, sc)
+        t_single_plain += time.perf_counter() - t0
+    same = _data_rows(reg) == _data_rows(plain)
+    plain.close()
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         reg.export_csv(Path(tmp) / "csv")
@@ -125,11 +180,13 @@ def bench_backend(url: str, label: str) -> list[str]:
     report = reg.verify_audit()
     t_verify = time.perf_counter() - t0
     reg.close()
-    n = len(recs)
+    n = len(scored)
+    ms, ms_plain = t_single / N_SINGLE * 1e3, t_single_plain / N_SINGLE * 1e3
     return [
         f"| {label} | {N_PATIENTS / t_patients:,.0f} | {n / t_bulk:,.0f} | "
-        f"{N_SINGLE / t_single:,.0f} | {n / t_plain:,.0f} | "
-        f"{t_bulk / t_plain:.0f}x | {t_csv:.1f} | {t_long:.1f} | {size_mb:.0f} | "
+        f"{n / t_plain:,.0f} | {t_bulk / t_plain:.2f}x | {ms:.2f} | {ms_plain:.2f} | "
+        f"{ms / ms_plain:.2f}x | {'yes' if same else 'NO'} | {t_csv:.1f} | "
+        f"{t_long:.1f} | {size_mb:.0f} | "
         f"{t_verify:.1f} ({report.entries:,} entries, ok={report.ok}) |"
     ]
 
@@ -139,41 +196,53 @@ def run() -> list[str]:
         f"## Registry: {N_PATIENTS:,} patients x {N_VISITS} visits "
         f"({N_PATIENTS * N_VISITS:,} assessments)",
         "",
-        "Bulk = audited `workflow.record_assessments` (scored, then stored in one "
-        f"transaction) in batches of {BATCH:,}; single = "
-        "`workflow.record_assessment`, one durable transaction and "
-        f"audit entry each ({N_SINGLE} timed); plain = unaudited `executemany` of "
-        "the same rows on the same backend (the baseline); cost = audited bulk "
-        "time / plain time for the same rows. SQLite runs with WAL and "
+        "Bulk = audited `Registry.store_assessments` (scored beforehand; each "
+        f"assessment creates its visit) in transactions of {BATCH:,}; single = "
+        "`Registry.store_assessment`, one durable transaction, its visit and "
+        f"assessment audited and the head anchored ({N_SINGLE} timed); plain = "
+        "the same visit and assessment rows, the same Core inserts and "
+        "transactions, without audit entries or anchor, on a second registry on "
+        "the same backend, timed alternately with the audited path; cost = "
+        "audited time / plain time for the same rows; same rows = both "
+        "registries hold the same visits and assessments. SQLite runs with WAL and "
         "synchronous=FULL; PostgreSQL is a local throwaway cluster (fsync off).",
         "",
-        "| backend | patients/s | bulk assessments/s | single assessments/s | "
-        "plain rows/s | audited cost vs plain | CSV export (s) | long export (s) | "
+        "| backend | patients/s | bulk audited assessments/s | bulk plain/s | "
+        "bulk cost vs plain | single audited (ms) | single plain (ms) | "
+        "single cost vs plain | same rows | CSV export (s) | long export (s) | "
         "export MB | audit verify (s) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+        "| --- |",
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        lines += bench_backend(f"sqlite:///{tmp}/bench.sqlite3", "SQLite")
+        lines += bench_backend(
+            f"sqlite:///{tmp}/bench.sqlite3", f"sqlite:///{tmp}/plain.sqlite3", "SQLite"
+        )
     pg = os.environ.get("PLPTMS_TEST_PG_URL")
     if pg:
         import uuid
 
         import sqlalchemy as sa
 
-        name = f"plptms_bench_{uuid.uuid4().hex[:8]}"
+        names = [f"plptms_bench_{uuid.uuid4().hex[:8]}" for _ in range(2)]
         admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
-            c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            for name in names:
+                c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        base = pg.rsplit("/", 1)[0]
         try:
-            lines += bench_backend(f"{pg.rsplit('/', 1)[0]}/{name}", "PostgreSQL")
+            lines += bench_backend(
+                f"{base}/{names[0]}", f"{base}/{names[1]}", "PostgreSQL"
+            )
         finally:
             with admin.connect() as c:
-                c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                for name in names:
+                    c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     else:
         lines.append(
             "| PostgreSQL | not run (no server; `make bench` starts one "
-            "when PostgreSQL is installed) | | | | | | | | |"
+            "when PostgreSQL is installed) | | | | | | | | | | | |"
         )
     lines.append("")
     return lines

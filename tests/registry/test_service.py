@@ -167,6 +167,7 @@ def test_failure_mid_write_rolls_back(
 ) -> None:
     registry.add_patient("S1", "P001", history=None, actor="nurse1")
     n = _audit_count(registry)
+    import plptms.registry._bulk as bulk
     import plptms.registry._store as store
 
     def boom(*a: object, **k: object) -> None:
@@ -175,7 +176,8 @@ def test_failure_mid_write_rolls_back(
     # a context of its own: undo() would also undo the per-test state and config
     # directories (audit key, anchors) that the autouse fixture set
     with monkeypatch.context() as m:
-        m.setattr(store, "append_audit", boom)
+        m.setattr(store, "append_audit", boom)  # ORM writes
+        m.setattr(bulk.CoreChain, "flush", boom)  # Core writes: rows in, audit fails
         with pytest.raises(RuntimeError, match="disk on fire"):
             record(registry, "S1", "P001", BASE, "sf_mpq2", SF2, actor="nurse1")
     assert _audit_count(registry) == n

@@ -25,6 +25,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -34,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from ._models import RegistryError
 
 __all__ = [
+    "ANCHOR_SLOT_BYTES",
     "KEY_ENV",
     "AuditHead",
     "anchor_name",
@@ -45,6 +47,7 @@ __all__ = [
     "read_anchor",
     "read_audit_key",
     "read_head_file",
+    "write_anchor",
     "write_head_file",
 ]
 
@@ -279,7 +282,11 @@ def write_head_file(path: Path, head: AuditHead, *, fsync: bool = True) -> None:
         leaves an empty or partial file (the folder is not synced: after a crash
         the previous, older anchor may come back, which only weakens the check).
     """
-    data = (head.model_dump_json(indent=2) + "\n").encode("utf-8")
+    _replace_file(path, (head.model_dump_json(indent=2) + "\n").encode(), fsync=fsync)
+
+
+def _replace_file(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file, then rename)."""
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     except FileNotFoundError:
@@ -297,6 +304,97 @@ def write_head_file(path: Path, head: AuditHead, *, fsync: bool = True) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+#: Bytes per slot of a head anchor file (one page: a slot is written whole).
+ANCHOR_SLOT_BYTES = 4096
+
+_HEX = re.compile(rb"[0-9a-f]{64} ")
+
+
+def _slot(head: AuditHead) -> bytes | None:
+    """Return a head as one anchor slot (``None`` if it does not fit in one).
+
+    A slot is ``<sha256 of the JSON> <JSON>``, padded with spaces, ending in a
+    newline: a slot torn by a crash fails its checksum.
+    """
+    payload = head.model_dump_json().encode("utf-8")
+    line = hashlib.sha256(payload).hexdigest().encode("ascii") + b" " + payload
+    if len(line) >= ANCHOR_SLOT_BYTES:
+        return None
+    return line.ljust(ANCHOR_SLOT_BYTES - 1) + b"\n"
+
+
+def _slot_head(slot: bytes) -> AuditHead | None:
+    """Return the head in one slot, or ``None`` if it is blank or torn."""
+    line = slot.rstrip(b" \n")
+    digest, _, payload = line.partition(b" ")
+    if not payload or hashlib.sha256(payload).hexdigest().encode() != digest:
+        return None
+    try:
+        return AuditHead.model_validate_json(payload)
+    except ValidationError:
+        return None
+
+
+def _read_slots(data: bytes) -> AuditHead:
+    heads = [
+        h
+        for k in range(2)
+        if (h := _slot_head(data[k * ANCHOR_SLOT_BYTES : (k + 1) * ANCHOR_SLOT_BYTES]))
+        is not None
+    ]
+    if not heads:
+        raise ValueError("neither slot holds an intact head record")
+    return max(heads, key=lambda h: h.seq)
+
+
+def write_anchor(path: Path, head: AuditHead) -> None:
+    """Record a new head in a head anchor file, in place, with one data sync.
+
+    The anchor holds two slots, each a whole head record with its checksum.
+    The new head overwrites the slot that does not hold the newest intact head,
+    then ``fdatasync`` makes it durable: the file keeps its size and inode, so
+    no metadata is journaled (a rename-based replacement costs a journal commit
+    of its own, and delays the next database commit behind it). A crash mid
+    write tears only the slot being written; the other still holds the previous
+    head, so the anchor can lag behind the chain by one write, never run ahead
+    of it, and is never unreadable. :func:`read_head_file` reads the newest
+    intact slot. A missing anchor, or one in the single-record format of
+    earlier versions, is replaced atomically by a slotted one.
+
+    Parameters
+    ----------
+    path : Path
+        The anchor file.
+    head : AuditHead
+        The new head.
+    """
+    record = _slot(head)
+    if record is None:  # a database name too long for a slot: one record
+        write_head_file(path, head)
+        return
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        fd = -1
+    if fd >= 0:
+        try:
+            data = os.pread(fd, 2 * ANCHOR_SLOT_BYTES + 1, 0)
+            if len(data) == 2 * ANCHOR_SLOT_BYTES and _HEX.fullmatch(data[:65]):
+                heads = [
+                    _slot_head(data[:ANCHOR_SLOT_BYTES]),
+                    _slot_head(data[ANCHOR_SLOT_BYTES:]),
+                ]
+                seqs = [-1 if h is None else h.seq for h in heads]
+                target = 1 if seqs[0] >= seqs[1] else 0
+                os.pwrite(fd, record, target * ANCHOR_SLOT_BYTES)
+                os.fdatasync(fd)
+                return
+        finally:
+            os.close(fd)
+    blank = b" " * (ANCHOR_SLOT_BYTES - 1) + b"\n"
+    _replace_file(path, record + blank)
 
 
 def read_head_file(path: str | Path) -> AuditHead:
@@ -318,7 +416,10 @@ def read_head_file(path: str | Path) -> AuditHead:
         If the file cannot be read or is not a head record.
     """
     try:
-        return AuditHead.model_validate(json.loads(Path(path).read_text("utf-8")))
+        data = Path(path).read_bytes()
+        if len(data) == 2 * ANCHOR_SLOT_BYTES and _HEX.fullmatch(data[:65]):
+            return _read_slots(data)
+        return AuditHead.model_validate(json.loads(data.decode("utf-8")))
     except (OSError, ValueError, ValidationError) as exc:
         raise RegistryError(
             f"Invalid value for 'checkpoint': {path} is not a readable audit head "

@@ -7,10 +7,18 @@ score and then store), with the version of plptms that stored it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .._version import __version__
+from ._assessment_rows import (
+    _assessment_values,
+    _check_after_amputation,
+    _visit_values,
+    find_visit,
+    plan_assessments,
+)
 from ._audit import row_state
+from ._bulk import CoreChain, insert_rows
 from ._models import (
     AssessmentOut,
     DuplicateRecordError,
@@ -19,21 +27,19 @@ from ._models import (
     VisitIn,
     VisitKind,
 )
-from ._patients import new_visit, patient_row
+from ._patients import patient_row
 from ._store import (
     _check_actor,
     _check_reason,
-    _chunks,
     _now,
     audit,
-    audit_inserts,
 )
 
 if TYPE_CHECKING:
-    import datetime as dt
     from collections.abc import Sequence
     from contextlib import AbstractContextManager
 
+    from sqlalchemy import Table
     from sqlalchemy.orm import Session
 
     from ..scales import ResponseResult, ScoredRecord
@@ -89,6 +95,20 @@ def _assessment_row(s: Session, assessment_id: int) -> tuple[Any, Any]:
     return row, s.get(VisitRow, row.visit_id)
 
 
+#: The columns of an assessment row that :class:`AssessmentOut` shows.
+_OUT_COLUMNS = (
+    "id",
+    "visit_id",
+    "scale_id",
+    "items",
+    "total",
+    "subscales",
+    "band",
+    "computed",
+    "reason",
+)
+
+
 class AssessmentStore:
     """Registry methods for scored assessments (mixed into ``Registry``)."""
 
@@ -132,50 +152,45 @@ class AssessmentStore:
             recorded at that visit (:class:`DuplicateRecordError`; correct it
             instead). Nothing is stored.
         """
-        from sqlalchemy import select
-
         from .db._schema import AssessmentRow, VisitRow
 
         actor = _check_actor(actor)
         result = _scored(scored)
         scale_id = scored.scale_id
         at = _now()
+        V, A = cast("Table", VisitRow.__table__), cast("Table", AssessmentRow.__table__)
         with self._write() as s:
-            p = patient_row(s, site, code)
-            v = s.execute(
-                select(VisitRow).where(
-                    VisitRow.patient_id == p.id,
-                    VisitRow.visit_date == visit.visit_date,
-                    VisitRow.kind == visit.kind.value,
-                    VisitRow.deleted_at.is_(None),
+            chain = CoreChain(s)
+            conn = chain.conn
+            found = find_visit(conn, site, code, visit, scale_id)
+            if found is None or found.deleted_at is not None:
+                raise RecordNotFoundError(
+                    f"Invalid value for 'code': got {site}/{code}; no such patient "
+                    "(or deleted)."
                 )
-            ).scalar_one_or_none()
-            if v is None:
-                v = new_visit(s, p, visit, at)
-                audit(s, actor, "insert", "visits", v, None, None, at)
-            dup = s.execute(
-                select(AssessmentRow.id).where(
-                    AssessmentRow.visit_id == v.id,
-                    AssessmentRow.scale_id == scale_id,
-                    AssessmentRow.deleted_at.is_(None),
-                )
-            ).first()
-            if dup:
+            vid = found.visit_id
+            if vid is None:
+                _check_after_amputation(found.amputation_date, visit, "visit_date")
+                v = _visit_values(found.patient_id, visit, at)
+                v["id"] = vid = insert_rows(conn, V, [v])[0]
+                chain.inserts(actor, V, [v], at)
+            elif found.taken is not None:
                 raise DuplicateRecordError(
                     f"Invalid value for 'scale_id': got {scale_id!r}; already "
-                    f"recorded at the {v.kind} visit of {v.visit_date.isoformat()} "
-                    f"(assessment {dup[0]}): correct it instead."
+                    f"recorded at the {visit.kind.value} visit of "
+                    f"{visit.visit_date.isoformat()} (assessment {found.taken}): "
+                    "correct it instead."
                 )
-            row = AssessmentRow(
-                visit_id=v.id,
-                scale_id=scale_id,
-                created_at=at,
-                scored_with=__version__,
-                **result,
-            )
-            s.add(row)
-            audit(s, actor, "insert", "assessments", row, None, None, at)
-            return _assessment_out(row, v)
+            row = _assessment_values(vid, scale_id, result, at)
+            row["id"] = insert_rows(conn, A, [row])[0]
+            chain.inserts(actor, A, [row], at)
+            chain.flush()
+        return AssessmentOut(
+            visit_date=visit.visit_date,
+            visit_kind=visit.kind,
+            deleted=False,
+            **{k: row[k] for k in _OUT_COLUMNS},
+        )
 
     def store_assessments(
         self,
@@ -187,7 +202,9 @@ class AssessmentStore:
 
         For imports from another system. Every record is checked before anything
         is written; every visit and assessment created is audited as with
-        :meth:`store_assessment`.
+        :meth:`store_assessment`. The rows and audit entries are written with
+        batched Core inserts (:mod:`plptms.registry._bulk`): the same rows and
+        entries, byte for byte, as one ORM insert each would write.
 
         Parameters
         ----------
@@ -206,9 +223,7 @@ class AssessmentStore:
         RegistryError
             If any record is invalid (its index is named); nothing is stored.
         """
-        from sqlalchemy import select
-
-        from .db._schema import AssessmentRow, PatientRow, VisitRow
+        from .db._schema import AssessmentRow, VisitRow
 
         actor = _check_actor(actor)
         prepared = []
@@ -216,95 +231,23 @@ class AssessmentStore:
             columns = _scored(sc, f"records[{k}]")  # refuses what is not scored
             prepared.append((site, code, visit, sc.scale_id, columns))
         at = _now()
-        keys = sorted({(r[0], r[1]) for r in prepared})
+        V, A = cast("Table", VisitRow.__table__), cast("Table", AssessmentRow.__table__)
         with self._write() as s:
-            patients: dict[tuple[str, str], Any] = {}
-            for chunk in _chunks(keys, 500):
-                for prow in s.execute(
-                    select(PatientRow).where(
-                        PatientRow.site.in_({k[0] for k in chunk}),
-                        PatientRow.code.in_({k[1] for k in chunk}),
-                    )
-                ).scalars():
-                    if (prow.site, prow.code) in chunk and prow.deleted_at is None:
-                        patients[(prow.site, prow.code)] = prow
-            pids = [p.id for p in patients.values()]
-            visits: dict[tuple[int, dt.date, str], Any] = {}
-            taken: set[tuple[int, str]] = set()
-            for chunk in _chunks(pids, 500):
-                for vrow in s.execute(
-                    select(VisitRow).where(
-                        VisitRow.patient_id.in_(chunk), VisitRow.deleted_at.is_(None)
-                    )
-                ).scalars():
-                    visits[(vrow.patient_id, vrow.visit_date, vrow.kind)] = vrow
-                for vid, sid in s.execute(
-                    select(AssessmentRow.visit_id, AssessmentRow.scale_id)
-                    .join(VisitRow, AssessmentRow.visit_id == VisitRow.id)
-                    .where(
-                        VisitRow.patient_id.in_(chunk),
-                        AssessmentRow.deleted_at.is_(None),
-                    )
-                ):
-                    taken.add((vid, sid))
-            new_visits: list[Any] = []
-            plan: list[tuple[Any, str, dict[str, Any]]] = []
-            seen: set[tuple[tuple[int, dt.date, str], str]] = set()
-            for k, (site, code, visit, scale_id, result) in enumerate(prepared):
-                p = patients.get((site, code))
-                if p is None:
-                    raise RegistryError(
-                        f"Invalid value for 'records[{k}]': no such patient "
-                        f"{site}/{code} (or deleted)."
-                    )
-                if p.amputation_date is not None and visit.visit_date < (
-                    p.amputation_date
-                ):
-                    raise RegistryError(
-                        f"Invalid value for 'records[{k}].visit_date': got "
-                        f"{visit.visit_date.isoformat()}; allowed: on or after the "
-                        f"amputation date ({p.amputation_date.isoformat()})."
-                    )
-                vkey = (p.id, visit.visit_date, visit.kind.value)
-                v = visits.get(vkey)
-                if v is None:
-                    v = VisitRow(
-                        patient_id=p.id,
-                        visit_date=visit.visit_date,
-                        kind=visit.kind.value,
-                        note=visit.note,
-                        created_at=at,
-                    )
-                    visits[vkey] = v
-                    new_visits.append(v)
-                elif (v.id, scale_id) in taken:
-                    raise DuplicateRecordError(
-                        f"Invalid value for 'records[{k}].scale_id': got {scale_id!r}; "
-                        f"already recorded at that visit of {site}/{code}."
-                    )
-                if (vkey, scale_id) in seen:
-                    raise DuplicateRecordError(
-                        f"Invalid value for 'records[{k}].scale_id': got {scale_id!r}; "
-                        "given twice for the same visit."
-                    )
-                seen.add((vkey, scale_id))
-                plan.append((v, scale_id, result))
-            s.add_all(new_visits)
-            s.flush()
+            chain = CoreChain(s)
+            new_visits, plan = plan_assessments(chain.conn, prepared, at)
+            for v, vid in zip(
+                new_visits, insert_rows(chain.conn, V, new_visits), strict=True
+            ):
+                v["id"] = vid
             rows = [
-                AssessmentRow(
-                    visit_id=v.id,
-                    scale_id=scale_id,
-                    created_at=at,
-                    scored_with=__version__,
-                    **result,
-                )
+                _assessment_values(v["id"], scale_id, result, at)
                 for v, scale_id, result in plan
             ]
-            s.add_all(rows)
-            s.flush()
-            audit_inserts(s, actor, "visits", new_visits, at)
-            audit_inserts(s, actor, "assessments", rows, at)
+            for row, aid in zip(rows, insert_rows(chain.conn, A, rows), strict=True):
+                row["id"] = aid
+            chain.inserts(actor, V, new_visits, at)
+            chain.inserts(actor, A, rows, at)
+            chain.flush()
         return len(prepared)
 
     def store_correction(

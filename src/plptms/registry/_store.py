@@ -384,7 +384,7 @@ class RegistryStore:
         the chain (a crash in between, or a concurrent writer's anchor written
         last) but never run ahead of it, so it raises no false alarm.
         """
-        from ._anchor import anchor_path, write_head_file
+        from ._anchor import anchor_path, write_anchor
 
         path = anchor_path(self.url, self._anchor_name)
         if path is None:
@@ -393,7 +393,7 @@ class RegistryStore:
             database=self._database, seq=seq, hash=digest, mac=tag, at=_now()
         )
         try:
-            write_head_file(path, head)
+            write_anchor(path, head)
         except OSError as exc:
             logger.error(
                 "Could not write the audit head anchor %s (%s): truncation of the "

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._anchor import AuditHead
-from ._audit import AuditReport, TrustRoots, verify_chain, verify_rows
+from ._audit import AuditReport, TrustRoots
+from ._audit_check import verify_chain, verify_rows
 from ._models import RegistryError
 from ._store import _now, _tables
 
@@ -141,7 +142,7 @@ class AuditStore:
         """
         from sqlalchemy import select
 
-        from ._audit import _Checker
+        from ._audit_check import _Checker
         from .db._schema import AuditRow
 
         roots = self._roots(None)

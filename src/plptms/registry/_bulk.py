@@ -1,0 +1,236 @@
+"""Audited writes with SQLAlchemy Core: batched inserts, the same hash chain.
+
+The ORM's unit of work (identity map, attribute history, one flush per audit
+call) costs most of an audited write's time. The helpers here write the same
+rows with Core ``INSERT ... RETURNING`` statements (executemany, batched by the
+dialect) and append the same audit entries, made by the one entry builder
+:func:`plptms.registry._audit.audit_entry`, in one ``executemany``: for the same
+input, clock and key the rows, entries, hashes and MACs are byte for byte those
+of the ORM path. They run inside :meth:`RegistryStore._write` (the serialised
+transaction that holds the write lock and the site key), so the chain head read
+here cannot move before the commit, and the new head is left in
+``session.info`` to be anchored after the commit, as the ORM path does.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from ._audit import GENESIS_HASH, HEAD_INFO, KEY_INFO, _norm, audit_entry
+from ._models import RegistryError
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Sequence
+
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.orm import Session
+
+__all__ = ["CoreChain", "insert_rows", "values_state"]
+
+
+@functools.cache
+def _statements(table: Table) -> tuple[Any, Any, Any]:
+    """Return ``table``'s insert, insert-returning-key and max-key statements.
+
+    Built once per table, so that each write reuses the compiled form instead of
+    building and compiling a new statement.
+    """
+    from sqlalchemy import func, insert, select
+
+    (pk,) = table.primary_key.columns
+    return (
+        insert(table),
+        insert(table).returning(pk, sort_by_parameter_order=True),
+        select(func.max(pk)),
+    )
+
+
+@functools.cache
+def _head_stmt() -> Any:
+    from sqlalchemy import select
+
+    from .db._schema import AuditRow
+
+    return select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+
+
+def values_state(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """Return the audited state of a row inserted from ``values``.
+
+    The same state :func:`plptms.registry._audit.row_state` gives for the ORM
+    row built from the same values: every column of the table, absent ones as
+    ``None``, dates as ISO text and datetimes as UTC ISO text.
+
+    Parameters
+    ----------
+    table : sqlalchemy.Table
+        The table.
+    values : dict
+        The inserted values, with the row's ``id``.
+
+    Returns
+    -------
+    state : dict
+        Column name to JSON-compatible value.
+    """
+    return {c.key: _norm(values.get(c.key)) for c in table.columns}
+
+
+def insert_rows(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[int]:
+    """Insert rows in batches and return their new ids, in the order given.
+
+    The ids are those one ORM insert per row, in the same order, would get. On
+    SQLite (an ``INTEGER PRIMARY KEY``: the next rowid is the largest + 1) they
+    are assigned here, after the largest id, and the rows go in one
+    ``executemany``: under the write lock no other writer can take them, and
+    SQLite would return ``INSERT ... RETURNING`` ids one statement per row to
+    keep their order. Elsewhere (PostgreSQL) the database's sequence gives them,
+    through batched ``INSERT ... RETURNING`` sorted by parameter order.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The write transaction's connection (holding the write lock).
+    table : sqlalchemy.Table
+        The table (with an integer ``id`` primary key).
+    rows : sequence of dict
+        Column values (without ``id``); every row names the same columns.
+
+    Returns
+    -------
+    ids : list of int
+        The ids, ``ids[k]`` for ``rows[k]``.
+    """
+    if not rows:
+        return []
+    plain, returning, top_id = _statements(table)
+    if len(rows) == 1:
+        pk = conn.execute(plain, rows[0]).inserted_primary_key
+        assert pk is not None  # an insert of one row gives its key
+        return [int(pk[0])]
+    if conn.dialect.name == "sqlite":
+        top = conn.execute(top_id).scalar_one()
+        first = 1 if top is None else int(top) + 1
+        ids = list(range(first, first + len(rows)))
+        conn.execute(plain, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+        return ids
+    return [int(i) for i in conn.execute(returning, list(rows)).scalars()]
+
+
+class CoreChain:
+    """Appends audit entries to the chain and writes them in one ``executemany``.
+
+    The head is read once when the chain is opened; :meth:`flush` writes the
+    pending entries and leaves the new head in ``session.info`` for the registry
+    to anchor after the commit.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        The session of :meth:`RegistryStore._write` (it carries the site key and
+        holds the write lock).
+
+    Raises
+    ------
+    RegistryError
+        If the session carries no site key (not opened by a registry write).
+    """
+
+    def __init__(self, session: Session) -> None:
+        key = session.info.get(KEY_INFO)
+        if not isinstance(key, bytes):
+            raise RegistryError(
+                "Invalid value for 'session': no audit key in this session; audited "
+                "writes go through the registry's write transaction."
+            )
+        self._key = key
+        self._session = session
+        self.conn = session.connection()
+        last = self.conn.execute(_head_stmt()).first()
+        self.seq = 0 if last is None else int(last[0])
+        self.head = GENESIS_HASH if last is None else str(last[1])
+        self._pending: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        *,
+        actor: str,
+        action: str,
+        table: str,
+        row_id: int,
+        old: dict[str, Any] | None,
+        new: dict[str, Any] | None,
+        reason: str | None,
+        at: dt.datetime,
+    ) -> None:
+        """Chain one entry (written by :meth:`flush`).
+
+        Parameters
+        ----------
+        actor, action, table, row_id, old, new, reason, at
+            As for :meth:`plptms.registry._audit.AuditChain.append`.
+        """
+        entry = audit_entry(
+            self._key,
+            seq=self.seq + 1,
+            at=at,
+            actor=actor,
+            action=action,
+            table=table,
+            row_id=row_id,
+            old=old,
+            new=new,
+            reason=reason,
+            prev_hash=self.head,
+        )
+        self._pending.append(entry)
+        self.seq = entry["seq"]
+        self.head = entry["hash"]
+
+    def inserts(
+        self,
+        actor: str,
+        table: Table,
+        rows: Sequence[dict[str, Any]],
+        at: dt.datetime,
+    ) -> None:
+        """Chain the insert entries of new rows (their ``id`` set), in order.
+
+        Parameters
+        ----------
+        actor : str
+            Who.
+        table : sqlalchemy.Table
+            Their table.
+        rows : sequence of dict
+            The inserted values, each with its ``id``.
+        at : datetime.datetime
+            When.
+        """
+        for values in rows:
+            self.add(
+                actor=actor,
+                action="insert",
+                table=table.name,
+                row_id=values["id"],
+                old=None,
+                new=values_state(table, values),
+                reason=None,
+                at=at,
+            )
+
+    def flush(self) -> None:
+        """Write the pending entries (one ``executemany``)."""
+        from .db._schema import AuditRow
+
+        if not self._pending:
+            return
+        last = self._pending[-1]
+        self.conn.execute(_statements(AuditRow.__table__)[0], self._pending)
+        self._pending = []
+        self._session.info[HEAD_INFO] = (last["seq"], last["hash"], last["mac"])
