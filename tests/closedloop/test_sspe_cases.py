@@ -128,13 +128,15 @@ def test_out_of_range_names_the_field(field: str, kw: dict[str, object]) -> None
 
 
 # Measured (seed 7, 10 s baseline, 120 s scored, EM 40 iterations, paired
-# moving-block bootstrap, blocks of 4 moments, 1000 resamples): SD(SSPE) - SD(AR)
-# broadband +5 dB: -13.9 [-22.5, -6.2] deg (SSPE wins);
-# narrowband +5 dB: +13.0 [+6.8, +18.7] deg (AR wins). Asserted: the sign of
-# the CI bound nearer 0, which was >= 4 deg away from it.
+# moving-block bootstrap, blocks of 4 moments, 1000 resamples), SD(SSPE) - SD(AR)
+# at +5 dB: narrowband +13.0 [+6.8, +18.7] deg, phase_reset +10.4 [+4.3, +16.7]
+# (AR wins both, also at the benchmark's seed: +22.7 [+15.1, +29.3] and +13.0
+# [+5.4, +20.7]); broadband -13.9 [-22.5, -6.2] (SSPE wins) at seed 7 but +7.3
+# [-4.0, +17.1] (a tie) at the benchmark's seed, so not asserted. Asserted: the
+# sign of the CI bound nearer 0, >= 4 deg away from it in both measurements.
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("name", "sspe_better"), [("broadband", True), ("narrowband", False)]
+    ("name", "sspe_better"), [("narrowband", False), ("phase_reset", False)]
 )
 def test_direction_where_the_ci_is_clear(name: str, sspe_better: bool) -> None:
     c = simulate_phase_case(name, 130.0, FS, snr_db=5.0, seed=7)  # type: ignore[arg-type]
