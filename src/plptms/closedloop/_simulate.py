@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from ._constants import HJORTH_NEIGHBOURS_C3, HJORTH_NEIGHBOURS_C4, SFREQ_HZ
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = ["SimulatedEEG", "simulate_mu_eeg"]
+__all__ = ["PhaseCase", "SimulatedEEG", "simulate_mu_eeg", "simulate_phase_case"]
 
 _HALF_PI = 0.5 * math.pi
 
@@ -291,4 +291,243 @@ def simulate_mu_eeg(
         mu_envelope=scale * env,
         peak_hz=float(peak_hz),
         snr_db=float(snr_db),
+    )
+
+
+#: The single-channel cases of :func:`simulate_phase_case`: the settings in which
+#: :footcite:t:`wodeyar2021` report the state space estimator ahead of band-pass
+#: methods (broadband rhythms, phase resets, co-occurring rhythms), and a plain
+#: narrowband control. [wodeyar2021]
+PHASE_CASES: tuple[str, ...] = ("narrowband", "broadband", "phase_reset", "competing")
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseCase:
+    """A one-channel recording with the true phase of its target rhythm.
+
+    Attributes
+    ----------
+    case : str
+        One of :data:`PHASE_CASES`.
+    signal : ndarray of float, shape (n_times,)
+        Target rhythm (scaled), competitor (``"competing"``) and 1/f noise.
+    true_phase_rad : ndarray of float, shape (n_times,), rad
+        Generator phase of the target, cosine convention, in ``[-pi, pi)``.
+    rhythm : ndarray of float, shape (n_times,)
+        The target alone, as added to :attr:`signal`.
+    sfreq_hz, peak_hz : float, Hz
+        Sampling rate; centre frequency of the target.
+    snr_db : float, dB
+        Target power over noise power (1/f noise, not the competitor) within
+        ``peak_hz -/+ 2 Hz``.
+    bandwidth_hz : float, Hz
+        Half-power (full) bandwidth of the target: 0 for a sinusoid.
+    reset_samples : ndarray of int
+        Samples at which the target's phase jumps (``"phase_reset"``).
+    reset_jumps_rad : ndarray of float, rad
+        The jump at each reset (added to the phase at that sample).
+    competitor_hz : float, Hz
+        Frequency of the competing rhythm (``nan`` when none).
+    """
+
+    case: str
+    signal: NDArray[np.float64]
+    true_phase_rad: NDArray[np.float64]
+    rhythm: NDArray[np.float64]
+    sfreq_hz: float
+    peak_hz: float
+    snr_db: float
+    bandwidth_hz: float
+    reset_samples: NDArray[np.intp]
+    reset_jumps_rad: NDArray[np.float64]
+    competitor_hz: float
+
+
+def _powerlaw_noise(
+    n: int, sfreq_hz: float, exponent: float, rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """Unit-variance noise with power spectrum ``f^exponent`` (0 at DC)."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    freqs = np.fft.rfftfreq(n, 1.0 / sfreq_hz)
+    shape = np.zeros_like(freqs)
+    shape[1:] = freqs[1:] ** (exponent / 2.0)
+    x = np.fft.irfft(spec * shape, n)
+    return np.asarray(x / x.std(), dtype=float)
+
+
+def _damped_oscillator(
+    n: int,
+    sfreq_hz: float,
+    peak_hz: float,
+    bandwidth_hz: float,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``z_t = a e^{i omega} z_{t-1} + e_t``; returns ``Re z`` and ``arg z``.
+
+    The half-power full width of the spectrum near ``peak_hz`` is
+    ``(1 - a) fs / (pi sqrt(a))`` (the Lorentzian of a complex AR(1)), solved
+    here for ``a``.
+    """
+    from scipy.signal import lfilter  # type: ignore[import-untyped]
+
+    # (1 - a) / sqrt(a) = c  ->  sqrt(a) = (-c + sqrt(c^2 + 4)) / 2
+    c = math.pi * bandwidth_hz / sfreq_hz
+    a = ((-c + math.sqrt(c * c + 4.0)) / 2.0) ** 2
+    pole = a * complex(
+        math.cos(2 * math.pi * peak_hz / sfreq_hz),
+        math.sin(2 * math.pi * peak_hz / sfreq_hz),
+    )
+    e = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+    # start at the stationary distribution: a burn-in of 20 time constants
+    burn = min(20 * math.ceil(1.0 / (1.0 - a)), 200000)
+    e0 = rng.standard_normal(burn) + 1j * rng.standard_normal(burn)
+    z0 = lfilter([1.0], [1.0, -pole], e0)
+    z, _ = lfilter([1.0], [1.0, -pole], e, zi=np.array([pole * z0[-1]]))
+    return np.asarray(z.real, dtype=float), np.asarray(np.angle(z), dtype=float)
+
+
+def simulate_phase_case(
+    case: Literal["narrowband", "broadband", "phase_reset", "competing"],
+    n_seconds: float,
+    sfreq_hz: float = SFREQ_HZ,
+    *,
+    snr_db: float = 0.0,
+    peak_hz: float = 10.0,
+    bandwidth_hz: float = 4.0,
+    reset_rate_hz: float = 0.5,
+    competitor_offset_hz: float = 2.5,
+    competitor_ratio: float = 1.0,
+    aperiodic_exponent: float = -1.5,
+    seed: int | None = None,
+) -> PhaseCase:
+    """One channel in which the target's phase is known, for four settings.
+
+    The settings in which :footcite:t:`wodeyar2021` report the state space phase
+    estimator ahead of band-pass methods (the parameters below are this
+    package's choices; the paper's own were not verified):
+
+    * ``"narrowband"``: a sinusoid at ``peak_hz`` (control);
+    * ``"broadband"``: a damped rotating oscillator (the model of
+      :footcite:t:`matsuda2017`) whose half-power bandwidth is ``bandwidth_hz``
+      (default 4 Hz, twice the +/-1 Hz pass-band of the AR method); true phase
+      ``arg z`` of its latent analytic state;
+    * ``"phase_reset"``: a sinusoid whose phase jumps at Poisson times (rate
+      ``reset_rate_hz``, at least one cycle apart) by a random angle of
+      magnitude in [pi/2, pi] and random sign;
+    * ``"competing"``: the sinusoid plus a second one ``competitor_offset_hz``
+      above, ``competitor_ratio`` times its amplitude.
+
+    Each target has unit amplitude (RMS 1/sqrt(2) for the broadband one) before
+    it is scaled to the SNR against 1/f^chi noise.
+
+    Parameters
+    ----------
+    case : {"narrowband", "broadband", "phase_reset", "competing"}
+        The setting.
+    n_seconds : float, s
+        Duration, in [5, 3600] s.
+    sfreq_hz : float, Hz
+        Sampling rate, in [250, 5000] Hz.
+    snr_db : float, dB
+        Target power over noise power in ``peak_hz -/+ 2 Hz``, in [-20, 30] dB.
+    peak_hz : float, Hz
+        Target frequency, in [4, 30] Hz.
+    bandwidth_hz : float, Hz
+        Broadband target's half-power width, in [0.1, 10] Hz.
+    reset_rate_hz : float, Hz
+        Mean rate of phase resets, in (0, 2] Hz.
+    competitor_offset_hz : float, Hz
+        Competitor above the target, in [1, 10] Hz.
+    competitor_ratio : float
+        Competitor amplitude over the target's, in [0, 10].
+    aperiodic_exponent : float
+        Noise spectrum ``f^chi``, in [-3, 0] :footcite:`donoghue2020`.
+    seed : int | None
+        Seed; the same seed gives the same recording.
+
+    Returns
+    -------
+    case : PhaseCase
+        Signal and ground truth.
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range or ``case`` is unknown.
+
+    Notes
+    -----
+    .. footbibliography::
+    """
+    if case not in PHASE_CASES:
+        raise ValueError(
+            f"Invalid value for 'case': got {case!r}; allowed values are "
+            f"{', '.join(PHASE_CASES)}."
+        )
+    check_range(n_seconds, "n_seconds", 5.0, 3600.0, unit="s")
+    check_range(sfreq_hz, "sfreq_hz", 250.0, 5000.0, unit="Hz")
+    check_range(snr_db, "snr_db", -20.0, 30.0, unit="dB")
+    check_range(peak_hz, "peak_hz", 4.0, 30.0, unit="Hz")
+    check_range(bandwidth_hz, "bandwidth_hz", 0.1, 10.0, unit="Hz")
+    check_range(
+        reset_rate_hz, "reset_rate_hz", 0.0, 2.0, low_inclusive=False, unit="Hz"
+    )
+    check_range(competitor_offset_hz, "competitor_offset_hz", 1.0, 10.0, unit="Hz")
+    check_range(competitor_ratio, "competitor_ratio", 0.0, 10.0)
+    check_range(aperiodic_exponent, "aperiodic_exponent", -3.0, 0.0)
+    fs = float(sfreq_hz)
+    n = math.ceil(n_seconds * fs)
+    rng = np.random.default_rng(seed)
+    omega = 2.0 * math.pi * peak_hz / fs
+    resets = np.empty(0, dtype=np.intp)
+    jumps = np.empty(0, dtype=float)
+    competitor = np.zeros(n)
+    comp_hz = math.nan
+    width = 0.0
+    if case == "broadband":
+        rhythm, phase = _damped_oscillator(n, fs, peak_hz, bandwidth_hz, rng)
+        width = float(bandwidth_hz)
+    else:
+        increments = np.full(n, omega)
+        increments[0] = rng.uniform(-math.pi, math.pi)
+        if case == "phase_reset":
+            gaps = rng.exponential(
+                fs / reset_rate_hz, size=int(3 * n_seconds * reset_rate_hz) + 10
+            )
+            gaps = np.maximum(gaps, fs / peak_hz)
+            resets = np.cumsum(gaps).astype(np.intp)
+            resets = resets[resets < n]
+            jumps = rng.uniform(0.5 * math.pi, math.pi, resets.size) * rng.choice(
+                [-1.0, 1.0], resets.size
+            )
+            increments[resets] += jumps
+        phase = np.cumsum(increments)
+        rhythm = np.cos(phase)
+        if case == "competing":
+            comp_hz = float(peak_hz + competitor_offset_hz)
+            t = np.arange(n) / fs
+            competitor = competitor_ratio * np.cos(
+                2.0 * math.pi * comp_hz * t + rng.uniform(-math.pi, math.pi)
+            )
+    noise = _powerlaw_noise(n, fs, aperiodic_exponent, rng)
+    lo, hi = peak_hz - 2.0, peak_hz + 2.0
+    scale = math.sqrt(
+        _band_power(noise, fs, lo, hi)
+        / _band_power(rhythm, fs, lo, hi)
+        * 10.0 ** (snr_db / 10.0)
+    )
+    return PhaseCase(
+        case=case,
+        signal=np.ascontiguousarray(scale * (rhythm + competitor) + noise),
+        true_phase_rad=np.asarray(
+            (phase + math.pi) % (2.0 * math.pi) - math.pi, dtype=float
+        ),
+        rhythm=scale * rhythm,
+        sfreq_hz=fs,
+        peak_hz=float(peak_hz),
+        snr_db=float(snr_db),
+        bandwidth_hz=width,
+        reset_samples=resets,
+        reset_jumps_rad=jumps,
+        competitor_hz=comp_hz,
     )

@@ -48,6 +48,7 @@ from ._estimators import (
     fit_etp,
 )
 from ._spectral import MuPeak, individual_peak_frequency
+from ._sspe import SSPEModel, SSPEPhaseEstimator, fit_sspe
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -320,17 +321,20 @@ class Calibration:
         The estimator's amplitude at ``amplitude_percentile`` of the baseline.
     amplitude_percentile : float
         The percentile used.
-    method : {"ar", "etp"}
+    method : {"ar", "etp", "sspe"}
         Estimator calibrated.
     etp : ETPModel | None
-        The learned ETP model (``None`` for ``"ar"``).
+        The learned ETP model (``None`` unless ``"etp"``).
+    sspe : SSPEModel | None
+        The fitted state space model (``None`` unless ``"sspe"``).
     """
 
     peak: MuPeak
     amplitude_threshold: float
     amplitude_percentile: float
-    method: Literal["ar", "etp"]
+    method: Literal["ar", "etp", "sspe"]
     etp: ETPModel | None = None
+    sspe: SSPEModel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the calibration as a JSON-ready dict (see :meth:`from_dict`)."""
@@ -366,11 +370,18 @@ class Calibration:
                 etp = dict(etp)
                 etp["band_hz"] = tuple(etp["band_hz"])
                 model = ETPModel(**etp)
+            sspe = values.get("sspe")
+            sspe_model = None
+            if sspe is not None:
+                sspe = dict(sspe)
+                for key in ("freqs_hz", "damping", "state_var"):
+                    sspe[key] = tuple(float(v) for v in sspe[key])
+                sspe_model = SSPEModel(**sspe)
             method = values["method"]
-            if method not in ("ar", "etp"):
+            if method not in ("ar", "etp", "sspe"):
                 raise ValueError(
                     f"Invalid value for 'method': got {method!r}; allowed values "
-                    "are 'ar', 'etp'."
+                    "are 'ar', 'etp', 'sspe'."
                 )
             threshold = float(values["amplitude_threshold"])
             check_range(threshold, "amplitude_threshold", 0.0, None)
@@ -380,6 +391,7 @@ class Calibration:
                 "amplitude_percentile",
                 "method",
                 "etp",
+                "sspe",
             }
             if extra:
                 raise ValueError(
@@ -392,6 +404,7 @@ class Calibration:
                 float(values["amplitude_percentile"]),
                 method,
                 model,
+                sspe_model,
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(
@@ -417,14 +430,24 @@ def make_estimator(
     Returns
     -------
     estimator : PhaseEstimator
-        :class:`ARPhaseEstimator` at the individual peak, or
-        :class:`ETPPhaseEstimator` with the learned model.
+        :class:`ARPhaseEstimator` at the individual peak,
+        :class:`ETPPhaseEstimator` with the learned model, or
+        :class:`~plptms.closedloop._sspe.SSPEPhaseEstimator` with the fitted
+        state space model.
 
     Raises
     ------
     ValueError
-        If an ETP calibration has no model, or ``horizon_s`` is out of range.
+        If an ETP or SSPE calibration has no model, or ``horizon_s`` is out of
+        range.
     """
+    if calibration.method == "sspe":
+        if calibration.sspe is None:
+            raise ValueError(
+                "Invalid value for 'calibration.sspe': got None; allowed: an "
+                "SSPEModel for method 'sspe'."
+            )
+        return SSPEPhaseEstimator(calibration.sspe, horizon_s=horizon_s)
     if calibration.method == "etp":
         if calibration.etp is None:
             raise ValueError(
@@ -439,7 +462,7 @@ def calibrate(
     baseline: ArrayLike,
     sfreq_hz: float,
     *,
-    method: Literal["ar", "etp"] = "ar",
+    method: Literal["ar", "etp", "sspe"] = "ar",
     policy: TriggerPolicy | None = None,
     band_hz: tuple[float, float] = MU_BAND_HZ,
     min_snr_db: float | None = None,
@@ -459,8 +482,10 @@ def calibrate(
         :footcite:`shirinpour2020`).
     sfreq_hz : float, Hz
         Sampling rate.
-    method : {"ar", "etp"}
-        Estimator.
+    method : {"ar", "etp", "sspe"}
+        Estimator. ``"sspe"`` fits the state space model
+        (:func:`~plptms.closedloop._sspe.fit_sspe`, defaults) on the last 5 s of
+        the baseline at the individual peak :footcite:`wodeyar2021`.
     policy : TriggerPolicy | None
         For the percentile, the target phase and the horizon.
     band_hz : tuple of float, Hz
@@ -485,10 +510,10 @@ def calibrate(
         If a parameter is out of range.
     """
     pol = TriggerPolicy() if policy is None else policy
-    if method not in ("ar", "etp"):
+    if method not in ("ar", "etp", "sspe"):
         raise ValueError(
             f"Invalid value for 'method': got {method!r}; allowed values are 'ar', "
-            "'etp'."
+            "'etp', 'sspe'."
         )
     check_range(stride_s, "stride_s", 0.001, 1.0, unit="s")
     x = np.asarray(baseline, dtype=float)
@@ -510,7 +535,8 @@ def calibrate(
             horizon_s=pol.horizon_s,
             tolerance_rad=pol.phase_tolerance_rad,
         )
-    cal = Calibration(peak, math.nan, pol.amplitude_percentile, method, etp)
+    sspe = fit_sspe(x, sfreq_hz, peak.peak_hz) if method == "sspe" else None
+    cal = Calibration(peak, math.nan, pol.amplitude_percentile, method, etp, sspe)
     est = make_estimator(cal, sfreq_hz, horizon_s=pol.horizon_s)
     step = max(1, round(stride_s * sfreq_hz))
     amps: list[float] = []
@@ -526,7 +552,7 @@ def calibrate(
             "are needed to set the power threshold."
         )
     threshold = float(np.percentile(amps, pol.amplitude_percentile))
-    return Calibration(peak, threshold, pol.amplitude_percentile, method, etp)
+    return Calibration(peak, threshold, pol.amplitude_percentile, method, etp, sspe)
 
 
 class PhaseTrigger:
