@@ -45,7 +45,13 @@ from ._scoring import (
     score_evenly,
 )
 from ._session import ClosedLoopOutcome, ClosedLoopProgress, ClosedLoopSession
-from ._simulate import SimulatedEEG, simulate_mu_eeg
+from ._simulate import (
+    PHASE_CASES,
+    PhaseCase,
+    SimulatedEEG,
+    simulate_mu_eeg,
+    simulate_phase_case,
+)
 from ._source import (
     ArraySource,
     EEGSource,
@@ -68,6 +74,7 @@ from ._trigger import (
 )
 
 __all__ = [
+    "PHASE_CASES",
     "RECORDINGS",
     "ARPhaseEstimator",
     "ArraySource",
@@ -84,6 +91,7 @@ __all__ = [
     "MuPeak",
     "OfflinePhase",
     "PhaseAccuracy",
+    "PhaseCase",
     "PhaseErrorCI",
     "PhaseEstimate",
     "PhaseEstimator",
@@ -125,6 +133,7 @@ __all__ = [
     "score_evenly",
     "session_biomarkers",
     "simulate_mu_eeg",
+    "simulate_phase_case",
     "sspe_filter",
     "wrap_phase",
 ]
