@@ -15,7 +15,7 @@ here cannot move before the commit, and the new head is left in
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._audit import GENESIS_HASH, HEAD_INFO, KEY_INFO, _norm, audit_entry
 from ._models import RegistryError
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session
 
-__all__ = ["CoreChain", "insert_rows", "values_state"]
+__all__ = ["CoreChain", "execute_many", "insert_rows", "values_state"]
 
 
 @functools.cache
@@ -48,6 +48,100 @@ def _statements(table: Table) -> tuple[Any, Any, Any]:
     )
 
 
+class _DriverInsert:
+    """An ``INSERT`` of named columns as SQLAlchemy sends it to the DBAPI.
+
+    Compiled once per table, dialect and column names: the SQL text, the order
+    of its positional parameters and the bind processors of the columns (dates,
+    datetimes and JSON turned into what the dialect stores). :meth:`params`
+    applies them exactly as ``Connection.execute`` would (the same processors,
+    in the same order), without SQLAlchemy's per-row parameter machinery, and
+    the rows go to the driver through ``Connection.exec_driver_sql`` inside the
+    same transaction.
+    """
+
+    __slots__ = ("keys", "procs", "sql")
+
+    def __init__(self, table: Table, dialect: Any, keys: tuple[str, ...]) -> None:
+        from sqlalchemy import insert
+
+        compiled: Any = insert(table).compile(dialect=dialect, column_keys=list(keys))
+        order = tuple(compiled.positiontup or ())
+        if (
+            not compiled.positional
+            or set(order) != set(keys)
+            or compiled.insert_prefetch
+            or compiled.literal_execute_params
+            or compiled.post_compile_params
+        ):  # defaults to fill in, or not one parameter per column: not handled
+            raise NotImplementedError(table.name)
+        processors = compiled._bind_processors
+        self.sql: str = compiled.string
+        self.keys: tuple[str, ...] = order
+        self.procs = tuple(processors.get(k) for k in order)
+
+    def params(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Return the DBAPI parameters of ``rows`` (one tuple per row).
+
+        Parameters
+        ----------
+        rows : sequence of dict
+            Column values, each row naming exactly this insert's columns.
+
+        Returns
+        -------
+        params : list of tuple
+            The values in parameter order, through the columns' processors.
+        """
+        keys = self.keys
+        procs = [(i, p) for i, p in enumerate(self.procs) if p is not None]
+        out = []
+        for r in rows:
+            values = [r[k] for k in keys]
+            for i, p in procs:
+                values[i] = p(values[i])
+            out.append(tuple(values))
+        return out
+
+
+@functools.lru_cache(maxsize=64)
+def _driver_insert(
+    table: Table, dialect: Any, keys: tuple[str, ...]
+) -> _DriverInsert | None:
+    """Return the driver-level insert of ``keys`` (``None``: use SQLAlchemy's)."""
+    if dialect.name != "sqlite":
+        return None
+    try:
+        return _DriverInsert(table, dialect, keys)
+    except NotImplementedError:
+        return None
+
+
+def execute_many(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert rows that all name the same columns, in one ``executemany``.
+
+    On SQLite the rows go to the driver as :class:`_DriverInsert` prepares them:
+    the statement, parameters and stored values of ``conn.execute(insert(table),
+    rows)``, without SQLAlchemy's per-row work. Elsewhere that call is made.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.engine.Connection
+        The write transaction's connection.
+    table : sqlalchemy.Table
+        The table.
+    rows : sequence of dict
+        Column values, at least one row.
+    """
+    plan = _driver_insert(table, conn.dialect, tuple(rows[0]))
+    if plan is None:
+        conn.execute(_statements(table)[0], list(rows))
+    else:
+        conn.exec_driver_sql(plan.sql, plan.params(rows))
+
+
 @functools.cache
 def _head_stmt() -> Any:
     from sqlalchemy import select
@@ -55,6 +149,11 @@ def _head_stmt() -> Any:
     from .db._schema import AuditRow
 
     return select(AuditRow.seq, AuditRow.hash).order_by(AuditRow.seq.desc()).limit(1)
+
+
+@functools.cache
+def _column_keys(table: Table) -> tuple[str, ...]:
+    return tuple(c.key for c in table.columns)
 
 
 def values_state(table: Table, values: dict[str, Any]) -> dict[str, Any]:
@@ -76,7 +175,8 @@ def values_state(table: Table, values: dict[str, Any]) -> dict[str, Any]:
     state : dict
         Column name to JSON-compatible value.
     """
-    return {c.key: _norm(values.get(c.key)) for c in table.columns}
+    get = values.get
+    return {k: _norm(get(k)) for k in _column_keys(table)}
 
 
 def insert_rows(
@@ -110,6 +210,9 @@ def insert_rows(
         return []
     plain, returning, top_id = _statements(table)
     if len(rows) == 1:
+        plan = _driver_insert(table, conn.dialect, tuple(rows[0]))
+        if plan is not None:  # SQLite: the rowid, as inserted_primary_key gives it
+            return [int(conn.exec_driver_sql(plan.sql, plan.params(rows)[0]).lastrowid)]
         pk = conn.execute(plain, rows[0]).inserted_primary_key
         assert pk is not None  # an insert of one row gives its key
         return [int(pk[0])]
@@ -117,7 +220,9 @@ def insert_rows(
         top = conn.execute(top_id).scalar_one()
         first = 1 if top is None else int(top) + 1
         ids = list(range(first, first + len(rows)))
-        conn.execute(plain, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)])
+        execute_many(
+            conn, table, [{**r, "id": i} for r, i in zip(rows, ids, strict=True)]
+        )
         return ids
     return [int(i) for i in conn.execute(returning, list(rows)).scalars()]
 
@@ -231,6 +336,6 @@ class CoreChain:
         if not self._pending:
             return
         last = self._pending[-1]
-        self.conn.execute(_statements(AuditRow.__table__)[0], self._pending)
+        execute_many(self.conn, cast("Table", AuditRow.__table__), self._pending)
         self._pending = []
         self._session.info[HEAD_INFO] = (last["seq"], last["hash"], last["mac"])
