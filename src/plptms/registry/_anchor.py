@@ -338,6 +338,28 @@ def _slot_head(slot: bytes) -> AuditHead | None:
         return None
 
 
+#: Slots this process has written or checked, to their head's ``seq`` (``-1``:
+#: blank or torn). A slot's meaning depends on its bytes only, so a slot read
+#: back unchanged is not parsed and validated again (two per anchor write).
+_SLOT_SEQS: dict[bytes, int] = {}
+
+
+def _slot_seq(slot: bytes) -> int:
+    """Return the ``seq`` of the head in one slot (``-1``: blank or torn)."""
+    seq = _SLOT_SEQS.get(slot)
+    if seq is None:
+        head = _slot_head(slot)
+        seq = -1 if head is None else head.seq
+        _remember_slot(slot, seq)
+    return seq
+
+
+def _remember_slot(slot: bytes, seq: int) -> None:
+    if len(_SLOT_SEQS) >= 16:
+        _SLOT_SEQS.clear()
+    _SLOT_SEQS[slot] = seq
+
+
 def _read_slots(data: bytes) -> AuditHead:
     heads = [
         h
@@ -383,14 +405,14 @@ def write_anchor(path: Path, head: AuditHead) -> None:
         try:
             data = os.pread(fd, 2 * ANCHOR_SLOT_BYTES + 1, 0)
             if len(data) == 2 * ANCHOR_SLOT_BYTES and _HEX.fullmatch(data[:65]):
-                heads = [
-                    _slot_head(data[:ANCHOR_SLOT_BYTES]),
-                    _slot_head(data[ANCHOR_SLOT_BYTES:]),
+                seqs = [
+                    _slot_seq(data[:ANCHOR_SLOT_BYTES]),
+                    _slot_seq(data[ANCHOR_SLOT_BYTES:]),
                 ]
-                seqs = [-1 if h is None else h.seq for h in heads]
                 target = 1 if seqs[0] >= seqs[1] else 0
                 os.pwrite(fd, record, target * ANCHOR_SLOT_BYTES)
                 os.fdatasync(fd)
+                _remember_slot(record, head.seq)
                 return
         finally:
             os.close(fd)

@@ -31,10 +31,13 @@ __all__ = ["find_visit", "plan_assessments"]
 def _find_visit_stmt() -> Select[Any]:
     """Return the one lookup of :func:`find_visit` (built once, compiled once)."""
     from sqlalchemy import Date, bindparam, select
+    from sqlalchemy import true as sa_true
 
-    from .db._schema import AssessmentRow, PatientRow, VisitRow
+    from .db._schema import AssessmentRow, AuditRow, PatientRow, VisitRow
 
     P, V, A = PatientRow.__table__, VisitRow.__table__, AssessmentRow.__table__
+    L = AuditRow.__table__
+    head = select(L.c.seq, L.c.hash).order_by(L.c.seq.desc()).limit(1).subquery()
     taken = (
         select(A.c.id)
         .where(
@@ -53,6 +56,8 @@ def _find_visit_stmt() -> Select[Any]:
             P.c.deleted_at,
             V.c.id.label("visit_id"),
             taken.label("taken"),
+            head.c.seq.label("head_seq"),
+            head.c.hash.label("head_hash"),
         )
         .select_from(P)
         .outerjoin(
@@ -62,6 +67,7 @@ def _find_visit_stmt() -> Select[Any]:
             & (V.c.kind == bindparam("kind"))
             & V.c.deleted_at.is_(None),
         )
+        .outerjoin(head, sa_true())
         .where(P.c.site == bindparam("site"), P.c.code == bindparam("code"))
     )
 
@@ -69,7 +75,11 @@ def _find_visit_stmt() -> Select[Any]:
 def find_visit(
     conn: Connection, site: str, code: str, visit: VisitIn, scale_id: str
 ) -> Row[Any] | None:
-    """Look up a patient, its visit and the scale there, in one statement.
+    """Look up a patient, its visit, the scale there and the chain head, at once.
+
+    One statement instead of two for a single write: the audit chain's head
+    (``head_seq``, ``head_hash``; ``None`` for an empty chain) is read with the
+    patient, under the write lock held by the caller's transaction.
 
     Parameters
     ----------
@@ -88,7 +98,8 @@ def find_visit(
         ``None`` when there is no such patient; else ``patient_id``,
         ``amputation_date``, ``deleted_at`` (of the patient), ``visit_id``
         (``None``: no such visit) and ``taken`` (the id of an assessment of
-        that scale at the visit, or ``None``).
+        that scale at the visit, or ``None``), ``head_seq`` and ``head_hash``
+        (the last audit entry's; ``None`` when there is none).
     """
     params = {
         "site": site,

@@ -160,14 +160,14 @@ class AssessmentStore:
         at = _now()
         V, A = cast("Table", VisitRow.__table__), cast("Table", AssessmentRow.__table__)
         with self._write() as s:
-            chain = CoreChain(s)
-            conn = chain.conn
+            conn = s.connection()
             found = find_visit(conn, site, code, visit, scale_id)
             if found is None or found.deleted_at is not None:
                 raise RecordNotFoundError(
                     f"Invalid value for 'code': got {site}/{code}; no such patient "
                     "(or deleted)."
                 )
+            chain = CoreChain(s, head=(found.head_seq, found.head_hash))
             vid = found.visit_id
             if vid is None:
                 _check_after_amputation(found.amputation_date, visit, "visit_date")

@@ -141,10 +141,12 @@ _STRING_KEYS = ("action", "actor", "at", "new", "old", "prev_hash", "reason", "t
 def _entry_text(fields: dict[str, Any]) -> str:
     """Return ``canonical(fields)`` for an entry's hashed fields, built directly.
 
-    The fields are ten known keys of plain ``str``/``None`` and ``int`` values,
-    so the canonical text is the template with each value JSON-encoded by the
-    same string encoder :func:`canonical` uses (``ensure_ascii=False``); any
-    other type goes through :func:`canonical` itself. Several times faster than
+    The fields are ten known keys of ``str`` (or a subclass, such as a table's
+    ``quoted_name``)/``None`` and plain ``int`` values, so the canonical text is
+    the template with each value JSON-encoded by the same string encoder
+    :func:`canonical` uses (``ensure_ascii=False``; it encodes a subclass by its
+    text) and each integer as ``int.__repr__`` (as the encoder does); any other
+    type goes through :func:`canonical` itself. Several times faster than
     the general encoder, which sorts the keys on every call.
     """
     seq, row_id = fields["seq"], fields["row_id"]
@@ -153,7 +155,7 @@ def _entry_text(fields: dict[str, Any]) -> str:
         type(seq) is not int
         or type(row_id) is not int
         or len(fields) != len(_STRING_KEYS) + 2
-        or not all(x is None or type(x) is str for x in strings)
+        or not all(x is None or isinstance(x, str) for x in strings)
     ):
         return canonical(fields)
     *text, table = ["null" if x is None else _json_str(x) for x in strings]

@@ -239,6 +239,10 @@ class CoreChain:
     session : sqlalchemy.orm.Session
         The session of :meth:`RegistryStore._write` (it carries the site key and
         holds the write lock).
+    head : tuple of (int | None, str | None) | None
+        The chain head ``(seq, hash)`` already read in this transaction
+        (``(None, None)``: an empty chain), e.g. by
+        :func:`plptms.registry._assessment_rows.find_visit`; ``None``: read here.
 
     Raises
     ------
@@ -246,7 +250,9 @@ class CoreChain:
         If the session carries no site key (not opened by a registry write).
     """
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self, session: Session, head: tuple[int | None, str | None] | None = None
+    ) -> None:
         key = session.info.get(KEY_INFO)
         if not isinstance(key, bytes):
             raise RegistryError(
@@ -256,9 +262,11 @@ class CoreChain:
         self._key = key
         self._session = session
         self.conn = session.connection()
-        last = self.conn.execute(_head_stmt()).first()
-        self.seq = 0 if last is None else int(last[0])
-        self.head = GENESIS_HASH if last is None else str(last[1])
+        if head is None:
+            last = self.conn.execute(_head_stmt()).first()
+            head = (None, None) if last is None else (last[0], last[1])
+        self.seq = 0 if head[0] is None else int(head[0])
+        self.head = GENESIS_HASH if head[1] is None else str(head[1])
         self._pending: list[dict[str, Any]] = []
 
     def add(
