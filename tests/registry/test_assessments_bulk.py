@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from plptms.registry import (
     DuplicateRecordError,
@@ -380,3 +382,107 @@ def test_anchor_in_the_earlier_format_is_read_then_replaced(tmp_path: Any) -> No
     write_anchor(path, _head(8))
     assert read_head_file(path).seq == 8
     assert path.stat().st_size == 2 * ANCHOR_SLOT_BYTES
+
+
+# ------------------------------------------------ the cost of one write (issue 19)
+#: Statements a single audited write may send: the transaction's opening (SQLite
+#: ``BEGIN IMMEDIATE``; PostgreSQL's advisory write lock), the one lookup
+#: (patient, visit, scale there, chain head), the visit's, the assessment's and
+#: the audit entries' inserts (one ``executemany``). One fewer at an existing visit.
+MAX_STATEMENTS_NEW_VISIT = 5
+
+
+def test_a_single_write_sends_a_bounded_number_of_statements(
+    registry: Registry,
+) -> None:
+    _patients(registry)
+    sc = score_record(NRS, {"1": 3})
+    registry.store_assessment("S1", "P1", _visit(0, "baseline"), sc, actor="nurse")
+    statements: list[tuple[str, bool]] = []
+    commits: list[int] = []
+
+    def on_statement(conn: Any, cursor: Any, sql: str, *rest: Any) -> None:
+        statements.append((sql, bool(rest[-1])))  # (text, executemany)
+
+    sa.event.listen(registry.engine, "before_cursor_execute", on_statement)
+    sa.event.listen(registry.engine, "commit", lambda conn: commits.append(1))
+    try:
+        registry.store_assessment("S1", "P1", _visit(7), sc, actor="nurse")
+        new_visit, statements[:] = list(statements), []
+        registry.store_assessment(
+            "S1", "P1", _visit(7), score_record(VAS, {"1": 2}), actor="nurse"
+        )
+        existing_visit = list(statements)
+    finally:
+        sa.event.remove(registry.engine, "before_cursor_execute", on_statement)
+    assert len(new_visit) <= MAX_STATEMENTS_NEW_VISIT, new_visit
+    assert len(existing_visit) <= MAX_STATEMENTS_NEW_VISIT - 1, existing_visit
+    assert len(commits) == 2  # one commit per write
+    for sql, _ in new_visit:  # no per-write settings, savepoints or reflection
+        assert not sql.lstrip().upper().startswith(("PRAGMA", "SAVEPOINT", "RELEASE"))
+    audit_inserts = [many for sql, many in new_visit if "INTO audit_log" in sql]
+    assert audit_inserts == [True]  # both entries in one executemany
+    assert registry.verify_audit().ok
+
+
+# -------------------------------------- the entry text, built without the encoder
+@given(
+    strings=st.lists(
+        st.one_of(st.none(), st.text(max_size=40)), min_size=8, max_size=8
+    ),
+    seq=st.integers(min_value=0, max_value=2**62),
+    row_id=st.integers(min_value=-(2**62), max_value=2**62),
+)
+def test_entry_text_is_the_canonical_json(
+    strings: list[str | None], seq: int, row_id: int
+) -> None:
+    from sqlalchemy.sql.elements import quoted_name
+
+    from plptms.registry._audit import _STRING_KEYS, _entry_text, canonical
+
+    fields: dict[str, Any] = dict(zip(_STRING_KEYS, strings, strict=True))
+    fields |= {"seq": seq, "row_id": row_id}
+    assert _entry_text(fields) == canonical(fields)
+    if strings[-1] is not None:  # a table's name is a str subclass
+        fields["table"] = quoted_name(strings[-1], None)
+        assert _entry_text(fields) == canonical(fields)
+
+
+@pytest.mark.parametrize(
+    "change", [{"seq": True}, {"row_id": 2.0}, {"old": {"a": 1}}, {"extra": 1}]
+)
+def test_entry_text_falls_back_to_the_encoder(change: dict[str, Any]) -> None:
+    from plptms.registry._audit import _STRING_KEYS, _entry_text, canonical
+
+    fields: dict[str, Any] = dict.fromkeys(_STRING_KEYS, "x") | {"seq": 1, "row_id": 2}
+    fields |= change
+    assert _entry_text(fields) == canonical(fields)
+
+
+def _norm_as_before(value: Any) -> Any:
+    """The date normalisation as it was before it was memoised (the oracle)."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+@given(
+    values=st.lists(
+        st.one_of(
+            st.datetimes(timezones=st.none() | st.timezones()),
+            st.dates(),
+            st.integers(),
+        ),
+        max_size=20,
+    )
+)
+def test_memoised_date_text_is_the_same(values: list[Any]) -> None:
+    from plptms.registry._audit import _norm
+
+    # each value twice: the second comes from the memo; equal keys of different
+    # kinds (naive and aware, date and datetime) must not share their text
+    for value in values + values:
+        assert _norm(value) == _norm_as_before(value)
