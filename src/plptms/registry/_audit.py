@@ -150,15 +150,14 @@ def _entry_text(fields: dict[str, Any]) -> str:
     the general encoder, which sorts the keys on every call.
     """
     seq, row_id = fields["seq"], fields["row_id"]
-    strings = [fields[k] for k in _STRING_KEYS]
-    if (
-        type(seq) is not int
-        or type(row_id) is not int
-        or len(fields) != len(_STRING_KEYS) + 2
-        or not all(x is None or isinstance(x, str) for x in strings)
-    ):
+    if type(seq) is not int or type(row_id) is not int or len(fields) != 10:
         return canonical(fields)
-    *text, table = ["null" if x is None else _json_str(x) for x in strings]
+    try:  # the string encoder refuses anything but str (and its subclasses)
+        *text, table = [
+            "null" if x is None else _json_str(x) for x in map(fields.get, _STRING_KEYS)
+        ]
+    except TypeError:
+        return canonical(fields)
     return _ENTRY_TEMPLATE % (*text, int.__repr__(row_id), int.__repr__(seq), table)
 
 

@@ -48,6 +48,10 @@ def _statements(table: Table) -> tuple[Any, Any, Any]:
     )
 
 
+#: A marker that is no column value.
+_UNSEEN = object()
+
+
 class _DriverInsert:
     """An ``INSERT`` of named columns as SQLAlchemy sends it to the DBAPI.
 
@@ -94,12 +98,19 @@ class _DriverInsert:
             The values in parameter order, through the columns' processors.
         """
         keys = self.keys
-        procs = [(i, p) for i, p in enumerate(self.procs) if p is not None]
+        # per processed column: [index, processor, last input, its output]; a
+        # value that is the very object of the row before (a batch's clock
+        # reading) reuses its output
+        procs = [[i, p, _UNSEEN, None] for i, p in enumerate(self.procs) if p]
         out = []
         for r in rows:
             values = [r[k] for k in keys]
-            for i, p in procs:
-                values[i] = p(values[i])
+            for slot in procs:
+                i, p, last, done = slot
+                v = values[i]
+                if v is not last:
+                    slot[2], slot[3] = v, (done := p(v))
+                values[i] = done
             out.append(tuple(values))
         return out
 
@@ -325,11 +336,14 @@ class CoreChain:
         at : datetime.datetime
             When.
         """
+        # the name as a plain str: the driver would look up an adapter for a
+        # str subclass (``quoted_name``) in every row (the stored text is the same)
+        name = str.__str__(table.name)
         for values in rows:
             self.add(
                 actor=actor,
                 action="insert",
-                table=table.name,
+                table=name,
                 row_id=values["id"],
                 old=None,
                 new=values_state(table, values),
