@@ -12,7 +12,11 @@ Like for like: the plain baseline, run side by side on a second fresh registry
 on the same backend, writes the same visit and assessment rows with the same
 batched Core inserts in the same transactions, only without the audit entries
 (and without the head anchor); cost = audited time / plain time for the same
-rows. Both registries' data rows are checked to be the same.
+rows. Both registries' data rows are checked to be the same. CPU time (process
+time) is reported beside the wall clock: on a loaded machine it moves less. A
+second SQLite row runs in ``/dev/shm`` where there is one (tmpfs: the syncs cost
+nothing, what is left is CPU), on ``$PLPTMS_BENCH_TMPFS_PATIENTS`` patients
+(default 1,000).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 N_PATIENTS = int(os.environ.get("PLPTMS_BENCH_PATIENTS", "10000"))
+N_TMPFS_PATIENTS = int(os.environ.get("PLPTMS_BENCH_TMPFS_PATIENTS", "1000"))
 N_VISITS = 20
 N_SINGLE = 300
 BATCH = 2000
@@ -121,16 +126,16 @@ def _data_rows(reg: Any) -> tuple[int, int, float]:
         )
 
 
-def _load(url: str, label: str) -> tuple[Any, float]:
+def _load(url: str, n_patients: int) -> tuple[Any, float]:
     from plptms.registry import Registry
 
     reg = Registry(url)
     t0 = time.perf_counter()
-    for start in range(0, N_PATIENTS, BATCH):
+    for start in range(0, n_patients, BATCH):
         reg.add_patients(
             [
                 ("S1", f"P{p:05d}", None)
-                for p in range(start, min(N_PATIENTS, start + BATCH))
+                for p in range(start, min(n_patients, start + BATCH))
             ],
             actor="bench",
         )
@@ -138,19 +143,22 @@ def _load(url: str, label: str) -> tuple[Any, float]:
     return reg, time.perf_counter() - t0
 
 
-def bench_backend(url: str, plain_url: str, label: str) -> list[str]:
+def bench_backend(
+    url: str, plain_url: str, label: str, n_patients: int = N_PATIENTS
+) -> list[str]:
     from plptms.registry import VisitIn
     from plptms.scales import score_record
 
-    reg, t_patients = _load(url, label)
-    plain, _ = _load(plain_url, label)
-    scored = _scored_records(_records(N_PATIENTS))
-    t_bulk = t_plain = 0.0
+    reg, t_patients = _load(url, n_patients)
+    plain, _ = _load(plain_url, n_patients)
+    scored = _scored_records(_records(n_patients))
+    t_bulk = t_plain = c_bulk = c_single = 0.0
     for start in range(0, len(scored), BATCH):  # side by side, batch by batch
         batch = scored[start : start + BATCH]
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         reg.store_assessments(batch, actor="bench")
         t_bulk += time.perf_counter() - t0
+        c_bulk += time.process_time() - c0
         t0 = time.perf_counter()
         _plain_store(plain, batch)
         t_plain += time.perf_counter() - t0
@@ -160,9 +168,10 @@ def bench_backend(url: str, plain_url: str, label: str) -> list[str]:
     for k in range(N_SINGLE):
         visit = VisitIn(visit_date=today - dt.timedelta(days=k), kind="follow_up")
         sc = score_record("nrs_phantom_average", {"1": k % 11})
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         reg.store_assessment("S1", "SINGLE", visit, sc, actor="bench")
         t_single += time.perf_counter() - t0
+        c_single += time.process_time() - c0
         t0 = time.perf_counter()
         _plain_one(plain, "S1", "SINGLE", visit, sc)
         t_single_plain += time.perf_counter() - t0
@@ -183,8 +192,9 @@ def bench_backend(url: str, plain_url: str, label: str) -> list[str]:
     n = len(scored)
     ms, ms_plain = t_single / N_SINGLE * 1e3, t_single_plain / N_SINGLE * 1e3
     return [
-        f"| {label} | {N_PATIENTS / t_patients:,.0f} | {n / t_bulk:,.0f} | "
-        f"{n / t_plain:,.0f} | {t_bulk / t_plain:.2f}x | {ms:.2f} | {ms_plain:.2f} | "
+        f"| {label} | {n_patients / t_patients:,.0f} | {n / t_bulk:,.0f} | "
+        f"{n / c_bulk:,.0f} | {n / t_plain:,.0f} | {t_bulk / t_plain:.2f}x | "
+        f"{ms:.2f} | {c_single / N_SINGLE * 1e3:.2f} | {ms_plain:.2f} | "
         f"{ms / ms_plain:.2f}x | {'yes' if same else 'NO'} | {t_csv:.1f} | "
         f"{t_long:.1f} | {size_mb:.0f} | "
         f"{t_verify:.1f} ({report.entries:,} entries, ok={report.ok}) |"
@@ -207,17 +217,33 @@ def run() -> list[str]:
         "registries hold the same visits and assessments. SQLite runs with WAL and "
         "synchronous=FULL; PostgreSQL is a local throwaway cluster (fsync off).",
         "",
-        "| backend | patients/s | bulk audited assessments/s | bulk plain/s | "
-        "bulk cost vs plain | single audited (ms) | single plain (ms) | "
-        "single cost vs plain | same rows | CSV export (s) | long export (s) | "
-        "export MB | audit verify (s) |",
+        "| backend | patients/s | bulk audited assessments/s | same, per CPU s | "
+        "bulk plain/s | bulk cost vs plain | single audited (ms) | same, CPU (ms) | "
+        "single plain (ms) | single cost vs plain | same rows | CSV export (s) | "
+        "long export (s) | export MB | audit verify (s) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-        "| --- |",
+        "| --- | --- | --- |",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         lines += bench_backend(
             f"sqlite:///{tmp}/bench.sqlite3", f"sqlite:///{tmp}/plain.sqlite3", "SQLite"
         )
+    if os.path.isdir("/dev/shm") and N_TMPFS_PATIENTS > 0:
+        with tempfile.TemporaryDirectory(dir="/dev/shm") as tmp:
+            saved = os.environ.get("PLPTMS_STATE_DIR")
+            os.environ["PLPTMS_STATE_DIR"] = tmp  # the anchor on tmpfs too
+            try:
+                lines += bench_backend(
+                    f"sqlite:///{tmp}/bench.sqlite3",
+                    f"sqlite:///{tmp}/plain.sqlite3",
+                    f"SQLite on tmpfs ({N_TMPFS_PATIENTS:,} patients: CPU only)",
+                    N_TMPFS_PATIENTS,
+                )
+            finally:
+                if saved is None:
+                    os.environ.pop("PLPTMS_STATE_DIR")
+                else:
+                    os.environ["PLPTMS_STATE_DIR"] = saved
     pg = os.environ.get("PLPTMS_TEST_PG_URL")
     if pg:
         import uuid
@@ -242,7 +268,7 @@ def run() -> list[str]:
     else:
         lines.append(
             "| PostgreSQL | not run (no server; `make bench` starts one "
-            "when PostgreSQL is installed) | | | | | | | | | | | |"
+            "when PostgreSQL is installed) | | | | | | | | | | | | | |"
         )
     lines.append("")
     return lines
