@@ -47,7 +47,7 @@ def study(
     from plptms.trial._virtual_study import run_virtual_trials
 
     design = read_virtual_design(design_path)
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = 1 if backend == "serial" else (workers or os.cpu_count() or 1)
     load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     result = run_virtual_trials(
