@@ -53,7 +53,7 @@ import numpy as np
 
 from ..utils import check_option, check_range, check_type
 from . import _constants as C
-from ._subject import _draw_thresholds, _recruitment_uv
+from ._subject import _check_pulses, _draw_thresholds, _recruitment_uv
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -328,18 +328,7 @@ class ResponseModelPopulation:
         ValueError
             If an intensity is outside [0, 100] % MSO or the shapes differ.
         """
-        idx = np.asarray(subjects, dtype=np.intp)
-        x = np.asarray(intensity_pct_mso, dtype=np.float64)
-        if idx.shape != x.shape or idx.ndim != 1:
-            raise ValueError(
-                f"Invalid value for 'intensity_pct_mso': got shape {x.shape}; "
-                f"allowed: one value per subject, shape {idx.shape}."
-            )
-        bad = ~((x >= 0.0) & (x <= C.MAX_PCT_MSO))
-        if bad.any():
-            check_range(
-                float(x[bad][0]), "intensity_pct_mso", 0.0, C.MAX_PCT_MSO, unit="% MSO"
-            )
+        idx, x = _check_pulses(subjects, intensity_pct_mso)
         rng = self._rng
         if self.drift_sd > 0.0:
             rho = self.drift_correlation

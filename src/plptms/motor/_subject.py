@@ -417,6 +417,29 @@ class SimulatedSubject:
         return float(amp[0])
 
 
+def _check_pulses(
+    subjects: ArrayLike, intensity_pct_mso: ArrayLike
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Return ``(subject indices, intensities)`` of a population's pulses, checked.
+
+    Shared by every simulated population's ``stimulate_subjects``: one intensity
+    per subject index, each in [0, 100] % MSO.
+    """
+    idx = np.asarray(subjects, dtype=np.intp)
+    x = np.asarray(intensity_pct_mso, dtype=np.float64)
+    if idx.shape != x.shape or idx.ndim != 1:
+        raise ValueError(
+            f"Invalid value for 'intensity_pct_mso': got shape {x.shape}; "
+            f"allowed: one value per subject, shape {idx.shape}."
+        )
+    bad = ~((x >= 0.0) & (x <= C.MAX_PCT_MSO))
+    if bad.any():
+        check_range(
+            float(x[bad][0]), "intensity_pct_mso", 0.0, C.MAX_PCT_MSO, unit="% MSO"
+        )
+    return idx, x
+
+
 class SimulatedPopulation:
     """Many simulated subjects stimulated in lockstep at their hotspots.
 
@@ -492,18 +515,7 @@ class SimulatedPopulation:
         ValueError
             If an intensity is outside [0, 100] % MSO or the shapes differ.
         """
-        idx = np.asarray(subjects, dtype=np.intp)
-        x = np.asarray(intensity_pct_mso, dtype=np.float64)
-        if idx.shape != x.shape or idx.ndim != 1:
-            raise ValueError(
-                f"Invalid value for 'intensity_pct_mso': got shape {x.shape}; "
-                f"allowed: one value per subject, shape {idx.shape}."
-            )
-        bad = ~((x >= 0.0) & (x <= C.MAX_PCT_MSO))
-        if bad.any():
-            check_range(
-                float(x[bad][0]), "intensity_pct_mso", 0.0, C.MAX_PCT_MSO, unit="% MSO"
-            )
+        idx, x = _check_pulses(subjects, intensity_pct_mso)
         p = self._arrays.take(idx)
         ones = np.ones_like(x)
         return _draw_amplitudes(
