@@ -35,7 +35,7 @@ from ._constants import PERMUTATION_COMPTOL, PERMUTATION_DEFAULT_N
 from ._fit import _MAXITER, _TAU2_TOL, MetaRegressionResult, MetaResult
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from numpy.typing import NDArray
 
@@ -663,7 +663,51 @@ def permutation_test(
             n_failed,
             n_done,
         )
-    pvals = np.minimum(1.0, hits / n_ok) if n_ok else np.full(p, np.nan)
+    return _permutation_result(
+        result,
+        names,
+        d,
+        method=method,
+        test=test,
+        regression=regression,
+        statistic=statistic,
+        exact=use_exact,
+        n_done=n_done,
+        n_distinct=n_distinct,
+        n_ok=n_ok,
+        seed=used_seed,
+        hits=[int(h) for h in hits],
+        hits_qm=int(hits_qm),
+        ref_qm=ref_qm,
+        kept=np.vstack(kept) if keep_distribution else None,
+    )
+
+
+def _permutation_result(
+    result: MetaResult | MetaRegressionResult,
+    names: Sequence[str],
+    d: _Design,
+    *,
+    method: str,
+    test: str,
+    regression: bool,
+    statistic: Statistic,
+    exact: bool,
+    n_done: int,
+    n_distinct: int | None,
+    n_ok: int,
+    seed: int | None,
+    hits: Sequence[int],
+    hits_qm: int,
+    ref_qm: float,
+    kept: NDArray[np.float64] | None,
+) -> PermutationResult:
+    """Assemble a permutation test's result from its counts.
+
+    The one place the p-values (hits over converged refits) and the model's own
+    figures are put together, for :func:`permutation_test` and the blocked,
+    batched :func:`plptms.meta.blocked_permutation_test`.
+    """
     if isinstance(result, MetaRegressionResult):
         coefs = [
             (c.name, c.estimate, c.statistic, c.pvalue) for c in result.coefficients
@@ -677,28 +721,26 @@ def permutation_test(
         test=test,
         scheme="row_permutation" if regression else "sign_flip",
         statistic_type=statistic,
-        exact=use_exact,
+        exact=exact,
         n_perm=n_done,
         n_distinct=n_distinct,
-        n_failed=n_failed,
-        seed=used_seed,
+        n_failed=n_done - n_ok,
+        seed=seed,
         coefficients=tuple(
             PermutationCoefficient(
                 name=nm,
                 estimate=est,
                 statistic=st,
                 pvalue_model=pm,
-                pvalue=float(pv),
+                pvalue=min(1.0, h / n_ok) if n_ok else math.nan,
             )
-            for (nm, est, st, pm), pv in zip(coefs, pvals, strict=True)
+            for (nm, est, st, pm), h in zip(coefs, hits, strict=True)
         ),
         qm=qm_model,
         qm_df=int(d.qm_idx.size),
         qm_pvalue_model=qm_p_model,
         qm_pvalue=hits_qm / n_ok if n_ok else math.nan,
         permuted_statistics=(
-            tuple(tuple(float(a) for a in row) for row in np.vstack(kept))
-            if keep_distribution
-            else None
+            None if kept is None else tuple(tuple(float(a) for a in r) for r in kept)
         ),
     )

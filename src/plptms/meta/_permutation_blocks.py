@@ -36,13 +36,13 @@ from ._constants import PERMUTATION_COMPTOL
 from ._fit import MetaRegressionResult, MetaResult
 from ._permutation import (
     _CHUNK,
-    PermutationCoefficient,
     PermutationResult,
     Statistic,
     _data,
     _design,
     _fit_batch,
     _n_row_perms,
+    _permutation_result,
     _row_classes,
 )
 
@@ -255,36 +255,21 @@ def blocked_permutation_test(
     n_ok = first_ok + sum(c["n_ok"] for c in counts)
     hits = [int(first_hits[j]) + sum(c[f"hits_{j}"] for c in counts) for j in range(p)]
     hits_qm = first_qm + sum(c["hits_qm"] for c in counts)
-    if isinstance(result, MetaRegressionResult):
-        coefs = [
-            (c.name, c.estimate, c.statistic, c.pvalue) for c in result.coefficients
-        ]
-        qm_model, qm_p_model = result.qm, result.qm_pvalue
-    else:
-        coefs = [(names[0], result.estimate, result.statistic, result.pvalue)]
-        qm_model, qm_p_model = float(obs.qm[0]), result.pvalue
-    return PermutationResult(
+    return _permutation_result(
+        result,
+        names,
+        d,
         method=result.method,
         test=result.test,
-        scheme="row_permutation" if regression else "sign_flip",
-        statistic_type=statistic,
+        regression=regression,
+        statistic=statistic,
         exact=False,
-        n_perm=n_done,
+        n_done=n_done,
         n_distinct=n_distinct,
-        n_failed=n_done - n_ok,
+        n_ok=n_ok,
         seed=used_seed,
-        coefficients=tuple(
-            PermutationCoefficient(
-                name=nm,
-                estimate=est,
-                statistic=st,
-                pvalue_model=pm,
-                pvalue=min(1.0, h / n_ok) if n_ok else math.nan,
-            )
-            for (nm, est, st, pm), h in zip(coefs, hits, strict=True)
-        ),
-        qm=qm_model,
-        qm_df=int(d.qm_idx.size),
-        qm_pvalue_model=qm_p_model,
-        qm_pvalue=hits_qm / n_ok if n_ok else math.nan,
+        hits=hits,
+        hits_qm=hits_qm,
+        ref_qm=float(obs.qm[0]),
+        kept=None,
     )

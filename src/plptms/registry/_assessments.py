@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from .._version import __version__
+from ..utils import gc_paused
 from ._assessment_rows import (
     _assessment_values,
     _check_after_amputation,
@@ -223,9 +224,15 @@ class AssessmentStore:
         RegistryError
             If any record is invalid (its index is named); nothing is stored.
         """
+        actor = _check_actor(actor)
+        with gc_paused():  # a bounded batch: see plptms.utils.gc_paused
+            return self._store_assessments(records, actor)
+
+    def _store_assessments(
+        self, records: Sequence[tuple[str, str, VisitIn, ScoredRecord]], actor: str
+    ) -> int:
         from .db._schema import AssessmentRow, VisitRow
 
-        actor = _check_actor(actor)
         prepared = []
         for k, (site, code, visit, sc) in enumerate(records):
             columns = _scored(sc, f"records[{k}]")  # refuses what is not scored

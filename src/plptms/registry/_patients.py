@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..utils import gc_paused
 from ._audit import row_state
 from ._models import (
     DuplicateRecordError,
@@ -254,7 +255,7 @@ class PatientStore:
             seen.add((site, code))
             prepared.append((site, code, *_validate_history(history)))
         at = _now()
-        with self._write() as s:
+        with gc_paused(), self._write() as s:  # a bounded batch: see gc_paused
             for chunk in _chunks(sorted(seen), 500):
                 hit = s.execute(
                     select(PatientRow.site, PatientRow.code).where(

@@ -12,6 +12,7 @@ from ._checks import (
     short_repr,
 )
 from ._clock import check_timezone, clinic_timezone, clinic_today, utc_now
+from ._gc import gc_paused
 from ._imports import soft_import
 from ._load import DataFileError, load_data_file, load_data_text
 from ._logging import logger, set_log_level
@@ -32,6 +33,7 @@ __all__ = [
     "clinic_today",
     "config_dir",
     "format_range",
+    "gc_paused",
     "load_data_file",
     "load_data_text",
     "logger",
