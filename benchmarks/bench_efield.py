@@ -112,6 +112,19 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
+def _cuda_note() -> str | None:
+    """``None`` when the CUDA engine can run here, else why not."""
+    if importlib.util.find_spec("numba") is None:
+        return "Numba is not installed"
+    from plptms.efield._sphere_cuda import cuda_available
+
+    if not cuda_available():
+        return "no CUDA GPU on this machine (numba.cuda.is_available() is False)"
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return "Numba's CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1): not timed"
+    return None
+
+
 def _numba_first_call(pos: np.ndarray, mom: np.ndarray, pts: np.ndarray) -> str:
     """Warm the Numba kernel up; say how long its first call took (or why none)."""
     if importlib.util.find_spec("numba") is None:
@@ -179,6 +192,16 @@ def _throughput() -> list[str]:
                 lambda: e_field_sphere(pos, mom, pts, 1e6, engine="numba"),
             ),
         )
+    gpu_note = _cuda_note()
+    if gpu_note is None:
+        impls.insert(
+            2 if has_numba else 1,
+            (
+                "plptms `e_field_sphere`, CUDA engine (GPU, one thread per point)",
+                lambda: e_field_sphere(pos, mom, pts, 1e6, engine="cuda"),
+            ),
+        )
+        e_field_sphere(pos, mom, pts[:10], 1e6, engine="cuda")  # compile first
     simnibs, note = _load_simnibs()
     if simnibs is not None:
         impls.append(
@@ -230,6 +253,16 @@ def _throughput() -> list[str]:
         ]
     else:
         lines += ["", numba_note]
+    if gpu_note is None:
+        k = 2 if has_numba else 1
+        lines += [
+            "",
+            f"CUDA vs NumPy engine, same run: {times[0] / times[k]:.1f}x, max "
+            f"relative difference {_rel(fields[k], fields[0]):.1e} (GPU time "
+            "includes the transfers to and from the device).",
+        ]
+    else:
+        lines += ["", f"CUDA engine not run: {gpu_note}."]
     lines += [
         "",
         f"Goal: >= {GOAL_SPEEDUP:g}x the loop at relative difference <= "

@@ -221,7 +221,8 @@ def test_rejects_unknown_engine() -> None:
 @given(st.sampled_from(ENGINES), st.integers(min_value=0, max_value=10**12))
 def test_engine_in_range_passes(engine: str, n_pairs: int) -> None:
     chosen = resolve_engine(engine, n_pairs)
-    assert chosen in ("numpy", "numba")
+    assert chosen in ("numpy", "numba", "cuda")
+    assert (chosen == "cuda") == (engine == "cuda")  # "auto" never picks the GPU
     assert resolve_engine(chosen, n_pairs) == chosen  # idempotent
 
 

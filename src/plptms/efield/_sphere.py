@@ -38,9 +38,12 @@ sum:
   pass per (point, dipole) pair, parallel over points, no large temporary
   (``_sphere_numba``); the same formula, equal to the NumPy engine to rounding.
 
+- ``"cuda"`` (optional, an NVIDIA GPU with Numba's CUDA target): the same fused
+  pass on the GPU, one thread per point, dipoles staged through shared memory
+  (``_sphere_cuda``); chosen only when asked for.
+
 ``"auto"`` (the default of every caller) picks Numba when it is installed and the
-call is large enough to gain from it, NumPy otherwise. A GPU (CuPy) engine is not
-implemented.
+call is large enough to gain from it, NumPy otherwise; it never picks the GPU.
 
 .. footbibliography::
 """
@@ -67,7 +70,7 @@ __all__ = ["ENGINES", "SphereHead", "as_points", "e_field_sphere", "resolve_engi
 logger = logging.getLogger(__name__)
 
 #: Engines of :func:`e_field_sphere`.
-ENGINES = ("auto", "numpy", "numba")
+ENGINES = ("auto", "numpy", "numba", "cuda")
 
 #: Below this many pairs (points x dipoles), "auto" stays with NumPy: the call is
 #: sub-millisecond either way, and NumPy spares importing Numba and loading the
@@ -313,8 +316,30 @@ def _numba_kernel(*, required: bool) -> Callable[..., None] | None:
     return accumulate_numba
 
 
+def _cuda_kernel() -> Callable[..., None]:
+    """Return the CUDA accumulator.
+
+    Raises
+    ------
+    ImportError
+        If Numba is not installed (with the install command).
+    ValueError
+        If no CUDA device can be used.
+    """
+    soft_import("numba", "run the 'cuda' engine of e_field_sphere", package="numba")
+    from ._sphere_cuda import accumulate_cuda, cuda_available
+
+    if not cuda_available():
+        raise ValueError(
+            "Invalid value for 'engine': got 'cuda', but no CUDA GPU is available "
+            "(numba.cuda.is_available() is False); allowed here: 'auto', 'numpy', "
+            "'numba'."
+        )
+    return accumulate_cuda
+
+
 def resolve_engine(engine: str, n_pairs: int) -> str:
-    """Return the engine that computes ``n_pairs`` pairs: ``"numpy"`` or ``"numba"``.
+    """Return the engine that computes ``n_pairs`` pairs.
 
     Parameters
     ----------
@@ -326,8 +351,8 @@ def resolve_engine(engine: str, n_pairs: int) -> str:
     Returns
     -------
     engine : str
-        ``"numpy"`` or ``"numba"``; ``"auto"`` gives Numba when it is installed and
-        ``n_pairs >= _AUTO_NUMBA_MIN_PAIRS``.
+        ``"numpy"``, ``"numba"`` or ``"cuda"``; ``"auto"`` gives Numba when it is
+        installed and ``n_pairs >= _AUTO_NUMBA_MIN_PAIRS``, NumPy otherwise.
 
     Raises
     ------
@@ -380,8 +405,8 @@ def e_field_sphere(
         ``"auto"`` (default: Numba when installed, for calls of at least 65,536
         pairs), ``"numpy"`` (the reference) or ``"numba"`` (requires Numba; the
         first call of a process compiles the kernel or loads it from Numba's disk
-        cache). The engines agree to rounding (tested to 1e-12 of the largest
-        ``|E|``).
+        cache) or ``"cuda"`` (an NVIDIA GPU through Numba's CUDA target). The
+        engines agree to rounding (tested to 1e-12 of the largest ``|E|``).
 
     Returns
     -------
@@ -394,9 +419,11 @@ def e_field_sphere(
         If ``engine`` is not a string.
     ValueError
         If shapes differ from (N, 3), a value is not finite, a point is not closer
-        to the centre than every dipole, or ``engine`` is unknown.
+        to the centre than every dipole, ``engine`` is unknown, or
+        ``engine="cuda"`` and no CUDA GPU is available.
     ImportError
-        If ``engine="numba"`` and Numba is not installed (with the install command).
+        If ``engine="numba"`` or ``"cuda"`` and Numba is not installed (with the
+        install command).
 
     .. footbibliography::
     """
@@ -409,7 +436,10 @@ def e_field_sphere(
     if pos.shape[0] == 0 or pts.shape[0] == 0:
         return out
     kernel = None
-    if resolve_engine(engine, pos.shape[0] * pts.shape[0]) == "numba":
+    resolved = resolve_engine(engine, pos.shape[0] * pts.shape[0])
+    if resolved == "cuda":
+        kernel = _cuda_kernel()
+    elif resolved == "numba":
         kernel = _numba_kernel(required=engine == "numba")
     if kernel is None:
         _accumulate(pts, pos, mom, chunk_pairs, out)
