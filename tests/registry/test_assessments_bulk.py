@@ -335,21 +335,18 @@ def _head(seq: int) -> Any:
 
 
 def test_anchor_is_updated_in_place_and_survives_a_torn_slot(tmp_path: Any) -> None:
-    from plptms.registry._anchor import (
-        ANCHOR_SLOT_BYTES,
-        read_head_file,
-        write_anchor,
-    )
+    from plptms.registry._anchor import ANCHOR_SLOT_BYTES, read_head_file
+    from plptms.registry._anchor_sync import write_anchor
 
     path = tmp_path / "anchor.json"
-    write_anchor(path, _head(1))
+    write_anchor(path, _head(1), sync="inline")
     inode = path.stat().st_ino
     for seq in (2, 3, 4):
-        write_anchor(path, _head(seq))
+        write_anchor(path, _head(seq), sync="inline")
         assert read_head_file(path).seq == seq
-    # overwritten in place (no new file, no temporary left), two slots
+    # overwritten in place (no new file, no temporary left), two slots and the mark
     assert path.stat().st_ino == inode
-    assert path.stat().st_size == 2 * ANCHOR_SLOT_BYTES
+    assert path.stat().st_size == 3 * ANCHOR_SLOT_BYTES
     assert [p.name for p in tmp_path.iterdir()] == ["anchor.json"]
     data = bytearray(path.read_bytes())
     newest = 0 if b'"seq":4,' in data[:ANCHOR_SLOT_BYTES] else 1
@@ -360,10 +357,10 @@ def test_anchor_is_updated_in_place_and_survives_a_torn_slot(tmp_path: Any) -> N
     data[start : start + 20] = b"x" * 20
     path.write_bytes(bytes(data))
     assert read_head_file(path).seq == 3  # lags by one write, never ahead
-    write_anchor(path, _head(5))  # the torn slot is the one overwritten
+    write_anchor(path, _head(5), sync="inline")  # the torn slot is overwritten
     assert read_head_file(path).seq == 5
     # both slots torn: unreadable, said so
-    path.write_bytes(b"0" * 64 + b" " + b"x" * (2 * ANCHOR_SLOT_BYTES - 65))
+    path.write_bytes(b"0" * 64 + b" " + b"x" * (3 * ANCHOR_SLOT_BYTES - 65))
     with pytest.raises(RegistryError, match="intact head"):
         read_head_file(path)
 
@@ -372,16 +369,16 @@ def test_anchor_in_the_earlier_format_is_read_then_replaced(tmp_path: Any) -> No
     from plptms.registry._anchor import (
         ANCHOR_SLOT_BYTES,
         read_head_file,
-        write_anchor,
         write_head_file,
     )
+    from plptms.registry._anchor_sync import write_anchor
 
     path = tmp_path / "anchor.json"
     write_head_file(path, _head(7))  # one JSON record, as earlier versions wrote
     assert read_head_file(path).seq == 7
-    write_anchor(path, _head(8))
+    write_anchor(path, _head(8), sync="inline")
     assert read_head_file(path).seq == 8
-    assert path.stat().st_size == 2 * ANCHOR_SLOT_BYTES
+    assert path.stat().st_size == 3 * ANCHOR_SLOT_BYTES
 
 
 # ------------------------------------------------ the cost of one write (issue 19)

@@ -47,7 +47,6 @@ __all__ = [
     "read_anchor",
     "read_audit_key",
     "read_head_file",
-    "write_anchor",
     "write_head_file",
 ]
 
@@ -372,54 +371,6 @@ def _read_slots(data: bytes) -> AuditHead:
     return max(heads, key=lambda h: h.seq)
 
 
-def write_anchor(path: Path, head: AuditHead) -> None:
-    """Record a new head in a head anchor file, in place, with one data sync.
-
-    The anchor holds two slots, each a whole head record with its checksum.
-    The new head overwrites the slot that does not hold the newest intact head,
-    then ``fdatasync`` makes it durable: the file keeps its size and inode, so
-    no metadata is journaled (a rename-based replacement costs a journal commit
-    of its own, and delays the next database commit behind it). A crash mid
-    write tears only the slot being written; the other still holds the previous
-    head, so the anchor can lag behind the chain by one write, never run ahead
-    of it, and is never unreadable. :func:`read_head_file` reads the newest
-    intact slot. A missing anchor, or one in the single-record format of
-    earlier versions, is replaced atomically by a slotted one.
-
-    Parameters
-    ----------
-    path : Path
-        The anchor file.
-    head : AuditHead
-        The new head.
-    """
-    record = _slot(head)
-    if record is None:  # a database name too long for a slot: one record
-        write_head_file(path, head)
-        return
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        fd = -1
-    if fd >= 0:
-        try:
-            data = os.pread(fd, 2 * ANCHOR_SLOT_BYTES + 1, 0)
-            if len(data) == 2 * ANCHOR_SLOT_BYTES and _HEX.fullmatch(data[:65]):
-                seqs = [
-                    _slot_seq(data[:ANCHOR_SLOT_BYTES]),
-                    _slot_seq(data[ANCHOR_SLOT_BYTES:]),
-                ]
-                target = 1 if seqs[0] >= seqs[1] else 0
-                os.pwrite(fd, record, target * ANCHOR_SLOT_BYTES)
-                os.fdatasync(fd)
-                _remember_slot(record, head.seq)
-                return
-        finally:
-            os.close(fd)
-    blank = b" " * (ANCHOR_SLOT_BYTES - 1) + b"\n"
-    _replace_file(path, record + blank)
-
-
 def read_head_file(path: str | Path) -> AuditHead:
     """Read a head anchor or an exported checkpoint.
 
@@ -440,7 +391,9 @@ def read_head_file(path: str | Path) -> AuditHead:
     """
     try:
         data = Path(path).read_bytes()
-        if len(data) == 2 * ANCHOR_SLOT_BYTES and _HEX.fullmatch(data[:65]):
+        if len(data) in (2 * ANCHOR_SLOT_BYTES, 3 * ANCHOR_SLOT_BYTES) and (
+            _HEX.fullmatch(data[:65])
+        ):
             return _read_slots(data)
         return AuditHead.model_validate(json.loads(data.decode("utf-8")))
     except (OSError, ValueError, ValidationError) as exc:

@@ -238,6 +238,7 @@ class RegistryStore:
         self, url: str | None = None, *, migrate: bool = True, create: bool = True
     ) -> None:
         from ._anchor import anchor_name, database_id
+        from ._anchor_sync import anchor_sync_mode
         from .db._engine import (
             RegistryMissingError,
             _shown,
@@ -264,6 +265,7 @@ class RegistryStore:
                 raise RegistryMissingError(_shown(self.url), "this database")
         self._database = database_id(self.url)
         self._anchor_name = anchor_name(self.url)
+        self._anchor_sync = anchor_sync_mode()  # refuses a bad setting up front
         self._key: bytes | None = None
         if migrate:
             from .db._migrate import upgrade
@@ -316,7 +318,10 @@ class RegistryStore:
         s.execute(text("SELECT set_config('plptms.sites', :v, true)"), {"v": value})
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections (after syncing the head anchor)."""
+        from ._anchor_sync import flush_anchor_syncs
+
+        flush_anchor_syncs()
         self.engine.dispose()
 
     def __enter__(self) -> Self:
@@ -384,7 +389,8 @@ class RegistryStore:
         the chain (a crash in between, or a concurrent writer's anchor written
         last) but never run ahead of it, so it raises no false alarm.
         """
-        from ._anchor import anchor_path, write_anchor
+        from ._anchor import anchor_path
+        from ._anchor_sync import write_anchor
 
         path = anchor_path(self.url, self._anchor_name)
         if path is None:
@@ -393,7 +399,7 @@ class RegistryStore:
             database=self._database, seq=seq, hash=digest, mac=tag, at=_now()
         )
         try:
-            write_anchor(path, head)
+            write_anchor(path, head, sync=self._anchor_sync)
         except OSError as exc:
             logger.error(
                 "Could not write the audit head anchor %s (%s): truncation of the "
