@@ -113,7 +113,7 @@ def _ndtr(z: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _log_ndtr(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    from scipy.special import log_ndtr  # type: ignore[import-untyped]
+    from scipy.special import log_ndtr
 
     return np.asarray(log_ndtr(z), dtype=np.float64)
 
