@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
+from plptms.motor._rehunt import next_session_population, rehunt_prior_sd
 from plptms.motor._subject import SimulatedSubject, SubjectParameters, sample_population
 from plptms.motor._threshold import hunt_population
 from plptms.motor._threshold_amp import (
+    AMP_REHUNT_TARGET_SD_PCT_MSO,
     _AmpPsi,
     _log_lik,
     amplitude_log_likelihood,
     hunt_amplitude,
     hunt_population_amplitude,
+    rehunt_amplitude,
 )
 
 #: Likelihood against adaptive quadrature (quad's own error is ~1e-10).
@@ -26,8 +29,14 @@ N_SUBJECTS = 200
 #: Paired margin against the yes/no Bayesian hunt on the same 200 subjects, % MSO:
 #: the SE of a 200-subject mean |error| is about 0.08, so 0.25 is about 3 SE.
 MAE_MARGIN_PCT_MSO = 0.25
-#: Mean pulses of the amplitude hunt at posterior SD 2.2 (measured 9.6 on 300).
-PULSES_MAX = 11.0
+#: Mean pulses of the first amplitude hunt (defaults; measured 9.2 on 1,000).
+PULSES_MAX = 10.5
+#: Re-hunt: mean pulses (measured 9.5 on 1,000; 9.4 on these 200). The
+#: accuracy is checked strictly (no margin) against relative frequency on the same
+#: subjects and truth: measured 0.97 vs 1.11 mean and 2.46 vs 3.07 95th pct |error|
+#: here (SE of a 200-subject mean |error| about 0.07).
+REHUNT_PULSES_MAX = 10.0
+REHUNT_MARGIN_PCT_MSO = 0.0
 #: Binary Fisher information at threshold x sigma^2.
 BINARY_MAX = 2.0 / math.pi
 
@@ -194,14 +203,19 @@ def test_fisher_information_beats_binary_bound_only_with_known_slope() -> None:
     assert BINARY_MAX < at_t < 1.0 + 0.05
 
 
-def test_population_gain_over_yes_no_is_small_with_unknown_slope() -> None:
-    """Seeded population: matched pulses, accuracy as the yes/no hunt's (no gain)."""
+def test_first_hunt_matches_yes_no_at_fewer_or_equal_pulses() -> None:
+    """Seeded population: first hunt with amplitudes vs the yes/no Bayesian hunt.
+
+    On 1,000 subjects (benchmark) the amplitude hunt uses 9.2 pulses at mean
+    |error| 1.37 where the yes/no hunt uses 9.0 at 1.51: a modest gain, and
+    relative frequency's 1.1 is not reached. Here 200 subjects: no more pulses
+    than the yes/no hunt at posterior SD 2.2, mean |error| no worse by more
+    than the margin, and the target of issue 19 still not met.
+    """
     pop = sample_population(N_SUBJECTS, seed=7)
     truth = pop.thresholds_pct_mso
     start = np.minimum(100.0, np.round(truth * 1.2))
-    amp = hunt_population_amplitude(
-        pop, start_intensity_pct_mso=start, target_sd_pct_mso=2.2
-    )
+    amp = hunt_population_amplitude(pop, start_intensity_pct_mso=start)
     pop = sample_population(N_SUBJECTS, seed=7)
     yes_no = hunt_population(
         pop,
@@ -216,11 +230,50 @@ def test_population_gain_over_yes_no_is_small_with_unknown_slope() -> None:
     )
     assert amp.converged.mean() >= 0.97
     assert amp.pulses_used.mean() <= PULSES_MAX
+    assert amp.pulses_used.mean() <= yes_no.pulses_used.mean() + 1.0
     err_a = np.abs(amp.estimate_pct_mso - truth)[amp.converged]
     err_b = np.abs(yes_no.estimate_pct_mso - truth)[yes_no.converged]
-    assert abs(err_a.mean() - err_b.mean()) <= MAE_MARGIN_PCT_MSO
+    assert err_a.mean() <= err_b.mean() + MAE_MARGIN_PCT_MSO
     # Target of issue 19 not met: relative frequency's mean |error| is about 1.1.
     assert err_a.mean() > 1.15
+
+
+def test_rehunt_with_amplitudes_reaches_relative_frequency_accuracy() -> None:
+    """Re-hunt (previous RMT as prior) on the same subjects and truth today."""
+    yesterday = sample_population(N_SUBJECTS, seed=11)
+    t1 = yesterday.thresholds_pct_mso
+    prev = hunt_population(
+        yesterday, "relative_frequency", start_intensity_pct_mso=np.round(t1 * 1.2)
+    ).estimate_pct_mso
+    today, t2 = next_session_population(yesterday, seed=12)
+    rf = hunt_population(
+        today, "relative_frequency", start_intensity_pct_mso=np.round(t2 * 1.2)
+    )
+    today, t2 = next_session_population(yesterday, seed=12)
+    amp = hunt_population_amplitude(
+        today,
+        start_intensity_pct_mso=np.round(prev),
+        threshold_prior_mean_pct_mso=prev,
+        threshold_prior_sd_pct_mso=rehunt_prior_sd(),
+        target_sd_pct_mso=AMP_REHUNT_TARGET_SD_PCT_MSO,
+    )
+    err_rf = np.abs(rf.estimate_pct_mso - t2)
+    err_a = np.abs(amp.estimate_pct_mso - t2)[amp.converged]
+    assert amp.converged.mean() >= 0.97
+    assert amp.pulses_used.mean() <= REHUNT_PULSES_MAX
+    assert err_a.mean() <= err_rf.mean() + REHUNT_MARGIN_PCT_MSO
+    assert np.percentile(err_a, 95) <= np.percentile(err_rf, 95) + REHUNT_MARGIN_PCT_MSO
+
+
+def test_rehunt_amplitude_single_subject() -> None:
+    subject = SimulatedSubject(SubjectParameters(threshold_pct_mso=47.0), seed=4)
+    res = rehunt_amplitude(subject, previous_rmt_pct_mso=48.0)
+    assert res.converged
+    assert res.trace[0].intensity_pct_mso == 48.0
+    assert res.estimate_pct_mso is not None
+    assert abs(res.estimate_pct_mso - 47.0) < 6.0
+    with pytest.raises(ValueError, match="previous_rmt_pct_mso"):
+        rehunt_amplitude(subject, previous_rmt_pct_mso=150.0)
 
 
 def test_single_subject_hunt_converges_near_truth() -> None:

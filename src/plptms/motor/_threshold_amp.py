@@ -50,6 +50,7 @@ import numpy as np
 
 from ..utils import check_range, check_type
 from . import _constants as C
+from ._rehunt import rehunt_prior_sd
 from ._threshold import (
     _DETAIL,
     _NUMBER,
@@ -76,6 +77,7 @@ __all__ = [
     "amplitude_log_likelihood",
     "hunt_amplitude",
     "hunt_population_amplitude",
+    "rehunt_amplitude",
 ]
 
 #: Prior median of the foot slope ``beta`` of the log-amplitude, per unit of
@@ -94,7 +96,7 @@ AMP_OUTPUT_LOG_SD: Final[float] = 0.7
 #: Weight of the "amplitude uninformative" component of a present MEP.
 AMP_LAPSE: Final[float] = 0.05
 #: Pulse placement: posterior-mean threshold + this many spreads (r T).
-AMP_OFFSET_SD: Final[float] = 1.0
+AMP_OFFSET_SD: Final[float] = 0.5
 #: Density given to y = ln(A / c) by the uninformative component: uniform on
 #: [0, 10] (1 / 10 per unit of ln amplitude).
 _LAPSE_DENSITY = 0.1
@@ -354,9 +356,11 @@ class _AmpPsi(_Engine):
 
 #: Default stop: posterior SD of the threshold, % MSO (chosen on the simulated
 #: population, docs/threshold.md).
-AMP_TARGET_SD_PCT_MSO: Final[float] = 1.5
+AMP_TARGET_SD_PCT_MSO: Final[float] = 2.0
 #: Default pulse budget.
 AMP_MAX_PULSES: Final[int] = 40
+#: Re-hunt stop: posterior SD, % MSO (the yes/no re-hunt's 1.45, not re-tuned).
+AMP_REHUNT_TARGET_SD_PCT_MSO: Final[float] = 1.45
 
 
 def _amp_engine(
@@ -605,4 +609,75 @@ def hunt_population_amplitude(
         pulses_used=pulses,
         converged=converged,
         stop_reasons=tuple(_REASONS[int(k)] for k in reason),
+    )
+
+
+def rehunt_amplitude(
+    responder: Responder,
+    *,
+    previous_rmt_pct_mso: float,
+    previous_rmt_sd_pct_mso: float | None = None,
+    start_intensity_pct_mso: float | None = None,
+    target_sd_pct_mso: float = AMP_REHUNT_TARGET_SD_PCT_MSO,
+    max_pulses: int = AMP_MAX_PULSES,
+) -> ThresholdResult:
+    """Re-hunt the RMT from MEP amplitudes, the previous session's RMT as prior.
+
+    :func:`hunt_amplitude` with a normal threshold prior centred on
+    ``previous_rmt_pct_mso`` (SD ``previous_rmt_sd_pct_mso``), the first pulse at
+    the previous RMT and the stop at posterior SD ``target_sd_pct_mso``, as
+    :func:`~plptms.motor._rehunt.rehunt_psi` does with yes/no outcomes
+    :footcite:`qi2011`.
+
+    Parameters
+    ----------
+    responder : Responder
+        Delivers pulses and returns MEP amplitudes (uV).
+    previous_rmt_pct_mso : float
+        The patient's previous measured RMT, % MSO, in [10, 100].
+    previous_rmt_sd_pct_mso : float | None
+        Prior SD, % MSO, in [0.5, 100]; ``None``:
+        :func:`~plptms.motor._rehunt.rehunt_prior_sd` with its defaults (2.4).
+    start_intensity_pct_mso : float | None
+        First pulse, % MSO, in (0, 100]; ``None``: the previous RMT rounded.
+    target_sd_pct_mso : float
+        Posterior SD at which to stop, % MSO, in (0, 50].
+    max_pulses : int
+        Pulse budget, in [1, 2000].
+
+    Returns
+    -------
+    result : ThresholdResult
+        The estimate, trace and stop reason.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type.
+    ValueError
+        If an argument is out of range.
+
+    References
+    ----------
+    .. footbibliography::
+    """
+    check_type(previous_rmt_pct_mso, _NUMBER, "previous_rmt_pct_mso")
+    prev = check_range(
+        previous_rmt_pct_mso, "previous_rmt_pct_mso", 10.0, 100.0, unit="% MSO"
+    )
+    sd = (
+        rehunt_prior_sd()
+        if previous_rmt_sd_pct_mso is None
+        else previous_rmt_sd_pct_mso
+    )
+    start = start_intensity_pct_mso
+    if start is None:
+        start = float(min(100.0, max(1.0, round(prev))))
+    return hunt_amplitude(
+        responder,
+        start_intensity_pct_mso=start,
+        threshold_prior_mean_pct_mso=prev,
+        threshold_prior_sd_pct_mso=sd,
+        target_sd_pct_mso=target_sd_pct_mso,
+        max_pulses=max_pulses,
     )
