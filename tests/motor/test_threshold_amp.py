@@ -6,11 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import integrate, stats
 
 from plptms.motor._rehunt import next_session_population, rehunt_prior_sd
 from plptms.motor._subject import SimulatedSubject, SubjectParameters, sample_population
-from plptms.motor._threshold import hunt_population
+from plptms.motor._threshold import StopReason, hunt_population
 from plptms.motor._threshold_amp import (
     AMP_REHUNT_TARGET_SD_PCT_MSO,
     _AmpPsi,
@@ -338,3 +340,38 @@ def test_invalid_inputs_raise_before_any_pulse() -> None:
         amplitude_log_likelihood(
             50.0, 60.0, threshold_pct_mso=50.0, relative_spread=0.0, slope=12.0
         )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    spread=st.floats(-1.0, 2.0, allow_nan=False),
+    slope=st.floats(-10.0, 2000.0, allow_nan=False),
+)
+def test_likelihood_validators_in_range_pass_out_of_range_name_field(
+    spread: float, slope: float
+) -> None:
+    kw = {"threshold_pct_mso": 50.0, "relative_spread": spread, "slope": slope}
+    spread_ok = 0.0 < spread <= 1.0
+    slope_ok = 0.0 < slope <= 1000.0
+    if spread_ok and slope_ok:
+        first = amplitude_log_likelihood(55.0, 200.0, **kw)
+        assert math.isfinite(first)
+        assert amplitude_log_likelihood(55.0, 200.0, **kw) == first  # idempotent
+    else:
+        field = "relative_spread" if not spread_ok else "slope"
+        with pytest.raises(ValueError, match=field):
+            amplitude_log_likelihood(55.0, 200.0, **kw)
+
+
+@pytest.mark.parametrize("amplitude", [float("nan"), -1.0])
+def test_invalid_amplitude_from_responder(amplitude: float) -> None:
+    with pytest.raises(ValueError, match="amplitude_uv"):
+        hunt_amplitude(_Bad(amplitude), start_intensity_pct_mso=50.0)  # type: ignore[arg-type]
+
+
+def test_threshold_above_stimulator_output_does_not_converge() -> None:
+    subject = SimulatedSubject(SubjectParameters(threshold_pct_mso=140.0), seed=2)
+    res = hunt_amplitude(subject, start_intensity_pct_mso=100.0)
+    assert not res.converged
+    assert res.stop_reason is StopReason.ESTIMATE_ABOVE_MAX_OUTPUT
+    assert res.estimate_pct_mso is None
