@@ -10,14 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import integrate, stats
 
+from plptms.motor._amp_model import _AmpPsi, _log_lik, amplitude_log_likelihood
 from plptms.motor._rehunt import next_session_population, rehunt_prior_sd
 from plptms.motor._subject import SimulatedSubject, SubjectParameters, sample_population
 from plptms.motor._threshold import StopReason, hunt_population
 from plptms.motor._threshold_amp import (
     AMP_REHUNT_TARGET_SD_PCT_MSO,
-    _AmpPsi,
-    _log_lik,
-    amplitude_log_likelihood,
     hunt_amplitude,
     hunt_population_amplitude,
     rehunt_amplitude,
