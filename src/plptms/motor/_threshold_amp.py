@@ -146,7 +146,17 @@ def hunt_amplitude(
     *,
     start_intensity_pct_mso: float,
     mep_threshold_uv: float = C.MEP_PRESENT_UV,
-    **options: Any,
+    max_pulses: int = AMP_MAX_PULSES,
+    min_pulses: int = 1,
+    target_sd_pct_mso: float = AMP_TARGET_SD_PCT_MSO,
+    resolution_pct_mso: float = C.INTENSITY_RESOLUTION_PCT_MSO,
+    offset_sd: float = AMP_OFFSET_SD,
+    output_log_sd: float = AMP_OUTPUT_LOG_SD,
+    amplitude_lapse: float = AMP_LAPSE,
+    slope_prior_median: float = AMP_SLOPE_PRIOR_MEDIAN,
+    slope_prior_log_sd: float = AMP_SLOPE_PRIOR_LOG_SD,
+    threshold_prior_mean_pct_mso: float = C.SIM_RMT_MEAN_PCT_MSO,
+    threshold_prior_sd_pct_mso: float = C.SIM_RMT_SD_PCT_MSO,
 ) -> ThresholdResult:
     """Amplitude-informed Bayesian threshold hunt on one subject.
 
@@ -163,18 +173,30 @@ def hunt_amplitude(
         First intensity, % MSO, in (0, 100].
     mep_threshold_uv : float
         MEP criterion, uV, in (0, 10000].
-    **options
-        ``max_pulses`` (int, [1, 2000], default 40); ``min_pulses`` (int,
-        [1, max_pulses], default 1); ``target_sd_pct_mso`` (float, (0, 50] %
-        MSO, default 1.5); ``resolution_pct_mso`` (float, [0.1, 10] % MSO);
-        ``offset_sd`` (float, [-3, 3], default 1); ``output_log_sd`` (float,
-        (0, 5], default 0.7); ``amplitude_lapse`` (float, [0, 0.5], default
-        0.05); ``slope_prior_median`` (float, (0, 1000], default 12);
-        ``slope_prior_log_sd`` (float, [0.01, 3], default 0.5);
-        ``threshold_prior_mean_pct_mso`` (float, [10, 130] % MSO, default the
-        population mean 52.6 :footcite:`silbert2013`; for a re-hunt the previous
-        RMT) and ``threshold_prior_sd_pct_mso`` (float, [0.5, 100] % MSO,
-        default 8; for a re-hunt :func:`~plptms.motor._rehunt.rehunt_prior_sd`).
+    max_pulses : int
+        Pulse budget, in [1, 2000].
+    min_pulses : int
+        Fewest pulses before the precision rule may stop, in [1, max_pulses].
+    target_sd_pct_mso : float
+        Posterior SD of the threshold at which to stop, % MSO, in (0, 50].
+    resolution_pct_mso : float
+        Stimulator resolution, % MSO, in [0.1, 10].
+    offset_sd : float
+        Next pulse at the posterior mean + ``offset_sd`` x the posterior-mean
+        spread ``r T``, in [-3, 3].
+    output_log_sd : float
+        Output noise, SD of ln(MEP) given the excitation, in (0, 5].
+    amplitude_lapse : float
+        Weight of the component in which a present MEP's amplitude is
+        uninformative, in [0, 0.5].
+    slope_prior_median, slope_prior_log_sd : float
+        Log-normal prior on the foot slope of ln(MEP) per unit of ``x / T``:
+        median in (0, 1000], SD of its logarithm in [0.01, 3].
+    threshold_prior_mean_pct_mso, threshold_prior_sd_pct_mso : float
+        Normal prior on the threshold, % MSO: mean in [10, 130] (default the
+        population mean :footcite:`silbert2013`; for a re-hunt the previous
+        RMT), SD in [0.5, 100] (for a re-hunt
+        :func:`~plptms.motor._rehunt.rehunt_prior_sd`).
 
     Returns
     -------
@@ -185,7 +207,7 @@ def hunt_amplitude(
     Raises
     ------
     TypeError
-        If an argument has the wrong type or an option is unknown.
+        If an argument has the wrong type.
     ValueError
         If an argument is out of range, or the responder returns an invalid
         amplitude.
@@ -202,7 +224,21 @@ def hunt_amplitude(
         )
     check_type(start_intensity_pct_mso, _NUMBER, "start_intensity_pct_mso")
     start = _check_start(start_intensity_pct_mso, 1)
-    engine = _amp_engine(1, start, **options)
+    engine = _amp_engine(
+        1,
+        start,
+        max_pulses=max_pulses,
+        min_pulses=min_pulses,
+        target_sd_pct_mso=target_sd_pct_mso,
+        resolution_pct_mso=resolution_pct_mso,
+        offset_sd=offset_sd,
+        output_log_sd=output_log_sd,
+        amplitude_lapse=amplitude_lapse,
+        slope_prior_median=slope_prior_median,
+        slope_prior_log_sd=slope_prior_log_sd,
+        threshold_prior_mean_pct_mso=threshold_prior_mean_pct_mso,
+        threshold_prior_sd_pct_mso=threshold_prior_sd_pct_mso,
+    )
     idx = np.zeros(1, dtype=np.intp)
     trace: list[TracePoint] = []
     while engine.active[0]:
