@@ -31,7 +31,7 @@ from plptms.motor._rehunt import (
     rehunt_prior_sd,
 )
 from plptms.motor._response_models import ResponseModelPopulation
-from plptms.motor._subject import sample_population
+from plptms.motor._subject import SimulatedPopulation, sample_population
 from plptms.motor._threshold import hunt_population
 from plptms.motor._threshold_amp import (
     AMP_REHUNT_TARGET_SD_PCT_MSO,
@@ -320,6 +320,32 @@ AMP_METHODS: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
+def _varied_recruitment(n: int) -> Any:
+    """The simulated population with per-subject recruitment curves.
+
+    Plateau log-uniform in [1, 5] mV, SI50 ~ N(127.5, 11.3) % RMT (Pitcher et al.
+    2015, abstract) clipped to [105, 200], output log SD uniform in [0.3, 0.8]:
+    foot slopes from about 8 to 40 (5th-95th pct), where the default subjects
+    all share one curve (slope 14.8).
+    """
+    base = sample_population(n, seed=SEED)
+    rng = np.random.default_rng(SEED + 7)
+    plateau = np.exp(rng.uniform(np.log(1000.0), np.log(5000.0), n))
+    si50 = np.clip(rng.normal(127.5, 11.3, n), 105.0, 200.0)
+    log_sd = rng.uniform(0.3, 0.8, n)
+    params = [
+        base.subject_parameters(i).model_copy(
+            update={
+                "mep_max_uv": float(plateau[i]),
+                "si50_pct_rmt": float(si50[i]),
+                "amplitude_log_sd": float(log_sd[i]),
+            }
+        )
+        for i in range(n)
+    ]
+    return SimulatedPopulation(params, seed=SEED + 8)
+
+
 def _amp_scenario(
     n: int,
     methods: list[tuple[str, str, dict[str, Any]]],
@@ -328,11 +354,13 @@ def _amp_scenario(
     """As ``_scenario``, with the amplitude hunt as method ``"amplitude"``."""
     out = []
     for label, method, options in methods:
-        pop: Any = (
-            sample_population(n, seed=SEED)
-            if population is None
-            else ResponseModelPopulation(n, seed=SEED, **population)
-        )
+        pop: Any
+        if population is None:
+            pop = sample_population(n, seed=SEED)
+        elif population.get("varied_recruitment"):
+            pop = _varied_recruitment(n)
+        else:
+            pop = ResponseModelPopulation(n, seed=SEED, **population)
         truth = pop.thresholds_pct_mso
         start = _starts(truth, SEED + 1)
         t0 = time.perf_counter()
@@ -346,9 +374,11 @@ def _amp_scenario(
     return out
 
 
-def _amp_rehunt(n: int, between_sd: float) -> list[dict[str, Any]]:
+def _amp_rehunt(
+    n: int, between_sd: float, varied: bool = False
+) -> list[dict[str, Any]]:
     """Re-hunt with amplitudes: same subjects and truth today as ``_rehunt``."""
-    yesterday = sample_population(n, seed=SEED)
+    yesterday = _varied_recruitment(n) if varied else sample_population(n, seed=SEED)
     t1 = yesterday.thresholds_pct_mso
     prev = hunt_population(
         yesterday, "relative_frequency", start_intensity_pct_mso=_starts(t1, SEED + 1)
@@ -438,6 +468,25 @@ def _amplitude_lines() -> list[str]:
     lines += [f"- {r['label']}: {_goal(r, ref)}." for r in rows[1:]]
     lines += [
         "",
+        f"Varied recruitment ({n:,} subjects): the same thresholds and spreads, "
+        "but each subject's own recruitment curve (plateau log-uniform 1-5 mV, "
+        "SI50 ~ N(127.5, 11.3) % RMT after Pitcher et al. 2015, output log SD "
+        "0.3-0.8; foot slopes about 8-40), so the slope prior is wrong for most "
+        "subjects.",
+        "",
+        "| method | converged | pulses mean | bias (% MSO) | mean abs error | "
+        "95th pct abs error | goal |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    vrows = _amp_scenario(n, AMP_METHODS[:3], {"varied_recruitment": True})
+    for r in vrows:
+        goal = "-" if r is vrows[0] else _goal(r, vrows[0]).split(" (")[0]
+        lines.append(
+            f"| {r['label']} | {r['converged']:,}/{n:,} | {r['pulses_mean']:.1f} | "
+            f"{r['bias']:+.2f} | {r['mae']:.2f} | {r['p95']:.2f} | {goal} |"
+        )
+    lines += [
+        "",
         f"Independent response models ({N_AMP_EXTRA:,} subjects each). Only the "
         "two-source population returns graded amplitudes; the others return 500 "
         "uV for every MEP and 5 uV without one, so the amplitude hunt sees a "
@@ -466,19 +515,29 @@ def _amplitude_lines() -> list[str]:
         f"posterior SD <= {AMP_REHUNT_TARGET_SD_PCT_MSO} % MSO, as the yes/no "
         "re-hunt):",
         "",
-        "| method | converged | pulses mean (SD) | bias (% MSO) | mean abs error | "
-        "95th pct abs error |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| recruitment | method | converged | pulses mean (SD) | bias (% MSO) | "
+        "mean abs error | 95th pct abs error |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     rrows = _amp_rehunt(n, between)
+    vrows = _amp_rehunt(n, between, varied=True)
     for r in rrows:
         lines.append(
-            f"| {r['label']} | {r['converged']:,}/{n:,} | {r['pulses_mean']:.1f} "
-            f"({r['pulses_sd']:.1f}) | {r['bias']:+.2f} | {r['mae']:.2f} | "
-            f"{r['p95']:.2f} |"
+            f"| default | {r['label']} | {r['converged']:,}/{n:,} | "
+            f"{r['pulses_mean']:.1f} ({r['pulses_sd']:.1f}) | {r['bias']:+.2f} | "
+            f"{r['mae']:.2f} | {r['p95']:.2f} |"
+        )
+    for r in vrows:
+        lines.append(
+            f"| varied recruitment | {r['label']} | {r['converged']:,}/{n:,} | "
+            f"{r['pulses_mean']:.1f} ({r['pulses_sd']:.1f}) | {r['bias']:+.2f} | "
+            f"{r['mae']:.2f} | {r['p95']:.2f} |"
         )
     lines += ["", "Goal (issue 19), re-hunt:", ""]
     lines += [f"- {r['label']}: {_goal(r, rrows[0])}." for r in rrows[1:]]
+    lines += [
+        f"- varied recruitment, {r['label']}: {_goal(r, vrows[0])}." for r in vrows[1:]
+    ]
     return lines
 
 
