@@ -31,8 +31,14 @@ from plptms.motor._rehunt import (
     rehunt_prior_sd,
 )
 from plptms.motor._response_models import ResponseModelPopulation
-from plptms.motor._subject import sample_population
+from plptms.motor._subject import SimulatedPopulation, sample_population
 from plptms.motor._threshold import hunt_population
+from plptms.motor._threshold_amp import (
+    AMP_REHUNT_TARGET_SD_PCT_MSO,
+    AMP_SLOPE_PRIOR_MEDIAN,
+    AMP_TARGET_SD_PCT_MSO,
+    hunt_population_amplitude,
+)
 
 N_SUBJECTS = int(os.environ.get("PLPTMS_BENCH_SUBJECTS", "10000"))
 #: Subjects per independent-response-model population (fewer: four populations).
@@ -285,6 +291,256 @@ def _rehunt_lines() -> list[str]:
     return lines
 
 
+#: Subjects in the amplitude-informed section (the amplitude hunt is about 10x
+#: slower per pulse than the yes/no hunts), and per response-model population.
+N_AMP = int(os.environ.get("PLPTMS_BENCH_AMP_SUBJECTS", "1000"))
+N_AMP_EXTRA = int(os.environ.get("PLPTMS_BENCH_AMP_EXTRA_SUBJECTS", "300"))
+AMP_LABEL = (
+    f"Amplitude-informed Bayesian, population prior, stop at posterior SD <= "
+    f"{AMP_TARGET_SD_PCT_MSO} % MSO"
+)
+AMP_METHODS: list[tuple[str, str, dict[str, Any]]] = [
+    (REFERENCE, "relative_frequency", {}),
+    (
+        "Bayesian yes/no, population prior, stop at posterior SD <= 2.2 % MSO",
+        "psi",
+        {**_BAYES, "target_sd_pct_mso": 2.2},
+    ),
+    (AMP_LABEL, "amplitude", {}),
+    (
+        AMP_LABEL + ", slope prior log SD 0.25 (narrower)",
+        "amplitude",
+        {"slope_prior_log_sd": 0.25},
+    ),
+    (
+        AMP_LABEL + ", slope prior centred on the simulator's 14.8 (oracle)",
+        "amplitude",
+        {"slope_prior_median": 14.8, "slope_prior_log_sd": 0.25},
+    ),
+]
+
+
+def _varied_recruitment(n: int) -> Any:
+    """The simulated population with per-subject recruitment curves.
+
+    Plateau log-uniform in [1, 5] mV, SI50 ~ N(127.5, 11.3) % RMT (Pitcher et al.
+    2015, abstract) clipped to [105, 200], output log SD uniform in [0.3, 0.8]:
+    foot slopes from about 8 to 40 (5th-95th pct), where the default subjects
+    all share one curve (slope 14.8).
+    """
+    base = sample_population(n, seed=SEED)
+    rng = np.random.default_rng(SEED + 7)
+    plateau = np.exp(rng.uniform(np.log(1000.0), np.log(5000.0), n))
+    si50 = np.clip(rng.normal(127.5, 11.3, n), 105.0, 200.0)
+    log_sd = rng.uniform(0.3, 0.8, n)
+    params = [
+        base.subject_parameters(i).model_copy(
+            update={
+                "mep_max_uv": float(plateau[i]),
+                "si50_pct_rmt": float(si50[i]),
+                "amplitude_log_sd": float(log_sd[i]),
+            }
+        )
+        for i in range(n)
+    ]
+    return SimulatedPopulation(params, seed=SEED + 8)
+
+
+def _amp_scenario(
+    n: int,
+    methods: list[tuple[str, str, dict[str, Any]]],
+    population: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """As ``_scenario``, with the amplitude hunt as method ``"amplitude"``."""
+    out = []
+    for label, method, options in methods:
+        pop: Any
+        if population is None:
+            pop = sample_population(n, seed=SEED)
+        elif population.get("varied_recruitment"):
+            pop = _varied_recruitment(n)
+        else:
+            pop = ResponseModelPopulation(n, seed=SEED, **population)
+        truth = pop.thresholds_pct_mso
+        start = _starts(truth, SEED + 1)
+        t0 = time.perf_counter()
+        if method == "amplitude":
+            res = hunt_population_amplitude(
+                pop, start_intensity_pct_mso=start, **options
+            )
+        else:
+            res = hunt_population(pop, method, start_intensity_pct_mso=start, **options)
+        out.append(_row(label, truth, res, time.perf_counter() - t0))
+    return out
+
+
+def _amp_rehunt(
+    n: int, between_sd: float, varied: bool = False
+) -> list[dict[str, Any]]:
+    """Re-hunt with amplitudes: same subjects and truth today as ``_rehunt``."""
+    yesterday = _varied_recruitment(n) if varied else sample_population(n, seed=SEED)
+    t1 = yesterday.thresholds_pct_mso
+    prev = hunt_population(
+        yesterday, "relative_frequency", start_intensity_pct_mso=_starts(t1, SEED + 1)
+    ).estimate_pct_mso
+    ok = ~np.isnan(prev)
+    rows = []
+    for label in (REFERENCE, REHUNT_LABEL, REHUNT_LABEL + ", with amplitudes"):
+        today, t2 = next_session_population(
+            yesterday, between_session_sd_pct_mso=between_sd, seed=SEED + 2
+        )
+        start = np.where(ok, np.round(prev), 60.0)
+        mean = np.where(ok, prev, SIM_RMT_MEAN_PCT_MSO)
+        sd = np.where(ok, rehunt_prior_sd(between_sd), SIM_RMT_SD_PCT_MSO)
+        t0 = time.perf_counter()
+        if label == REFERENCE:
+            res = hunt_population(
+                today,
+                "relative_frequency",
+                start_intensity_pct_mso=_starts(t2, SEED + 3),
+            )
+        elif label == REHUNT_LABEL:
+            res = hunt_population(
+                today,
+                "psi",
+                start_intensity_pct_mso=start,
+                placement="estimate",
+                previous_rmt_pct_mso=mean,
+                previous_rmt_sd_pct_mso=sd,
+                target_sd_pct_mso=REHUNT_TARGET_SD_PCT_MSO,
+                min_pulses=1,
+                max_pulses=40,
+            )
+        else:
+            res = hunt_population_amplitude(
+                today,
+                start_intensity_pct_mso=start,
+                threshold_prior_mean_pct_mso=mean,
+                threshold_prior_sd_pct_mso=sd,
+                target_sd_pct_mso=AMP_REHUNT_TARGET_SD_PCT_MSO,
+            )
+        rows.append(_row(label, t2, res, time.perf_counter() - t0))
+    return rows
+
+
+def _goal(r: dict[str, Any], ref: dict[str, Any]) -> str:
+    met = (
+        r["mae"] <= ref["mae"]
+        and r["p95"] <= ref["p95"]
+        and r["pulses_mean"] <= GOAL_PULSES
+    )
+    return (
+        f"{'**goal met**' if met else '**goal not met**'} ({r['pulses_mean']:.1f} "
+        f"pulses; mean |error| {r['mae']:.2f} vs {ref['mae']:.2f}; 95th pct "
+        f"{r['p95']:.2f} vs {ref['p95']:.2f} % MSO)"
+    )
+
+
+def _amplitude_lines() -> list[str]:
+    n = N_AMP
+    lines = [
+        "",
+        "### Amplitude-informed hunt (MEP size, not only yes/no)",
+        "",
+        f"{n:,} subjects, the same subjects and truth for every row "
+        "(plptms.motor._threshold_amp): a posterior on (threshold, relative "
+        "spread, recruitment slope) from a linearised two-source MEP model (Goetz "
+        "et al. 2014): ln(MEP / 50 uV) = slope x excitation + N(0, 0.7^2), the "
+        "MEP present when the excitation reaches threshold; slope prior "
+        f"log-normal, median {AMP_SLOPE_PRIOR_MEDIAN:g} (the simulator's is about "
+        "14.8), log SD 0.5; pulses at the posterior mean + 0.5 spreads. The "
+        "oracle row centres the slope prior on the simulator's slope and is not "
+        "a method: it shows what knowing the slope is worth.",
+        "",
+        "| method | converged | pulses mean (SD) | bias (% MSO) | SD of error | "
+        "mean abs error | 95th pct abs error | time (s) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    rows = _amp_scenario(n, AMP_METHODS)
+    ref = rows[0]
+    for r in rows:
+        lines.append(
+            f"| {r['label']} | {r['converged']:,}/{n:,} | {r['pulses_mean']:.1f} "
+            f"({r['pulses_sd']:.1f}) | {r['bias']:+.2f} | {r['sd']:.2f} | "
+            f"{r['mae']:.2f} | {r['p95']:.2f} | {r['time_s']:.1f} |"
+        )
+    lines += ["", "Goal (issue 19), first hunt:", ""]
+    lines += [f"- {r['label']}: {_goal(r, ref)}." for r in rows[1:]]
+    lines += [
+        "",
+        f"Varied recruitment ({n:,} subjects): the same thresholds and spreads, "
+        "but each subject's own recruitment curve (plateau log-uniform 1-5 mV, "
+        "SI50 ~ N(127.5, 11.3) % RMT after Pitcher et al. 2015, output log SD "
+        "0.3-0.8; foot slopes about 8-40), so the slope prior is wrong for most "
+        "subjects.",
+        "",
+        "| method | converged | pulses mean | bias (% MSO) | mean abs error | "
+        "95th pct abs error | goal |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    vrows = _amp_scenario(n, AMP_METHODS[:3], {"varied_recruitment": True})
+    for r in vrows:
+        goal = "-" if r is vrows[0] else _goal(r, vrows[0]).split(" (")[0]
+        lines.append(
+            f"| {r['label']} | {r['converged']:,}/{n:,} | {r['pulses_mean']:.1f} | "
+            f"{r['bias']:+.2f} | {r['mae']:.2f} | {r['p95']:.2f} | {goal} |"
+        )
+    lines += [
+        "",
+        f"Independent response models ({N_AMP_EXTRA:,} subjects each). Only the "
+        "two-source population returns graded amplitudes; the others return 500 "
+        "uV for every MEP and 5 uV without one, so the amplitude hunt sees a "
+        "constant amplitude its model does not expect (a robustness check, not a "
+        "test of the amplitude information).",
+        "",
+        "| population | method | converged | pulses mean | bias (% MSO) | "
+        "mean abs error | 95th pct abs error | goal |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, population in POPULATIONS:
+        prow = _amp_scenario(N_AMP_EXTRA, AMP_METHODS[:3], population)
+        pref = prow[0]
+        for r in prow:
+            goal = "-" if r is pref else _goal(r, pref).split(" (")[0]
+            lines.append(
+                f"| {name} | {r['label']} | {r['converged']:,}/{N_AMP_EXTRA:,} | "
+                f"{r['pulses_mean']:.1f} | {r['bias']:+.2f} | {r['mae']:.2f} | "
+                f"{r['p95']:.2f} | {goal} |"
+            )
+    between = RMT_BETWEEN_SESSION_SD_PCT_MSO
+    lines += [
+        "",
+        f"Re-hunt with amplitudes ({n:,} subjects, between-session SD {between} % "
+        "MSO, set-up as the re-hunt section below; the amplitude re-hunt stops at "
+        f"posterior SD <= {AMP_REHUNT_TARGET_SD_PCT_MSO} % MSO, as the yes/no "
+        "re-hunt):",
+        "",
+        "| recruitment | method | converged | pulses mean (SD) | bias (% MSO) | "
+        "mean abs error | 95th pct abs error |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    rrows = _amp_rehunt(n, between)
+    vrows = _amp_rehunt(n, between, varied=True)
+    for r in rrows:
+        lines.append(
+            f"| default | {r['label']} | {r['converged']:,}/{n:,} | "
+            f"{r['pulses_mean']:.1f} ({r['pulses_sd']:.1f}) | {r['bias']:+.2f} | "
+            f"{r['mae']:.2f} | {r['p95']:.2f} |"
+        )
+    for r in vrows:
+        lines.append(
+            f"| varied recruitment | {r['label']} | {r['converged']:,}/{n:,} | "
+            f"{r['pulses_mean']:.1f} ({r['pulses_sd']:.1f}) | {r['bias']:+.2f} | "
+            f"{r['mae']:.2f} | {r['p95']:.2f} |"
+        )
+    lines += ["", "Goal (issue 19), re-hunt:", ""]
+    lines += [f"- {r['label']}: {_goal(r, rrows[0])}." for r in rrows[1:]]
+    lines += [
+        f"- varied recruitment, {r['label']}: {_goal(r, vrows[0])}." for r in vrows[1:]
+    ]
+    return lines
+
+
 def run() -> list[str]:
     n = N_SUBJECTS
     t0 = time.perf_counter()
@@ -379,6 +635,7 @@ def run() -> list[str]:
                 f"{r['p95']:.2f} | {goal} |"
             )
     lines += _rehunt_lines()
+    lines += _amplitude_lines()
     lines += ["", f"Total benchmark time: {time.perf_counter() - t0:.0f} s.", ""]
     return lines
 
