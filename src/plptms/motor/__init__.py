@@ -5,6 +5,7 @@ known threshold, relative-frequency (Rossini-Rothwell), ML-PEST (Awiszus) and Ps
 (Kontsevich & Tyler) threshold hunts, and a hotspot search over a coil grid.
 """
 
+from ._amp_model import amplitude_log_likelihood
 from ._hotspot import (
     HotspotGrid,
     HotspotResult,
@@ -65,6 +66,7 @@ from ._threshold import (
     hunt_relative_frequency,
     hunt_threshold,
 )
+from ._threshold_amp import hunt_amplitude, hunt_population_amplitude, rehunt_amplitude
 
 __all__ = [
     "CoilPosition",
@@ -103,20 +105,24 @@ __all__ = [
     "ThresholdNotFoundError",
     "ThresholdResult",
     "TracePoint",
+    "amplitude_log_likelihood",
     "analyse_mep_file",
     "analyse_meps",
     "emg_from_array",
     "emg_from_raw",
     "epoch_emg",
     "find_tms_triggers",
+    "hunt_amplitude",
     "hunt_ml_pest",
     "hunt_population",
+    "hunt_population_amplitude",
     "hunt_psi",
     "hunt_relative_frequency",
     "hunt_threshold",
     "next_hotspot_position",
     "next_session_population",
     "read_emg",
+    "rehunt_amplitude",
     "rehunt_prior_sd",
     "rehunt_psi",
     "response_cdf",
