@@ -163,11 +163,16 @@ def test_oracle_wins_in_white_noise_and_loses_when_1f_is_taken_as_white() -> Non
 
 
 # Measured (seed 2024, fit on the last 5 s of a 10 s baseline, EM 30 iterations,
-# AR(8) background; bootstrap as above): SD(SSPE) - SD(AR) narrowband +0 dB
-# -8.5 [-13.2, -3.9] deg, competing +5 dB -9.9 [-14.1, -6.0] (SSPE wins both).
-# Asserted: the upper bound below 0 (it was >= 3.9 deg below).
+# AR(8) background; bootstrap as above): SD(SSPE) - SD(AR) narrowband -5 dB
+# -12.4 [-19.0, -6.3] deg, competing 0 dB -12.9 [-18.1, -8.1], competing +5 dB
+# -9.9 [-13.9, -5.9] (SSPE wins all three; also at the benchmark's seeds 2024+k
+# and at 7+k: -12.4/-8.6, -15.1/-11.8, -22.7/-23.6, all with CIs below 0).
+# Not asserted: narrowband 0 dB (-8.5 [-13.2, -3.9] here, a tie at seed 2025).
+# Asserted: the upper bound below 0 (it was >= 5.9 deg below).
 @pytest.mark.slow
-@pytest.mark.parametrize(("case", "snr"), [("narrowband", 0.0), ("competing", 5.0)])
+@pytest.mark.parametrize(
+    ("case", "snr"), [("narrowband", -5.0), ("competing", 0.0), ("competing", 5.0)]
+)
 def test_ar_background_wins_where_the_ci_is_clear(case: str, snr: float) -> None:
     def fitted(c: PhaseCase) -> SSPEPhaseEstimator:
         model = fit_sspe(c.signal[:10000], FS, 10.0, max_iter=30, background_order=8)

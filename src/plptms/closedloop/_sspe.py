@@ -30,6 +30,10 @@ Simplifications against the authors' code, all stated:
 * the initial parameters come from the individual peak (a slow oscillator at
   ``slow_hz`` absorbs the 1/f background, the target starts at the peak) instead
   of the authors' AR-with-noise initialisation (``initializeParams.m``);
+* optionally (``fit_sspe(..., background_order=p)``, not in the authors'
+  model) the background is an AR(p) process in the state instead of a slow
+  oscillator and white noise: a 1/f background taken as white makes even the
+  true-parameter filter lose to AR forward prediction (see :func:`fit_sspe`);
 * the phase credible interval is summarised by one number,
   ``|m|^2 / (|m|^2 + tr P)`` for the target's filtered mean ``m`` and covariance
   ``P`` (the estimator's ``confidence``), instead of 2000 posterior samples.
