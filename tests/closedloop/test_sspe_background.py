@@ -21,11 +21,13 @@ from plptms.closedloop import ARPhaseEstimator
 from plptms.closedloop._scoring import paired_sd_difference, score_evenly
 from plptms.closedloop._simulate import PhaseCase, simulate_phase_case
 from plptms.closedloop._sspe import (
-    SSPEModel,
     SSPEPhaseEstimator,
+    fit_sspe,
+)
+from plptms.closedloop._sspe_model import (
+    SSPEModel,
     _matrices,
     _steady_state,
-    fit_sspe,
     kalman_step,
 )
 
