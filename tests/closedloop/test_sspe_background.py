@@ -182,3 +182,28 @@ def test_ar_background_wins_where_the_ci_is_clear(case: str, snr: float) -> None
 
     _, _, hi = _paired(case, snr, fitted)
     assert hi < 0.0
+
+
+def test_ar_background_survives_a_json_round_trip_of_the_calibration() -> None:
+    import json
+
+    from plptms.closedloop import MuPeak
+    from plptms.closedloop._trigger import Calibration
+
+    model = SSPEModel(
+        FS,
+        (10.0,),
+        (0.99,),
+        (1.0,),
+        0.5,
+        target=0,
+        log_likelihood=-1.5,  # nan would compare unequal to itself
+        ar_coefs=(1.5, -0.6),
+        ar_var=2.0,
+    )
+    peak = MuPeak(peak_hz=10.0, snr_db=8.0, band_hz=(8.0, 13.0), resolution_hz=0.5)
+    cal = Calibration(peak, 0.5, 50.0, "sspe", None, model)
+    back = Calibration.from_dict(json.loads(json.dumps(cal.to_dict())))
+    assert back == cal
+    assert back.sspe is not None
+    assert back.sspe.ar_coefs == (1.5, -0.6)
