@@ -10,13 +10,15 @@ import pytest
 
 from plptms.closedloop import wrap_phase
 from plptms.closedloop._sspe import (
-    SSPEModel,
     SSPEPhaseEstimator,
+    fit_sspe,
+    sspe_filter,
+)
+from plptms.closedloop._sspe_model import (
+    SSPEModel,
     _matrices,
     _steady_state,
-    fit_sspe,
     kalman_step,
-    sspe_filter,
 )
 
 FS = 1000.0
