@@ -75,7 +75,7 @@ SSPE_AR_NAME = "SSPE-AR8"
 METHODS = (
     ("ar", "AR forward prediction (phastimate)"),
     ("etp", "Educated temporal prediction"),
-    ("sspe", "State space phase estimator (Wodeyar et al., 2021)"),
+    ("sspe", "State space phase estimator (Wodeyar et al., 2021), AR(8) background"),
 )
 LOOPBACK_S = 10.0
 TARGET = math.pi

@@ -213,3 +213,22 @@ def test_sspe_calibration_round_trip_and_missing_model() -> None:
     bad = Calibration(peak, 0.5, 50.0, "sspe", None, None)
     with pytest.raises(ValueError, match=r"calibration\.sspe"):
         make_estimator(bad, FS)
+
+
+def test_calibrate_fits_the_ar_background_by_default_and_on_request() -> None:
+    from plptms.closedloop._constants import SSPE_BACKGROUND_ORDER
+
+    sfreq = 250.0
+    x = simulate_phase_case("narrowband", 30.0, sfreq, snr_db=5.0, seed=3).signal
+    cal = calibrate(x, sfreq, method="sspe")
+    assert cal.sspe is not None
+    assert len(cal.sspe.ar_coefs) == SSPE_BACKGROUND_ORDER
+    plain = calibrate(x, sfreq, method="sspe", sspe_background_order=0)
+    assert plain.sspe is not None
+    assert len(plain.sspe.ar_coefs) == 0
+    assert Calibration.from_dict(cal.to_dict()) == cal
+    for bad in (1, 201):
+        with pytest.raises(ValueError, match="sspe_background_order"):
+            calibrate(x, sfreq, method="sspe", sspe_background_order=bad)
+    with pytest.raises(TypeError, match="sspe_background_order"):
+        calibrate(x, sfreq, method="sspe", sspe_background_order=8.0)  # type: ignore[arg-type]

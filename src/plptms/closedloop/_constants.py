@@ -169,3 +169,11 @@ BETA_BAND_HZ: Final[tuple[float, float]] = (13.0, 30.0)
 #: segments (project choice, so that each band power averages >= 10 segments;
 #: Welch, 1967). [design] [welch1967]
 MIN_BIOMARKER_S: Final[float] = 20.0
+
+#: Order of the AR background that :func:`~plptms.closedloop.calibrate` fits with
+#: the state space phase estimator (``fit_sspe(..., background_order=...)``): the
+#: 1/f background as coloured observation noise instead of white. A plptms
+#: choice, not from Wodeyar et al. (2021): with white noise SSPE lost to AR on
+#: 17 of 36 simulated cells; with an AR(8) background it won 22, tied 13, lost 1
+#: (``benchmarks/bench_closedloop.py``, three seed sets; ``docs/closedloop.md``).
+SSPE_BACKGROUND_ORDER: Final[int] = 8

@@ -416,14 +416,22 @@ def _ar_background_start(
 
     The target starts with half the power of ``y`` in ``peak_hz -/+ 2 Hz`` (zero-phase
     second-order Butterworth band-pass) at damping 0.99; the background starts
-    as the Yule-Walker fit of the whole segment (which holds the peak as well),
+    as the Yule-Walker fit of the segment with that band removed (band-stop of
+    the same order), so that it does not start out holding the rhythm (from the
+    whole segment, on a clean rhythm it took the peak and the target died out),
     with a white observation noise of 1e-3 of its innovation variance.
     """
     from scipy.linalg import solve_toeplitz
     from scipy.signal import butter, sosfiltfilt  # type: ignore[import-untyped]
 
     n = y.size
-    acov = np.correlate(y, y, "full")[n - 1 : n + order] / n
+    # the background's start is fitted with the peak's band removed, so that
+    # it does not take the rhythm from the target
+    stop = butter(
+        2, [peak_hz - 2.0, peak_hz + 2.0], "bandstop", fs=sfreq_hz, output="sos"
+    )
+    yb = sosfiltfilt(stop, y)
+    acov = np.correlate(yb, yb, "full")[n - 1 : n + order] / n
     phi = np.asarray(solve_toeplitz(acov[:order], acov[1 : order + 1]), dtype=float)
     e_var = float(acov[0] - phi @ acov[1 : order + 1])
     sos = butter(

@@ -32,12 +32,13 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import numpy as np
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from ..utils import check_range
+from ..utils import check_range, check_type
 from ._constants import (
     AMPLITUDE_PERCENTILE,
     MIN_INTERPULSE_INTERVAL_S,
     MU_BAND_HZ,
     MU_TROUGH_RAD,
+    SSPE_BACKGROUND_ORDER,
 )
 from ._errors import SignalQualityError, StreamLostError, StreamMismatchError
 from ._estimators import (
@@ -467,6 +468,7 @@ def calibrate(
     band_hz: tuple[float, float] = MU_BAND_HZ,
     min_snr_db: float | None = None,
     stride_s: float = 0.05,
+    sspe_background_order: int = SSPE_BACKGROUND_ORDER,
 ) -> Calibration:
     """Calibrate from a spatially filtered resting baseline.
 
@@ -484,8 +486,9 @@ def calibrate(
         Sampling rate.
     method : {"ar", "etp", "sspe"}
         Estimator. ``"sspe"`` fits the state space model
-        (:func:`~plptms.closedloop._sspe.fit_sspe`, defaults) on the last 5 s of
-        the baseline at the individual peak :footcite:`wodeyar2021`.
+        (:func:`~plptms.closedloop._sspe.fit_sspe`) on the last 5 s of the
+        baseline at the individual peak :footcite:`wodeyar2021`, with an AR
+        background of order ``sspe_background_order``.
     policy : TriggerPolicy | None
         For the percentile, the target phase and the horizon.
     band_hz : tuple of float, Hz
@@ -495,6 +498,10 @@ def calibrate(
         :func:`~plptms.closedloop.individual_peak_frequency`).
     stride_s : float, s
         Step between amplitude samples of the baseline, in [0.001, 1] s.
+    sspe_background_order : int
+        ``"sspe"`` only: order of the AR model of the background noise (0: white
+        observation noise, the authors' model; default 8, see
+        ``SSPE_BACKGROUND_ORDER``; otherwise 2-200).
 
     Returns
     -------
@@ -535,7 +542,14 @@ def calibrate(
             horizon_s=pol.horizon_s,
             tolerance_rad=pol.phase_tolerance_rad,
         )
-    sspe = fit_sspe(x, sfreq_hz, peak.peak_hz) if method == "sspe" else None
+    sspe = None
+    if method == "sspe":
+        check_type(sspe_background_order, int, "sspe_background_order")
+        if sspe_background_order != 0:
+            check_range(sspe_background_order, "sspe_background_order", 2, 200)
+        sspe = fit_sspe(
+            x, sfreq_hz, peak.peak_hz, background_order=sspe_background_order
+        )
     cal = Calibration(peak, math.nan, pol.amplitude_percentile, method, etp, sspe)
     est = make_estimator(cal, sfreq_hz, horizon_s=pol.horizon_s)
     step = max(1, round(stride_s * sfreq_hz))
