@@ -273,6 +273,7 @@ class _AmpPsi(_Engine):
         self.theta_t = tt.ravel()
         self.theta_r = rr.ravel()
         self.theta_b = bb.ravel()
+        self._n_slope = int(b_grid.size)
         self.s = output_log_sd
         self.lapse = amplitude_lapse
         self.max_pulses = max_pulses
@@ -368,8 +369,11 @@ class _AmpPsi(_Engine):
         """Update the yes/no posterior and the repeat check; degraded flags of idx."""
         if not self.repeat_fallback:
             return np.zeros(idx.size, dtype=bool)
-        r = self.theta_r[None, :]
-        ll_bin = np.where(present[:, None], _log_ndtr(m / r), _log_ndtr(-m / r))
+        # The yes/no likelihood does not depend on the slope (the last, fastest
+        # grid axis): compute it once per (threshold, spread) and repeat it.
+        nb = self._n_slope
+        z = m[:, ::nb] / self.theta_r[None, ::nb]
+        ll_bin = np.repeat(_log_ndtr(np.where(present[:, None], z, -z)), nb, axis=1)
         lb = self.log_bin[idx] + ll_bin
         self.log_bin[idx] = lb - lb.max(axis=1, keepdims=True)
         seen = self._seen[idx]
