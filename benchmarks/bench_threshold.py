@@ -487,18 +487,45 @@ def _amplitude_lines() -> list[str]:
         )
     lines += [
         "",
-        f"Independent response models ({N_AMP_EXTRA:,} subjects each). Only the "
-        "two-source population returns graded amplitudes; the others return 500 "
-        "uV for every MEP and 5 uV without one, so the amplitude hunt sees a "
-        "constant amplitude its model does not expect (a robustness check, not a "
-        "test of the amplitude information).",
+        f"Independent response models ({N_AMP_EXTRA:,} subjects each). Every "
+        "population returns graded amplitudes from a model that is not the "
+        "hunt's: the two-source population a log-normal factor on a Boltzmann "
+        "curve; the others a Hill recruitment curve of the excitation above "
+        "threshold (per-subject plateau, half point, exponent) with gamma output "
+        "noise (plptms.motor._response_models). The last two populations return "
+        'a constant 500 uV for every MEP (amplitudes="constant"): there the '
+        "amplitude hunt should fall back to yes/no (repeated amplitudes), and "
+        "the row without the fallback shows the bias it avoids.",
         "",
         "| population | method | converged | pulses mean | bias (% MSO) | "
         "mean abs error | 95th pct abs error | goal |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, population in POPULATIONS:
-        prow = _amp_scenario(N_AMP_EXTRA, AMP_METHODS[:3], population)
+    yes_no_20 = (
+        "Bayesian yes/no, population prior, stop at posterior SD <= 2.0 % MSO",
+        "psi",
+        {**_BAYES, "target_sd_pct_mso": 2.0},
+    )
+    no_fallback = (
+        AMP_LABEL + ", no repeat fallback",
+        "amplitude",
+        {"repeat_fallback": False},
+    )
+    constant = [
+        (
+            "normal shape, constant 500 uV amplitudes",
+            {"amplitudes": "constant"},
+        ),
+        (
+            "logistic shape, constant 500 uV amplitudes",
+            {"shape": "logistic", "amplitudes": "constant"},
+        ),
+    ]
+    for name, population in POPULATIONS + constant:
+        methods = AMP_METHODS[:3]
+        if population.get("amplitudes") == "constant":
+            methods = [*AMP_METHODS[:2], yes_no_20, AMP_METHODS[2], no_fallback]
+        prow = _amp_scenario(N_AMP_EXTRA, methods, population)
         pref = prow[0]
         for r in prow:
             goal = "-" if r is pref else _goal(r, pref).split(" (")[0]

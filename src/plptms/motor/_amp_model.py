@@ -26,6 +26,18 @@ with one coordinate censored, as a Tobit model):
 mixture weight ``amplitude_lapse`` keeps an amplitude that fits no curve from
 dominating: with that weight a present MEP counts as yes/no only.
 
+Amplitudes that carry no information (a clipped or saturating amplifier, a
+system that reports a placeholder for every MEP) would be read as real ones and
+bias the estimate (a constant 500 uV reads as "well above threshold" at any
+intensity). The engine therefore keeps, beside the amplitude posterior, the
+yes/no posterior of the same pulses on the same grid; as soon as two present
+MEPs of a subject have the same amplitude (to a relative 1e-9: a real EMG
+peak-to-peak is a continuous quantity, a clipped or placeholder one repeats),
+that subject's amplitudes are treated as uninformative from then on and for
+every earlier pulse: its posterior becomes the yes/no posterior and its pulses
+go at the posterior mean (``offset_sd`` 0), as the yes/no Bayesian hunt
+(``hunt_psi(placement="estimate")``). ``repeat_fallback=False`` turns this off.
+
 The posterior lives on a grid of (threshold, relative spread ``r``, slope
 ``beta``), the nuisances ``r`` and ``beta`` marginalised; ``s`` is fixed.
 Priors (deliberately not the simulator's sampling distributions):
@@ -84,6 +96,9 @@ AMP_OFFSET_SD: Final[float] = 0.5
 #: Density given to y = ln(A / c) by the uninformative component: uniform on
 #: [0, 10] (1 / 10 per unit of ln amplitude).
 _LAPSE_DENSITY = 0.1
+#: Relative tolerance under which two present MEP amplitudes count as the same
+#: value (a repeat: clipped or placeholder amplitudes).
+_REPEAT_RTOL = 1e-9
 #: Slope grid points (log-spaced over +/- 2 prior log SDs).
 _N_SLOPE = 5
 #: Relative-spread grid (as the Psi engine's range, fewer points).
@@ -244,6 +259,7 @@ class _AmpPsi(_Engine):
         ),
         grid: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
         | None = None,
+        repeat_fallback: bool = True,
     ) -> None:
         super().__init__(n)
         if grid is None:
@@ -257,6 +273,7 @@ class _AmpPsi(_Engine):
         self.theta_t = tt.ravel()
         self.theta_r = rr.ravel()
         self.theta_b = bb.ravel()
+        self._n_slope = int(b_grid.size)
         self.s = output_log_sd
         self.lapse = amplitude_lapse
         self.max_pulses = max_pulses
@@ -271,6 +288,13 @@ class _AmpPsi(_Engine):
         z = (self.theta_t[None, :] - prior_means[:, None]) / prior_sds[:, None]
         logp = w[None, :] - 0.5 * z**2
         self.log_post = logp - logp.max(axis=1, keepdims=True)
+        #: Yes/no posterior of the same pulses (the fallback).
+        self.log_bin = self.log_post.copy()
+        self.repeat_fallback = repeat_fallback
+        #: Subjects whose amplitudes repeated (now hunted on yes/no only).
+        self.degraded = np.zeros(n, dtype=bool)
+        #: Present MEP amplitudes seen so far per subject (NaN: none).
+        self._seen = np.full((n, max_pulses), np.nan)
         self.next_x = start.astype(np.float64).copy()
 
     def propose(self, idx: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -302,6 +326,9 @@ class _AmpPsi(_Engine):
         lp = self.log_post[idx] + ll
         lp -= lp.max(axis=1, keepdims=True)
         self.log_post[idx] = lp
+        degraded = self._update_fallback(idx, m, present, amplitude_uv)
+        if degraded.any():
+            lp[degraded] = self.log_bin[idx[degraded]]
         post = np.exp(lp)
         post /= post.sum(axis=1, keepdims=True)
         mean = post @ self.theta_t
@@ -325,8 +352,36 @@ class _AmpPsi(_Engine):
         self._stop(idx[end], StopReason.PULSE_BUDGET_EXHAUSTED, mean[end])
         live = self.active[idx]
         if live.any():
-            nxt = mean[live] + self.offset_sd * spread[live]
+            offset = np.where(degraded, 0.0, self.offset_sd)
+            nxt = mean[live] + offset[live] * spread[live]
             nxt = np.clip(
                 _round_to(nxt, self.resolution), self.resolution, C.MAX_PCT_MSO
             )
             self.next_x[idx[live]] = nxt
+
+    def _update_fallback(
+        self,
+        idx: NDArray[np.intp],
+        m: NDArray[np.float64],
+        present: NDArray[np.bool_],
+        amplitude_uv: NDArray[np.float64],
+    ) -> NDArray[np.bool_]:
+        """Update the yes/no posterior and the repeat check; degraded flags of idx."""
+        if not self.repeat_fallback:
+            return np.zeros(idx.size, dtype=bool)
+        # The yes/no likelihood does not depend on the slope (the last, fastest
+        # grid axis): compute it once per (threshold, spread) and repeat it.
+        nb = self._n_slope
+        z = m[:, ::nb] / self.theta_r[None, ::nb]
+        ll_bin = np.repeat(_log_ndtr(np.where(present[:, None], z, -z)), nb, axis=1)
+        lb = self.log_bin[idx] + ll_bin
+        self.log_bin[idx] = lb - lb.max(axis=1, keepdims=True)
+        seen = self._seen[idx]
+        k = self.pulses[idx] - 1
+        rep = np.isclose(seen, amplitude_uv[:, None], rtol=_REPEAT_RTOL, atol=0.0).any(
+            axis=1
+        )
+        self.degraded[idx] |= present & rep
+        rows = np.flatnonzero(present)
+        self._seen[idx[rows], k[rows]] = amplitude_uv[rows]
+        return np.asarray(self.degraded[idx], dtype=np.bool_)

@@ -31,6 +31,27 @@ independent MEP model):
     still give an MEP below 50 uV. (The default simulated subject scales only
     the part above the criterion.) The value of ``s`` is a plptms choice.
 
+``amplitudes``
+    What a pulse with an MEP returns when there is no output noise.
+    ``"graded"`` (the default): an amplitude from a recruitment curve that is
+    not the amplitude hunt's model (:mod:`plptms.motor._amp_model`): a Hill
+    function of the excitation above threshold, ``e - 1`` (``e = (x + noise)
+    / T``), ``A = c + (M - c) G H(e - 1)``, ``H(v) = v^n / (v^n + h^n)``, with
+    a per-subject plateau ``M`` (log-normal, median 2 mV, log SD 0.5), half
+    point ``h`` (log-normal, median 0.3, i.e. half the plateau at 130 % of the
+    threshold, the order of the SI50 of 127.5 % RMT of :footcite:`pitcher2015`)
+    and exponent ``n`` (log-normal, median 2.5, log SD 0.2), and a
+    multiplicative gamma factor ``G`` (mean 1, shape 4, CV 0.5, right-skewed)
+    on the part above the criterion. Sigmoid recruitment curves of the MEP
+    after :footcite:`devanne1997` (not verified: the abstract only); the Hill
+    form, the gamma noise and every number are plptms choices. A pulse
+    without an MEP returns background EMG: log-normal, median 10 uV, log SD
+    0.3, capped at 25 uV (the default subject's numbers). These draws come
+    from their own seeded stream, so which pulses give an MEP (and so every
+    yes/no hunt's result) is bit for bit that of ``"constant"``.
+    ``"constant"``: 500 uV with an MEP and 5 uV without (the earlier
+    behaviour; only the comparison with the criterion carries information).
+
 The true threshold is, as everywhere in plptms, the intensity at which half of
 the pulses give an MEP of at least 50 uV. Every shape and the drift are symmetric
 about ``T``, so without output noise the truth is ``T`` exactly; with output noise
@@ -61,10 +82,12 @@ if TYPE_CHECKING:
 __all__ = ["ResponseModelPopulation", "response_cdf"]
 
 Shape = Literal["normal", "logistic", "student_t3"]
+Amplitudes = Literal["graded", "constant"]
 SpreadLaw = Literal["proportional", "absolute"]
 
 _SHAPES = ("normal", "logistic", "student_t3")
 _SPREAD_LAWS = ("proportional", "absolute")
+_AMPLITUDES = ("graded", "constant")
 
 #: Median absolute spread for ``spread_law="absolute"``, % MSO: the proportional
 #: median 0.0763 x 52.6 % MSO rounded (so the two laws agree at the mean
@@ -77,6 +100,24 @@ ABSOLUTE_SPREAD_LOG_SD = 0.3
 #: pulse without one, uV (only the comparison with the criterion matters).
 _PRESENT_UV = 500.0
 _ABSENT_UV = 5.0
+#: Graded amplitudes: plateau M of the Hill recruitment curve, median uV and
+#: log SD (a plateau of about 1-5 mV). [simdesign]
+GRADED_PLATEAU_MEDIAN_UV = 2000.0
+GRADED_PLATEAU_LOG_SD = 0.5
+#: Half point h of the Hill curve in excitation above threshold (e - 1): 0.3
+#: puts half the plateau at 130 % of the threshold, the order of the SI50 of
+#: 127.5 % RMT (Pitcher et al. 2015, abstract). Median and log SD. [pitcher2015]
+GRADED_HALF_EXCESS_MEDIAN = 0.3
+GRADED_HALF_EXCESS_LOG_SD = 0.25
+#: Hill exponent n: median and log SD. [simdesign]
+GRADED_HILL_EXPONENT_MEDIAN = 2.5
+GRADED_HILL_EXPONENT_LOG_SD = 0.2
+#: Shape of the gamma factor (mean 1) on the part above the criterion: CV
+#: 1 / sqrt(4) = 0.5. [simdesign]
+GRADED_GAMMA_SHAPE = 4.0
+#: Background EMG of a pulse without an MEP: log-normal median uV, log SD, cap
+#: (as the default simulated subject: 10 uV, 0.3, half the criterion).
+_BACKGROUND = (C.SIM_NOISE_MEDIAN_UV, C.SIM_NOISE_LOG_SD, 0.5 * C.MEP_PRESENT_UV)
 #: Gauss-Hermite nodes for the response probability with output noise: within
 #: 2e-4 of adaptive quadrature (scipy.integrate.quad) for output_log_sd >= 0.25.
 _N_QUADRATURE = 64
@@ -166,6 +207,10 @@ class ResponseModelPopulation:
     output_log_sd : float
         SD of the log-normal factor on the whole MEP: 0 for none, or in
         [0.25, 2]. Only with ``shape="normal"`` and no drift.
+    amplitudes : {"graded", "constant"}
+        Without output noise: graded amplitudes from an independent Hill
+        recruitment curve with gamma output noise, or the constant 500 / 5 uV
+        (module docstring). Presence of an MEP is the same either way.
 
     Raises
     ------
@@ -186,12 +231,14 @@ class ResponseModelPopulation:
         drift_sd: float = 0.0,
         drift_correlation: float = 0.95,
         output_log_sd: float = 0.0,
+        amplitudes: Amplitudes = "graded",
     ) -> None:
         check_type(n_subjects, int, "n_subjects")
         check_range(n_subjects, "n_subjects", 1, 1_000_000)
         check_type(seed, int, "seed")
         check_option(shape, "shape", _SHAPES)
         check_option(spread_law, "spread_law", _SPREAD_LAWS)
+        check_option(amplitudes, "amplitudes", _AMPLITUDES)
         for name, value in (
             ("drift_sd", drift_sd),
             ("drift_correlation", drift_correlation),
@@ -237,6 +284,23 @@ class ResponseModelPopulation:
             )
         self.drift = self.drift_sd * rng.standard_normal(n_subjects)
         self._rng = np.random.default_rng(seed + 1)
+        self.amplitudes = amplitudes
+        # Amplitude parameters and noise: a stream of their own (seeded from
+        # seed and a fixed tag), so the presence draws above are untouched.
+        self._amp_rng = np.random.default_rng([abs(seed), 0xA3])
+        a = self._amp_rng.standard_normal((3, n_subjects))
+        #: Plateau M of each subject's Hill recruitment curve, uV.
+        self.plateau_uv = GRADED_PLATEAU_MEDIAN_UV * np.exp(
+            GRADED_PLATEAU_LOG_SD * a[0]
+        )
+        #: Half point h of the Hill curve, in excitation above threshold.
+        self.half_excess = GRADED_HALF_EXCESS_MEDIAN * np.exp(
+            GRADED_HALF_EXCESS_LOG_SD * a[1]
+        )
+        #: Hill exponent n.
+        self.hill_exponent = GRADED_HILL_EXPONENT_MEDIAN * np.exp(
+            GRADED_HILL_EXPONENT_LOG_SD * a[2]
+        )
         self._truth = (
             self.t0.copy() if self.output_log_sd == 0.0 else self._solve_truth()
         )
@@ -321,7 +385,8 @@ class ResponseModelPopulation:
         -------
         amplitude_uv : ndarray of float, shape (n,)
             MEP amplitudes, uV: the two-source amplitude with output noise, else
-            500 uV with an MEP and 5 uV without.
+            the graded amplitude (or 500 uV) with an MEP and background EMG (or
+            5 uV) without.
 
         Raises
         ------
@@ -340,7 +405,10 @@ class ResponseModelPopulation:
         noise = self.spread_pct_mso[idx] * _draw_noise(rng, idx.size, self.shape)
         e = (x + noise) / t
         if self.output_log_sd == 0.0:
-            return np.where(e >= 1.0, _PRESENT_UV, _ABSENT_UV).astype(np.float64)
+            present = e >= 1.0
+            if self.amplitudes == "constant":
+                return np.where(present, _PRESENT_UV, _ABSENT_UV).astype(np.float64)
+            return self._graded(idx, e, present)
         f = _recruitment_uv(
             e, C.SIM_MEP_MAX_UV, C.SIM_SI50_PCT_RMT / 100.0, C.MEP_PRESENT_UV
         )
@@ -348,3 +416,46 @@ class ResponseModelPopulation:
             f * np.exp(self.output_log_sd * rng.standard_normal(idx.size)),
             dtype=np.float64,
         )
+
+    def hill_excess_uv(
+        self, subjects: NDArray[np.intp], excess: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Noise-free part of the graded MEP above the criterion, uV.
+
+        ``(M - c) H(v)`` with ``H(v) = v^n / (v^n + h^n)`` and ``v = e - 1 >= 0``
+        the excitation above threshold (0 below it).
+
+        Parameters
+        ----------
+        subjects : ndarray of int, shape (n,)
+            Subject indices.
+        excess : ndarray of float, shape (n,) or broadcastable
+            Excitation above threshold ``e - 1``.
+
+        Returns
+        -------
+        excess_uv : ndarray of float
+            The part above the criterion before the gamma factor, uV.
+        """
+        idx = np.asarray(subjects, dtype=np.intp)
+        v = np.maximum(np.asarray(excess, dtype=np.float64), 0.0)
+        n = self.hill_exponent[idx]
+        vn = v**n
+        hill = vn / (vn + self.half_excess[idx] ** n)
+        return np.asarray(
+            (self.plateau_uv[idx] - C.MEP_PRESENT_UV) * hill, dtype=np.float64
+        )
+
+    def _graded(
+        self,
+        idx: NDArray[np.intp],
+        e: NDArray[np.float64],
+        present: NDArray[np.bool_],
+    ) -> NDArray[np.float64]:
+        """Graded amplitudes from the amplitude stream (presence already fixed)."""
+        rng = self._amp_rng
+        g = rng.gamma(GRADED_GAMMA_SHAPE, 1.0 / GRADED_GAMMA_SHAPE, idx.size)
+        median, log_sd, cap = _BACKGROUND
+        bg = np.minimum(median * np.exp(log_sd * rng.standard_normal(idx.size)), cap)
+        amp = C.MEP_PRESENT_UV + self.hill_excess_uv(idx, e - 1.0) * g
+        return np.asarray(np.where(present, amp, bg), dtype=np.float64)

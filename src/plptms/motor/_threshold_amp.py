@@ -81,6 +81,7 @@ def _amp_engine(
     slope_prior_log_sd: float = AMP_SLOPE_PRIOR_LOG_SD,
     threshold_prior_mean_pct_mso: ArrayLike = C.SIM_RMT_MEAN_PCT_MSO,
     threshold_prior_sd_pct_mso: ArrayLike = C.SIM_RMT_SD_PCT_MSO,
+    repeat_fallback: bool = True,
 ) -> _AmpPsi:
     budget = _check_int(max_pulses, "max_pulses", 1, C.MAX_PULSES_LIMIT)
     least = _check_int(min_pulses, "min_pulses", 1, budget)
@@ -107,6 +108,7 @@ def _amp_engine(
         slope_prior_median, "slope_prior_median", 0.0, 1000.0, low_inclusive=False
     )
     b_lsd = check_range(slope_prior_log_sd, "slope_prior_log_sd", 0.01, 3.0)
+    check_type(repeat_fallback, bool, "repeat_fallback")
     means = _per_subject(
         threshold_prior_mean_pct_mso,
         "threshold_prior_mean_pct_mso",
@@ -131,6 +133,7 @@ def _amp_engine(
         output_log_sd=s,
         amplitude_lapse=lapse,
         slope_prior=(b_med, b_lsd),
+        repeat_fallback=repeat_fallback,
     )
 
 
@@ -157,6 +160,7 @@ def hunt_amplitude(
     slope_prior_log_sd: float = AMP_SLOPE_PRIOR_LOG_SD,
     threshold_prior_mean_pct_mso: float = C.SIM_RMT_MEAN_PCT_MSO,
     threshold_prior_sd_pct_mso: float = C.SIM_RMT_SD_PCT_MSO,
+    repeat_fallback: bool = True,
 ) -> ThresholdResult:
     """Amplitude-informed Bayesian threshold hunt on one subject.
 
@@ -197,6 +201,10 @@ def hunt_amplitude(
         population mean :footcite:`silbert2013`; for a re-hunt the previous
         RMT), SD in [0.5, 100] (for a re-hunt
         :func:`~plptms.motor._rehunt.rehunt_prior_sd`).
+    repeat_fallback : bool
+        When two present MEPs repeat an amplitude (clipped or placeholder
+        amplitudes), hunt that subject on yes/no outcomes only, for every pulse
+        so far and after (:mod:`plptms.motor._amp_model`). Default on.
 
     Returns
     -------
@@ -238,6 +246,7 @@ def hunt_amplitude(
         slope_prior_log_sd=slope_prior_log_sd,
         threshold_prior_mean_pct_mso=threshold_prior_mean_pct_mso,
         threshold_prior_sd_pct_mso=threshold_prior_sd_pct_mso,
+        repeat_fallback=repeat_fallback,
     )
     idx = np.zeros(1, dtype=np.intp)
     trace: list[TracePoint] = []
