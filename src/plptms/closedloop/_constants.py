@@ -176,4 +176,5 @@ MIN_BIOMARKER_S: Final[float] = 20.0
 #: choice, not from Wodeyar et al. (2021): with white noise SSPE lost to AR on
 #: 17 of 36 simulated cells; with an AR(8) background it won 22, tied 13, lost 1
 #: (``benchmarks/bench_closedloop.py``, three seed sets; ``docs/closedloop.md``).
+#: [wodeyar2021] [simdesign]
 SSPE_BACKGROUND_ORDER: Final[int] = 8
