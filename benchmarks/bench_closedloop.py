@@ -101,6 +101,15 @@ def _figure_dir() -> Path:
     return out
 
 
+def _shown(path: Path) -> str:
+    """The folder as the report shows it: relative to the working directory
+    when it lies inside it (docs/figures for `make bench`)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _fmt_ci(errors: np.ndarray) -> str:
     """Circular SD of the true phase at the triggers with its bootstrap 95 % CI."""
     if errors.size < 2:
@@ -360,7 +369,7 @@ def bench_accuracy() -> tuple[list[str], dict[str, np.ndarray]]:
         "generator: circ. SD | generator: +-45 deg | truth spread (deg) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    footer = ["", f"Polar histograms: `{figdir}/closedloop_polar_*.png`.", ""]
+    footer = ["", f"Polar histograms: `{_shown(figdir)}/closedloop_polar_*.png`.", ""]
     return [*header, *rows, *footer], arrays
 
 
@@ -456,7 +465,7 @@ def bench_real() -> list[str]:
         "| --- | --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
-        f"Polar histograms: `{figdir}/closedloop_polar_real_*.png`.",
+        f"Polar histograms: `{_shown(figdir)}/closedloop_polar_real_*.png`.",
         "",
     ]
 
