@@ -1044,7 +1044,15 @@ def _run_single(
     start_intensity_pct_mso: float,
     mep_threshold_uv: float,
     options: dict[str, Any],
+    *,
+    make_engine: Callable[[int, NDArray[np.float64]], Any] | None = None,
+    citation: str | None = None,
 ) -> ThresholdResult:
+    """Hunt one subject with one engine.
+
+    ``make_engine`` builds another engine than the method's; one with
+    ``observe_amplitude`` is given the amplitudes, not only yes/no.
+    """
     criterion = _check_common(mep_threshold_uv)
     if not callable(getattr(responder, "stimulate", None)):
         raise TypeError(
@@ -1053,7 +1061,12 @@ def _run_single(
         )
     check_type(start_intensity_pct_mso, _NUMBER, "start_intensity_pct_mso")
     start = _check_start(start_intensity_pct_mso, 1)
-    engine = _FACTORIES[method](1, start, **options)
+    engine: Any = (
+        _FACTORIES[method](1, start, **options)
+        if make_engine is None
+        else make_engine(1, start)
+    )
+    graded = hasattr(engine, "observe_amplitude")
     idx = np.zeros(1, dtype=np.intp)
     trace: list[TracePoint] = []
     while engine.active[0]:
@@ -1065,7 +1078,12 @@ def _run_single(
         trace.append(
             TracePoint(intensity_pct_mso=x, amplitude_uv=amplitude, mep_present=present)
         )
-        engine.observe(idx, np.array([x]), np.array([present]))
+        if graded:
+            engine.observe_amplitude(
+                idx, np.array([x]), np.array([amplitude]), criterion
+            )
+        else:
+            engine.observe(idx, np.array([x]), np.array([present]))
     reason = _REASONS[int(engine.reason[0])]
     est = float(engine.estimate[0])
     lo, hi = float(engine.ci_low[0]), float(engine.ci_high[0])
@@ -1085,7 +1103,7 @@ def _run_single(
         trace=tuple(trace),
         stop_reason=reason,
         detail=_DETAIL[reason],
-        citation=_CITATION[method],
+        citation=_CITATION[method] if citation is None else citation,
         mep_threshold_uv=criterion,
         ci95_pct_mso=ci,
     )

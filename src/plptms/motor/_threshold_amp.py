@@ -13,7 +13,6 @@ target of issue 19 are in ``docs/threshold.md``.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -32,17 +31,16 @@ from ._amp_model import (
 )
 from ._rehunt import rehunt_prior_sd
 from ._threshold import (
-    _DETAIL,
     _NUMBER,
     _REASONS,
     PopulationHunt,
     ThresholdMethod,
     ThresholdResult,
-    TracePoint,
     _check_common,
     _check_int,
     _check_start,
     _per_subject,
+    _run_single,
 )
 
 if TYPE_CHECKING:
@@ -224,59 +222,33 @@ def hunt_amplitude(
     ----------
     .. footbibliography::
     """
-    criterion = _check_common(mep_threshold_uv)
-    if not callable(getattr(responder, "stimulate", None)):
-        raise TypeError(
-            f"Invalid type for 'responder': got {type(responder).__name__}; "
-            "allowed: an object with stimulate(intensity_pct_mso) -> float."
+
+    def make_engine(n: int, start: NDArray[np.float64]) -> _AmpPsi:
+        return _amp_engine(
+            n,
+            start,
+            max_pulses=max_pulses,
+            min_pulses=min_pulses,
+            target_sd_pct_mso=target_sd_pct_mso,
+            resolution_pct_mso=resolution_pct_mso,
+            offset_sd=offset_sd,
+            output_log_sd=output_log_sd,
+            amplitude_lapse=amplitude_lapse,
+            slope_prior_median=slope_prior_median,
+            slope_prior_log_sd=slope_prior_log_sd,
+            threshold_prior_mean_pct_mso=threshold_prior_mean_pct_mso,
+            threshold_prior_sd_pct_mso=threshold_prior_sd_pct_mso,
+            repeat_fallback=repeat_fallback,
         )
-    check_type(start_intensity_pct_mso, _NUMBER, "start_intensity_pct_mso")
-    start = _check_start(start_intensity_pct_mso, 1)
-    engine = _amp_engine(
-        1,
-        start,
-        max_pulses=max_pulses,
-        min_pulses=min_pulses,
-        target_sd_pct_mso=target_sd_pct_mso,
-        resolution_pct_mso=resolution_pct_mso,
-        offset_sd=offset_sd,
-        output_log_sd=output_log_sd,
-        amplitude_lapse=amplitude_lapse,
-        slope_prior_median=slope_prior_median,
-        slope_prior_log_sd=slope_prior_log_sd,
-        threshold_prior_mean_pct_mso=threshold_prior_mean_pct_mso,
-        threshold_prior_sd_pct_mso=threshold_prior_sd_pct_mso,
-        repeat_fallback=repeat_fallback,
-    )
-    idx = np.zeros(1, dtype=np.intp)
-    trace: list[TracePoint] = []
-    while engine.active[0]:
-        x = float(engine.propose(idx)[0])
-        amp = responder.stimulate(x)
-        check_type(amp, _NUMBER, "amplitude_uv")
-        amplitude = check_range(float(amp), "amplitude_uv", 0.0, None, unit="uV")
-        trace.append(
-            TracePoint(
-                intensity_pct_mso=x,
-                amplitude_uv=amplitude,
-                mep_present=amplitude >= criterion,
-            )
-        )
-        engine.observe_amplitude(idx, np.array([x]), np.array([amplitude]), criterion)
-    reason = _REASONS[int(engine.reason[0])]
-    est = float(engine.estimate[0])
-    lo, hi = float(engine.ci_low[0]), float(engine.ci_high[0])
-    return ThresholdResult(
-        method=ThresholdMethod.PSI,
-        estimate_pct_mso=None if math.isnan(est) else est,
-        pulses_used=len(trace),
-        converged=bool(engine.converged[0]),
-        trace=tuple(trace),
-        stop_reason=reason,
-        detail=_DETAIL[reason],
+
+    return _run_single(
+        ThresholdMethod.PSI,
+        responder,
+        start_intensity_pct_mso,
+        mep_threshold_uv,
+        {},
+        make_engine=make_engine,
         citation=_CITATION_AMP,
-        mep_threshold_uv=criterion,
-        ci95_pct_mso=None if math.isnan(lo) else (max(lo, 0.0), hi),
     )
 
 
