@@ -64,11 +64,11 @@ from ..utils import check_range, check_type
 from . import _constants as C
 from ._threshold import (
     _NUMBER,
-    StopReason,
     ThresholdMethod,
     _check_common,
     _Engine,
     _round_to,
+    _settle_posterior,
 )
 
 if TYPE_CHECKING:
@@ -331,26 +331,8 @@ class _AmpPsi(_Engine):
             lp[degraded] = self.log_bin[idx[degraded]]
         post = np.exp(lp)
         post /= post.sum(axis=1, keepdims=True)
-        mean = post @ self.theta_t
-        sd = np.sqrt(np.maximum(post @ self.theta_t**2 - mean**2, 0.0))
         spread = post @ (self.theta_r * self.theta_t)
-        p_above = post @ (self.theta_t > C.MAX_PCT_MSO).astype(np.float64)
-        self.estimate[idx] = mean
-        self.ci_low[idx] = mean - 1.96 * sd
-        self.ci_high[idx] = mean + 1.96 * sd
-        n_used = self.pulses[idx]
-        above = p_above >= C.PSI_ABOVE_MAX_OUTPUT_PROB
-        self._stop(idx[above], StopReason.ESTIMATE_ABOVE_MAX_OUTPUT, np.nan)
-        precise = (
-            ~above
-            & (n_used >= self.min_pulses)
-            & (sd <= self.target_sd)
-            & (mean <= C.MAX_PCT_MSO)
-        )
-        self._stop(idx[precise], StopReason.PRECISION_REACHED, mean[precise])
-        end = ~above & ~precise & (n_used >= self.max_pulses)
-        self._stop(idx[end], StopReason.PULSE_BUDGET_EXHAUSTED, mean[end])
-        live = self.active[idx]
+        mean, _, live = _settle_posterior(self, idx, post, self.theta_t)
         if live.any():
             offset = np.where(degraded, 0.0, self.offset_sd)
             nxt = mean[live] + offset[live] * spread[live]

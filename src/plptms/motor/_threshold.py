@@ -574,6 +574,47 @@ class _MlPest(_Engine):
         self.next_x[idx] = _round_to(est, self.resolution)
 
 
+def _settle_posterior(
+    engine: Any,
+    idx: NDArray[np.intp],
+    post: NDArray[np.float64],
+    theta_t: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """Summarise the posteriors of hunts ``idx`` and apply the stop rules.
+
+    The one place the Bayesian grid engines (``_Psi`` and the amplitude-informed
+    ``_AmpPsi``) set the estimate and its interval (posterior mean +/- 1.96 SD)
+    and stop: estimate above the stimulator's output, posterior SD at the
+    target after ``min_pulses``, or the pulse budget spent.
+
+    Returns
+    -------
+    mean, sd : ndarray of float
+        Posterior mean and SD of the threshold, per hunt in ``idx``.
+    live : ndarray of bool
+        Which of them go on.
+    """
+    mean = post @ theta_t
+    sd = np.sqrt(np.maximum(post @ theta_t**2 - mean**2, 0.0))
+    p_above = post @ (theta_t > C.MAX_PCT_MSO).astype(np.float64)
+    engine.estimate[idx] = mean
+    engine.ci_low[idx] = mean - 1.96 * sd
+    engine.ci_high[idx] = mean + 1.96 * sd
+    n_used = engine.pulses[idx]
+    above = p_above >= C.PSI_ABOVE_MAX_OUTPUT_PROB
+    engine._stop(idx[above], StopReason.ESTIMATE_ABOVE_MAX_OUTPUT, np.nan)
+    precise = (
+        ~above
+        & (n_used >= engine.min_pulses)
+        & (sd <= engine.target_sd)
+        & (mean <= C.MAX_PCT_MSO)
+    )
+    engine._stop(idx[precise], StopReason.PRECISION_REACHED, mean[precise])
+    end = ~above & ~precise & (n_used >= engine.max_pulses)
+    engine._stop(idx[end], StopReason.PULSE_BUDGET_EXHAUSTED, mean[end])
+    return mean, sd, engine.active[idx]
+
+
 class _Psi(_Engine):
     method = ThresholdMethod.PSI
 
@@ -657,25 +698,7 @@ class _Psi(_Engine):
         post = self.post[idx] * np.where(present[:, None], rows, 1.0 - rows)
         post /= post.sum(axis=1, keepdims=True)
         self.post[idx] = post
-        mean = post @ self.theta_t
-        sd = np.sqrt(np.maximum(post @ self.theta_t**2 - mean**2, 0.0))
-        p_above = post @ (self.theta_t > C.MAX_PCT_MSO).astype(np.float64)
-        self.estimate[idx] = mean
-        self.ci_low[idx] = mean - 1.96 * sd
-        self.ci_high[idx] = mean + 1.96 * sd
-        n_used = self.pulses[idx]
-        above = p_above >= C.PSI_ABOVE_MAX_OUTPUT_PROB
-        self._stop(idx[above], StopReason.ESTIMATE_ABOVE_MAX_OUTPUT, np.nan)
-        precise = (
-            ~above
-            & (n_used >= self.min_pulses)
-            & (sd <= self.target_sd)
-            & (mean <= C.MAX_PCT_MSO)
-        )
-        self._stop(idx[precise], StopReason.PRECISION_REACHED, mean[precise])
-        end = ~above & ~precise & (n_used >= self.max_pulses)
-        self._stop(idx[end], StopReason.PULSE_BUDGET_EXHAUSTED, mean[end])
-        live = self.active[idx]
+        mean, _, live = _settle_posterior(self, idx, post, self.theta_t)
         if live.any() and self.placement == "estimate":
             # Next pulse at the posterior mean, where a pulse tells most about
             # the threshold (Qi et al., 2011; as ML-PEST places it at the ML
