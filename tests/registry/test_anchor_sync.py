@@ -128,6 +128,15 @@ def test_deferred_writes_survive_every_crash(
     assert flush_anchor_syncs(10)
     assert disk.synced_seq == 11
     assert path.read_bytes()[2 * PAGE :].startswith(b"synced 11 ")
+    # stalled again, now that this process knows a durable head (11): the next
+    # writes still leave the durable slot alone
+    disk.gate.clear()
+    for seq in range(12, 16):
+        write_anchor(path, _head(seq), sync="deferred")
+        _check_every_crash(disk, seq)
+    disk.gate.set()
+    assert flush_anchor_syncs(10)
+    assert path.read_bytes()[2 * PAGE :].startswith(b"synced 15 ")
     assert path.stat().st_size == 3 * PAGE
 
 

@@ -32,6 +32,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from ._anchor import _HEX, ANCHOR_SLOT_BYTES, _replace_file, _slot, _slot_seq
@@ -53,7 +54,7 @@ __all__ = [
     "ANCHOR_SYNC_MODES",
     "anchor_sync_mode",
     "flush_anchor_syncs",
-    "sync_anchor",
+    "mark_durable",
     "write_anchor",
 ]
 
@@ -66,6 +67,11 @@ ANCHOR_SYNC_ENV = "PLPTMS_ANCHOR_SYNC"
 ANCHOR_SYNC_MODES = ("deferred", "inline")
 
 _MARK_PREFIX = b"synced "
+
+#: How long the sync thread waits after a request before syncing, so that the
+#: anchors of writes in quick succession share one ``fdatasync`` (and the
+#: thread wakes once for them, not once per write), s.
+_COALESCE_S = 0.002
 
 
 def anchor_sync_mode() -> str:
@@ -177,6 +183,9 @@ def write_anchor(path: Path, head: AuditHead, *, sync: str | None = None) -> Non
                 if state is not None:
                     seqs, mark = state
                     old_mark = mark
+                    durable = _SYNCER.durable(path)
+                    if durable >= 0 and durable in seqs:  # synced by this process
+                        mark = durable if mark is None else max(mark, durable)
                     if mark is not None and mark >= 0 and mark in seqs:
                         target = 1 - seqs.index(mark)
                     else:  # all on disk is durable: keep the newer head
@@ -189,7 +198,7 @@ def write_anchor(path: Path, head: AuditHead, *, sync: str | None = None) -> Non
                     if mark != old_mark:
                         os.pwrite(fd, _mark_page(mark), 2 * ANCHOR_SLOT_BYTES)
                     if mode == "deferred":
-                        _SYNCER.request(path)
+                        _SYNCER.request(path, head.seq)
                     return
         finally:
             os.close(fd)
@@ -197,49 +206,54 @@ def write_anchor(path: Path, head: AuditHead, *, sync: str | None = None) -> Non
     _replace_file(path, record + blank + _mark_page(head.seq))
 
 
-def sync_anchor(path: Path) -> None:
-    """Make an anchor file durable and mark its newest head.
-
-    The slots are read under the lock, synced without it (writers go on meanwhile,
-    into the unmarked slot), and the mark moves to the newest head read before the
-    sync only if that slot still holds it afterwards.
+def mark_durable(path: Path, seq: int) -> None:
+    """Mark ``seq`` as the durable head of an anchor, if a slot still holds it.
 
     Parameters
     ----------
     path : Path
         The anchor file.
+    seq : int
+        A head known to be on disk (written before a completed ``fdatasync``).
     """
     fd = os.open(path, os.O_RDWR)
     try:
         with _locked(fd):
             state = _state(fd)
-        if state is None:
-            os.fdatasync(fd)
-            return
-        seqs, _ = state
-        newest = max(seqs)
-        os.fdatasync(fd)
-        with _locked(fd):
-            now = _state(fd)
-            if newest >= 0 and now is not None and newest in now[0]:
-                os.pwrite(fd, _mark_page(newest), 2 * ANCHOR_SLOT_BYTES)
+            if state is not None and seq >= 0 and seq in state[0]:
+                mark = state[1]
+                if mark is None or mark < seq:
+                    os.pwrite(fd, _mark_page(seq), 2 * ANCHOR_SLOT_BYTES)
     finally:
         os.close(fd)
 
 
 class _Syncer:
-    """One background thread per process syncing the anchors written (deferred)."""
+    """One background thread per process syncing the anchors written (deferred).
+
+    A writer asks for a sync of the head it has just written; the thread runs
+    ``fdatasync`` (without the file's lock and without the GIL) and records the
+    newest head asked for before the sync as durable. The next writer moves the
+    mark to it under the lock (:func:`write_anchor`), so the thread does nothing
+    else per write; :meth:`flush` moves the marks itself.
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._pending: set[str] = set()
+        self._pending: dict[str, int] = {}
+        self._durable: dict[str, int] = {}
         self._requested = 0
         self._done = 0
         self._thread: threading.Thread | None = None
 
-    def request(self, path: Path) -> None:
+    def durable(self, path: Path) -> int:
+        """Return the newest head of ``path`` this process synced (-1: none)."""
+        return self._durable.get(str(path), -1)
+
+    def request(self, path: Path, seq: int) -> None:
+        key = str(path)
         with self._cond:
-            self._pending.add(str(path))
+            self._pending[key] = max(self._pending.get(key, -1), seq)
             self._requested += 1
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
@@ -249,25 +263,33 @@ class _Syncer:
             self._cond.notify_all()
 
     def _run(self) -> None:
-        from pathlib import Path
-
         while True:
             with self._cond:
                 while not self._pending:
                     self._cond.wait()
-                paths = sorted(self._pending)
-                self._pending.clear()
+            time.sleep(_COALESCE_S)  # let a burst of writes share one sync
+            with self._cond:
+                batch = self._pending
+                self._pending = {}
                 upto = self._requested
-            for p in paths:
+            for key, seq in batch.items():
                 try:
-                    sync_anchor(Path(p))
-                except Exception as exc:
+                    # opened each time: a replaced file (new inode) is the one synced
+                    fd = os.open(key, os.O_RDWR)
+                    try:
+                        os.fdatasync(fd)
+                    finally:
+                        os.close(fd)
+                except Exception as exc:  # keep the thread alive whatever happens
                     logger.error(
                         "Could not sync the audit head anchor %s (%s): after a "
                         "system crash it may lag further behind the chain.",
-                        p,
+                        key,
                         exc,
                     )
+                    continue
+                with self._cond:
+                    self._durable[key] = max(self._durable.get(key, -1), seq)
             with self._cond:
                 self._done = max(self._done, upto)
                 self._cond.notify_all()
@@ -275,14 +297,23 @@ class _Syncer:
     def flush(self, timeout: float | None = None) -> bool:
         with self._cond:
             target = self._requested
-            return self._cond.wait_for(lambda: self._done >= target, timeout)
+            done = self._cond.wait_for(lambda: self._done >= target, timeout)
+            durable = dict(self._durable)
+        from pathlib import Path
+
+        for key, seq in durable.items():
+            try:
+                mark_durable(Path(key), seq)
+            except OSError as exc:
+                logger.error("Could not mark the audit head anchor %s (%s).", key, exc)
+        return done
 
 
 _SYNCER = _Syncer()
 
 
 def _reset_after_fork() -> None:  # pragma: no cover - run in a forked child
-    global _SYNCER
+    global _SYNCER  # the parent's thread does not exist in the child
     _SYNCER = _Syncer()
 
 
