@@ -290,6 +290,20 @@ def _accumulate(
     out[:] = np.cross(pts, out)
 
 
+def _dipole_table(
+    pos: NDArray[np.float64], mom: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Return the compiled kernels' per-dipole numbers, shape (9, M), C order.
+
+    Rows: position (3), moment (3), ``r0 = |position|``, ``1 / r0`` and
+    ``m . r0``: what the Numba and CUDA kernels read per dipole.
+    """
+    r0 = np.sqrt(np.einsum("ij,ij->i", pos, pos))
+    return np.ascontiguousarray(
+        np.vstack([pos.T, mom.T, r0, 1.0 / r0, np.einsum("ij,ij->i", mom, pos)])
+    )
+
+
 def _numba_available() -> bool:
     """Whether Numba can be found (without importing it)."""
     return importlib.util.find_spec("numba") is not None

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import cuda
 
+from ._sphere import _dipole_table
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -122,10 +124,7 @@ def accumulate_cuda(
     out : ndarray, shape (P, 3)
         Written in place (C-contiguous float64).
     """
-    r0 = np.sqrt(np.einsum("ij,ij->i", pos, pos))
-    dip = np.ascontiguousarray(
-        np.vstack([pos.T, mom.T, r0, 1.0 / r0, np.einsum("ij,ij->i", mom, pos)])
-    )
+    dip = _dipole_table(pos, mom)
     pts_t = np.ascontiguousarray(pts.T)
     d_pts = cuda.to_device(pts_t)
     d_dip = cuda.to_device(dip)

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 import numba
 import numpy as np
 
+from ._sphere import _dipole_table
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -151,19 +153,7 @@ def accumulate_numba(
         block and at least ``_PARALLEL_MIN_PAIRS`` pairs. The result is the same
         either way (each point's sum runs in dipole order).
     """
-    r0sq = np.einsum("ij,ij->i", pos, pos)
-    r0 = np.sqrt(r0sq)
-    dip = np.ascontiguousarray(
-        np.vstack(
-            [
-                pos.T,
-                mom.T,
-                r0,
-                1.0 / r0,
-                np.einsum("ij,ij->i", mom, pos),
-            ]
-        )
-    )
+    dip = _dipole_table(pos, mom)
     pts_t = np.ascontiguousarray(pts.T)
     if parallel is None:
         parallel = pts.shape[0] > _BLOCK and pts.shape[0] * pos.shape[0] >= (
