@@ -99,6 +99,29 @@ def rehunt_prior_sd(
     return sd
 
 
+def rehunt_defaults(
+    previous_rmt_pct_mso: float,
+    previous_rmt_sd_pct_mso: float | None,
+    start_intensity_pct_mso: float | None,
+) -> tuple[float, float]:
+    """Return a re-hunt's prior SD and first intensity, filling in the defaults.
+
+    The prior SD defaults to :func:`rehunt_prior_sd` (its defaults), the first
+    pulse to the previous RMT rounded to 1 % MSO (within [1, 100]). Shared by
+    :func:`rehunt_psi` and the amplitude-informed re-hunt; the values themselves
+    are checked by the hunt they are passed to.
+    """
+    sd = (
+        rehunt_prior_sd()
+        if previous_rmt_sd_pct_mso is None
+        else previous_rmt_sd_pct_mso
+    )
+    start = start_intensity_pct_mso
+    if start is None:
+        start = float(min(100.0, max(1.0, round(previous_rmt_pct_mso))))
+    return sd, start
+
+
 def rehunt_psi(
     responder: Responder,
     *,
@@ -148,15 +171,10 @@ def rehunt_psi(
     ----------
     .. footbibliography::
     """
-    sd = (
-        rehunt_prior_sd()
-        if previous_rmt_sd_pct_mso is None
-        else previous_rmt_sd_pct_mso
-    )
     check_type(previous_rmt_pct_mso, _NUMBER, "previous_rmt_pct_mso")
-    start = start_intensity_pct_mso
-    if start is None:
-        start = float(min(100.0, max(1.0, round(float(previous_rmt_pct_mso)))))
+    sd, start = rehunt_defaults(
+        float(previous_rmt_pct_mso), previous_rmt_sd_pct_mso, start_intensity_pct_mso
+    )
     return hunt_psi(
         responder,
         start_intensity_pct_mso=start,

@@ -29,7 +29,7 @@ from ._amp_model import (
     _check_noise,
     amplitude_log_likelihood,
 )
-from ._rehunt import rehunt_prior_sd
+from ._rehunt import rehunt_defaults
 from ._threshold import (
     _NUMBER,
     _REASONS,
@@ -385,14 +385,7 @@ def rehunt_amplitude(
     prev = check_range(
         previous_rmt_pct_mso, "previous_rmt_pct_mso", 10.0, 100.0, unit="% MSO"
     )
-    sd = (
-        rehunt_prior_sd()
-        if previous_rmt_sd_pct_mso is None
-        else previous_rmt_sd_pct_mso
-    )
-    start = start_intensity_pct_mso
-    if start is None:
-        start = float(min(100.0, max(1.0, round(prev))))
+    sd, start = rehunt_defaults(prev, previous_rmt_sd_pct_mso, start_intensity_pct_mso)
     return hunt_amplitude(
         responder,
         start_intensity_pct_mso=start,
